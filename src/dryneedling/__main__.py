@@ -1,0 +1,3 @@
+from dryneedling.cli import main
+
+main()

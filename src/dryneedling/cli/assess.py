@@ -1,0 +1,1 @@
+"""CLI commands: assess (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""CLI: dryneedling evidence pool (filled in by the evidence-engine work)."""

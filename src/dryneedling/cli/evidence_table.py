@@ -1,0 +1,1 @@
+"""CLI: dryneedling evidence table (filled in by the evidence-table work)."""

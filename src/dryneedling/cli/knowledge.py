@@ -1,0 +1,1 @@
+"""CLI commands: knowledge (filled in by its issue)."""

@@ -1,0 +1,59 @@
+"""Errors raised on bad input, shared by the core, the CLI and the web app.
+
+The core raises :class:`InputError`; the CLI turns it into one line and exit code 2, the web app into
+HTTP 422 with one JSON error shape. Keeping one type means every shell reports the same field and the
+same valid choices.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+def closest(value: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """Return up to ``n`` valid choices that look most like ``value`` (difflib ratio, best first)."""
+    return difflib.get_close_matches(str(value), list(choices), n=n, cutoff=0.5)
+
+
+class InputError(ValueError):
+    """Bad input, naming the field, the offending value and the valid choices (or the closest ones)."""
+
+    def __init__(
+        self,
+        field: str,
+        message: str,
+        *,
+        value: object = None,
+        choices: Iterable[str] | None = None,
+    ) -> None:
+        self.field = field
+        self.value = value
+        self.choices = sorted(choices) if choices is not None else None
+        self.suggestions = closest(str(value), self.choices) if self.choices and value is not None else []
+        self.message = message
+        super().__init__(self.describe())
+
+    @classmethod
+    def unknown(cls, field: str, value: object, choices: Iterable[str], kind: str | None = None) -> InputError:
+        """An id that is not in the knowledge base: names it and suggests the closest valid ids."""
+        return cls(field, f"unknown {kind or field} {value!r}", value=value, choices=list(choices))
+
+    def describe(self) -> str:
+        """One human line: what is wrong and what would be valid."""
+        text = f"{self.field}: {self.message}"
+        if self.suggestions:
+            text += f" (did you mean: {', '.join(self.suggestions)}?)"
+        elif self.choices and len(self.choices) <= 12:
+            text += f" (valid: {', '.join(self.choices)})"
+        return text
+
+    def to_dict(self) -> dict:
+        """The JSON error shape used by the CLI's --json output and the web API."""
+        return {
+            "field": self.field,
+            "message": self.message,
+            "value": self.value if isinstance(self.value, str | int | float | bool | type(None)) else str(self.value),
+            "suggestions": self.suggestions,
+            "choices": self.choices if self.choices and len(self.choices) <= 100 else None,
+        }
