@@ -9,8 +9,17 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "dryneedling"
 CORE = ["knowledge", "evidence", "assessment"]
-FORBIDDEN = ("fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "psycopg", "typer",
-             "dryneedling.web", "dryneedling.cli")
+FORBIDDEN = (
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
+    "typer",
+    "dryneedling.web",
+    "dryneedling.cli",
+)
 
 
 def _imports(path: Path) -> set[str]:

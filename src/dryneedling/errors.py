@@ -35,7 +35,9 @@ class InputError(ValueError):
         super().__init__(self.describe())
 
     @classmethod
-    def unknown(cls, field: str, value: object, choices: Iterable[str], kind: str | None = None) -> InputError:
+    def unknown(
+        cls, field: str, value: object, choices: Iterable[str], kind: str | None = None
+    ) -> InputError:
         """An id that is not in the knowledge base: names it and suggests the closest valid ids."""
         return cls(field, f"unknown {kind or field} {value!r}", value=value, choices=list(choices))
 
@@ -53,7 +55,9 @@ class InputError(ValueError):
         return {
             "field": self.field,
             "message": self.message,
-            "value": self.value if isinstance(self.value, str | int | float | bool | type(None)) else str(self.value),
+            "value": self.value
+            if isinstance(self.value, str | int | float | bool | type(None))
+            else str(self.value),
             "suggestions": self.suggestions,
             "choices": self.choices if self.choices and len(self.choices) <= 100 else None,
         }

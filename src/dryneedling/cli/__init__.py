@@ -15,10 +15,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Registration order is the order of `dryneedling --help`.
-from dryneedling.cli import knowledge as _knowledge  # noqa: E402,F401
-from dryneedling.cli import evidence as _evidence  # noqa: E402,F401
+# Each area registers its commands on `app` when its module is imported.
 from dryneedling.cli import assess as _assess  # noqa: E402,F401
+from dryneedling.cli import evidence as _evidence  # noqa: E402,F401
+from dryneedling.cli import knowledge as _knowledge  # noqa: E402,F401
 from dryneedling.cli import serve as _serve  # noqa: E402,F401
 
 

@@ -6,7 +6,9 @@ import typer
 
 from dryneedling.cli import app
 
-evidence_app = typer.Typer(help="What the research shows: the graded evidence table and meta-analysis.", no_args_is_help=True)
+evidence_app = typer.Typer(
+    help="What the research shows: the graded evidence table and meta-analysis.", no_args_is_help=True
+)
 app.add_typer(evidence_app, name="evidence")
 
 # Each command lives in its own module and registers itself on evidence_app.
