@@ -1,1 +1,18 @@
-"""dryneedling.evidence"""
+"""dryneedling.evidence: effect sizes, meta-analytic pooling and the evidence table.
+
+Numerics follow metafor (Viechtbauer 2010) and are checked against it in tests/evidence.
+"""
+
+from dryneedling.evidence.effect_sizes import MEASURES, EffectSizes, effect_sizes
+from dryneedling.evidence.pooling import METHODS, TESTS, ConvergenceWarning, PoolResult, pool
+
+__all__ = [
+    "MEASURES",
+    "METHODS",
+    "TESTS",
+    "ConvergenceWarning",
+    "EffectSizes",
+    "PoolResult",
+    "effect_sizes",
+    "pool",
+]
