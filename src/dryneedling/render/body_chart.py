@@ -1,0 +1,185 @@
+"""The body chart: front and back silhouettes as one SVG, with one shape group per body region.
+
+The geometry is hand-authored in ``data/body_chart.yaml`` so that a clinician can read and correct it.
+Each region is drawn on the view(s) where it is visible; every drawn region carries ``data-region`` (its
+knowledge-base id) and a ``<title>`` with its plain label, so the same SVG serves the web page (clickable)
+and the PDF (printed). Shading uses fill attributes rather than CSS so WeasyPrint draws it identically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import cache
+from html import escape
+from importlib import resources
+
+import yaml
+
+FIGURE_WIDTH = 200
+FIGURE_HEIGHT = 480
+VIEW_GAP = 20
+VIEWS = ("front", "back")
+LEGEND_HEIGHT = 62
+
+# What each highlight kind means on the chart, and how it is shaded. Order is legend order.
+HIGHLIGHT_STYLES: dict[str, dict[str, str]] = {
+    "pain": {"fill": "#d7301f", "opacity": "0.85", "legend": "Where it hurts"},
+    "referral": {"fill": "#3182bd", "opacity": "0.55", "legend": "Where the listed muscles can send pain"},
+    "both": {"fill": "#7b3294", "opacity": "0.8", "legend": "Both"},
+}
+UNSHADED = {"fill": "#ffffff", "opacity": "0.01"}
+OUTLINE_FILL = "#e8e4df"
+OUTLINE_STROKE = "#8c8279"
+
+
+@cache
+def chart_geometry() -> dict:
+    """The chart geometry from ``render/data/body_chart.yaml`` (parsed once)."""
+    text = resources.files("dryneedling.render").joinpath("data/body_chart.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def charted_region_ids() -> frozenset[str]:
+    """Every body-region id that has a shape on at least one view."""
+    return frozenset(chart_geometry()["regions"])
+
+
+def region_views(region_id: str) -> tuple[str, ...]:
+    """The views on which ``region_id`` is drawn (empty when the chart has no shape for it)."""
+    spec = chart_geometry()["regions"].get(region_id)
+    return tuple(spec["views"]) if spec else ()
+
+
+def highlight_for(pain: Iterable[str], referral: Iterable[str]) -> dict[str, str]:
+    """Combine painful regions and referral zones into the ``highlight`` mapping of :func:`body_chart_svg`.
+
+    A region that is both painful and a referral zone is marked ``"both"`` so neither meaning is hidden.
+    """
+    pain_set, referral_set = set(pain), set(referral)
+    highlight = {region: "referral" for region in referral_set}
+    for region in pain_set:
+        highlight[region] = "both" if region in referral_set else "pain"
+    return highlight
+
+
+def default_region_labels() -> dict[str, str]:
+    """Plain labels of the knowledge base's body regions."""
+    from dryneedling.knowledge import load_knowledge
+
+    return {region_id: region.label for region_id, region in load_knowledge().regions.items()}
+
+
+def _shape(spec: Mapping, mirrored: bool, attrs: str) -> str:
+    if "ellipse" in spec:
+        cx, cy, rx, ry = spec["ellipse"]
+        if mirrored:
+            cx = FIGURE_WIDTH - cx
+        rotate = spec.get("rotate", 0)
+        if rotate:
+            rotate = -rotate if mirrored else rotate
+            transform = f' transform="rotate({rotate} {cx} {cy})"'
+        else:
+            transform = ""
+        return f'<ellipse cx="{cx}" cy="{cy}" rx="{rx}" ry="{ry}"{transform}{attrs}/>'
+    points = spec["polygon"]
+    if mirrored:
+        points = [[FIGURE_WIDTH - x, y] for x, y in points]
+    point_text = " ".join(f"{x},{y}" for x, y in points)
+    return f'<polygon points="{point_text}"{attrs}/>'
+
+
+def _outline(view: str) -> str:
+    outline = chart_geometry()["outline"]
+    attrs = f' fill="{OUTLINE_FILL}" stroke="{OUTLINE_STROKE}" stroke-width="0.8"'
+    pieces = [_shape(spec, False, attrs) for spec in (*outline["common"], *outline[view])]
+    return '<g class="outline" aria-hidden="true">' + "".join(pieces) + "</g>"
+
+
+def _region_group(
+    region_id: str, spec: Mapping, label: str, kind: str | None, interactive: bool, view: str
+) -> str:
+    style = HIGHLIGHT_STYLES.get(kind, UNSHADED) if kind else UNSHADED
+    stroke = "#5b5149" if kind else "#b5aca3"
+    attrs = f' fill="{style["fill"]}" fill-opacity="{style["opacity"]}" stroke="{stroke}" stroke-width="0.4"'
+    shapes = [_shape(spec, False, attrs)]
+    if spec.get("mirror"):
+        shapes.append(_shape(spec, True, attrs))
+    classes = "region" + (f" region--{kind}" if kind else "")
+    extra = ""
+    if interactive:
+        pressed = "true" if kind in ("pain", "both") else "false"
+        extra = f' tabindex="0" role="button" aria-pressed="{pressed}" aria-label="{escape(label)} ({view})"'
+    kind_attr = f' data-kind="{kind}"' if kind else ""
+    return (
+        f'<g class="{classes}" data-region="{escape(region_id)}" data-view="{view}"{kind_attr}{extra}>'
+        f"<title>{escape(label)}</title>{''.join(shapes)}</g>"
+    )
+
+
+def _legend(y: float, kinds: Iterable[str]) -> str:
+    items = []
+    x = 6.0
+    for kind in kinds:
+        style = HIGHLIGHT_STYLES[kind]
+        items.append(
+            f'<rect x="{x}" y="{y}" width="12" height="12" fill="{style["fill"]}" '
+            f'fill-opacity="{style["opacity"]}" stroke="#5b5149" stroke-width="0.5"/>'
+            f'<text x="{x + 17}" y="{y + 10}" font-size="10.5">{escape(style["legend"])}</text>'
+        )
+        x += 26 + 5.6 * len(style["legend"])
+        if x > 2 * FIGURE_WIDTH - 60:
+            x, y = 6.0, y + 18
+    return '<g class="legend">' + "".join(items) + "</g>"
+
+
+def body_chart_svg(
+    highlight: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    *,
+    interactive: bool = False,
+    title: str = "Body chart",
+) -> str:
+    """Front and back body chart as one inline SVG string.
+
+    ``highlight`` maps a body-region id to ``"pain"``, ``"referral"`` or ``"both"`` (see
+    :func:`highlight_for`); other regions are drawn unshaded but stay clickable when ``interactive``.
+    ``labels`` maps region ids to plain labels (default: the knowledge base's labels). A highlighted id
+    the chart cannot draw raises ``ValueError``, because silently dropping a painful region would mislead.
+    """
+    highlight = dict(highlight or {})
+    regions = chart_geometry()["regions"]
+    unknown = sorted(set(highlight) - set(regions))
+    if unknown:
+        raise ValueError(f"the body chart has no shape for region(s): {', '.join(unknown)}")
+    bad_kinds = sorted({kind for kind in highlight.values() if kind not in HIGHLIGHT_STYLES})
+    if bad_kinds:
+        raise ValueError(f"unknown highlight kind(s): {', '.join(bad_kinds)}")
+    labels = labels if labels is not None else default_region_labels()
+
+    width = 2 * FIGURE_WIDTH + VIEW_GAP
+    height = FIGURE_HEIGHT + LEGEND_HEIGHT
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="body-chart" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{escape(title)}" font-family="DejaVu Sans, sans-serif">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for index, view in enumerate(VIEWS):
+        offset = index * (FIGURE_WIDTH + VIEW_GAP)
+        parts.append(f'<g class="view view--{view}" transform="translate({offset} 0)">')
+        heading = "Front" if view == "front" else "Back"
+        parts.append(
+            f'<text x="{FIGURE_WIDTH / 2}" y="{FIGURE_HEIGHT - 2}" font-size="12" text-anchor="middle" '
+            f'fill="#4a4039">{heading}</text>'
+        )
+        parts.append(_outline(view))
+        for region_id, spec in regions.items():
+            if view in spec["views"]:
+                label = labels.get(region_id, region_id.replace("_", " "))
+                parts.append(
+                    _region_group(region_id, spec, label, highlight.get(region_id), interactive, view)
+                )
+        parts.append("</g>")
+    legend_kinds = [kind for kind in HIGHLIGHT_STYLES if kind != "both" or "both" in highlight.values()]
+    parts.append(_legend(FIGURE_HEIGHT + 14, legend_kinds))
+    parts.append("</svg>")
+    return "".join(parts)
