@@ -1,0 +1,230 @@
+"""Pydantic models for the knowledge base: one frozen model per kind of fact.
+
+Every clinical entry carries its ``sources`` (ids in the bibliography) and a ``confidence`` mark;
+the loader (:mod:`dryneedling.knowledge.load`) checks that both are present and that every id resolves.
+Models forbid unknown keys so that a typo in a YAML file is reported instead of silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+Confidence = Literal["high", "moderate", "low"]
+CONFIDENCE_ORDER: dict[str, int] = {"high": 0, "moderate": 1, "low": 2}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Source(_Frozen):
+    """One entry of the bibliography (merged from every file in ``data/sources/``)."""
+
+    id: str
+    citation: str
+    authors: str | None = None
+    year: int | None = None
+    title: str | None = None
+    journal: str | None = None
+    pmid: str | None = None
+    doi: str | None = None
+    url: str | None = None
+    type: str | None = Field(default=None, description="kind of source, e.g. peer_reviewed, clinic_page")
+    note: str | None = None
+
+
+class Area(_Frozen):
+    """One of the 13 coarse body areas that group the body regions (head_face, neck, ...)."""
+
+    id: str
+    label: str
+
+
+class BodyRegion(_Frozen):
+    """A body region of the controlled vocabulary (where pain is felt or where a muscle refers pain)."""
+
+    id: str
+    label: str
+    area: str
+
+
+class NeedlingSafety(_Frozen):
+    """A needling hazard for one muscle, tied to an anatomical high-risk region when there is one.
+
+    ``anatomy_sourced`` is False when the named structure comes from general anatomy added by the
+    project, not from a stored source: a clinician should verify it.
+    """
+
+    anatomical_region: str | None
+    note: str
+    anatomy_sourced: bool = True
+
+
+class Muscle(_Frozen):
+    """A muscle of the referral atlas: where its trigger points refer pain and how to needle it safely."""
+
+    id: str
+    name: str
+    area: str
+    side_specific: bool
+    referral_zones: tuple[str, ...] = Field(min_length=1)
+    doubtful_referral_zones: tuple[str, ...] = Field(
+        default=(),
+        description="zones kept for the record but not used for ranking (source audit doubts them)",
+    )
+    conditions: tuple[str, ...] = ()
+    notes: str
+    evidence_notes: str | None = None
+    needling_safety: tuple[NeedlingSafety, ...] = Field(min_length=1)
+    confidence: Confidence
+    sources: tuple[str, ...] = Field(min_length=1)
+    audit: str | None = None
+
+
+class Icd10(_Frozen):
+    """An ICD-10-CM code verified in the project's billing notes."""
+
+    code: str
+    label: str
+    source: str
+    note: str | None = None
+
+
+class Condition(_Frozen):
+    """A clinical presentation: label, typical painful regions, outcome measures and evidence region."""
+
+    id: str
+    label: str
+    area: str | None = Field(description="body area, or None for whole-body conditions")
+    description: str
+    icd10: tuple[Icd10, ...] = ()
+    icd10_note: str | None = None
+    measures: tuple[str, ...] = ()
+    evidence_region: str | None = Field(
+        description="body_region value of the evidence table (evidence_syntheses.csv); None = no pooled evidence"
+    )
+    evidence_note: str | None = None
+    painful_regions: tuple[str, ...] = ()
+    sources: tuple[str, ...] = Field(min_length=1)
+    confidence: Confidence
+
+
+class SafetyItem(_Frozen):
+    """A contraindication or precaution for dry needling."""
+
+    id: str
+    label: str
+    klass: Literal["absolute", "relative", "precaution"]
+    scope: Literal["whole_body", "regional"]
+    rationale: str
+    clinician_action: str
+    patient_text: str
+    sources: tuple[str, ...] = Field(min_length=1)
+    confidence: Confidence
+    audit: str | None = None
+
+
+class AnatomicalRegion(_Frozen):
+    """An anatomical high-risk region (lung, spinal canal, heart, ...) with the body regions above it."""
+
+    id: str
+    label: str
+    hazard: str
+    facts: tuple[str, ...] = ()
+    precautions: tuple[str, ...] = Field(min_length=1)
+    patient_text: str
+    body_regions: tuple[str, ...] = ()
+    muscles_at_risk: tuple[str, ...] = ()
+    sources: tuple[str, ...] = Field(min_length=1)
+    confidence: Confidence
+    audit: str | None = None
+
+
+class Mcid(_Frozen):
+    """A published minimal clinically important change/difference, with its population and source.
+
+    ``value`` is the single number when the source gives one; ``text`` keeps the value as published
+    (a range such as "1.5 to 3.5" has ``value`` None). ``scale_verified`` False marks a value whose
+    scale (raw or percent) the stored source did not state: it must not be applied to a score.
+    """
+
+    value: float | None
+    text: str
+    context: str
+    source: str
+    scale_verified: bool = True
+
+    @computed_field
+    @property
+    def usable(self) -> bool:
+        """True when the value can be compared with a change score (a number on a known scale)."""
+        return self.value is not None and self.scale_verified
+
+
+class Mdc(_Frozen):
+    """A minimal detectable change (measurement error threshold)."""
+
+    value: float | None
+    text: str
+    context: str
+    source: str
+    scale_verified: bool = True
+
+
+class Band(_Frozen):
+    """An interpretation band of a score (e.g. NDI 5-14 = mild)."""
+
+    low: float
+    high: float
+    label: str
+
+
+class Cutoff(_Frozen):
+    """A screening cut-off with its context and caveats."""
+
+    value: float
+    context: str
+    source: str
+    caveats: str | None = None
+    caveat_sources: tuple[str, ...] = ()
+
+
+class MeasureVariant(_Frozen):
+    """A version of a measure with its own range (TSK-17 vs TSK-11, 15- vs 11-point GROC)."""
+
+    id: str
+    label: str
+    range: tuple[float, float]
+
+
+class Measure(_Frozen):
+    """An outcome measure: range, direction, MCIDs with context, licensing. Never questionnaire items."""
+
+    id: str
+    name: str
+    range: tuple[float, float] | None = None
+    range_note: str | None = None
+    variants: tuple[MeasureVariant, ...] = ()
+    units: str | None = None
+    direction: Literal["higher_worse", "higher_better"]
+    direction_verified: bool = True
+    scoring: str | None = None
+    mcid: tuple[Mcid, ...] = ()
+    mcid_note: str | None = None
+    mdc: tuple[Mdc, ...] = ()
+    bands: tuple[Band, ...] = ()
+    bands_source: str | None = None
+    cutoff: Cutoff | None = None
+    licensing: str
+    licensing_sources: tuple[str, ...] = ()
+    notes: str | None = None
+    sources: tuple[str, ...] = Field(min_length=1)
+    confidence: Confidence
+    audit: str | None = None
+
+    @property
+    def usable_mcids(self) -> tuple[Mcid, ...]:
+        """The MCIDs that can be applied to a change score (numeric and on a verified scale)."""
+        return tuple(m for m in self.mcid if m.usable)
