@@ -39,6 +39,9 @@ class ScreeningItem(Cited):
     reason: str = Field(description="What in the profile triggered it.")
     action: str = Field(description="What the clinician should do (from the safety data).")
     regions: list[str] = Field(default_factory=list, description="Body regions or areas it applies to.")
+    side: Literal["left", "right", "bilateral"] | None = Field(
+        None, description="Side of the listed regions; None = both sides or not recorded."
+    )
 
 
 class MedicationFinding(_Item):

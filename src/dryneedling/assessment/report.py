@@ -97,15 +97,22 @@ def build_report(profile: PatientProfile | dict, kb: Any = None, audience: str =
     """
     from dryneedling.assessment.evidence_view import evidence_section
     from dryneedling.assessment.modifiers import assess_modifiers
-    from dryneedling.assessment.plan import aftercare_plan, candidates_for, care_plan, heat_plan
+    from dryneedling.assessment.plan import (
+        aftercare_plan,
+        candidates_for,
+        care_plan,
+        finish_screening,
+        heat_plan,
+    )
     from dryneedling.assessment.screening import screen
     from dryneedling.knowledge import load_knowledge
 
     kb = kb or load_knowledge()
     if not isinstance(profile, PatientProfile):
         profile = load_profile(profile, kb=kb)
-    screening = screen(profile, kb)
-    candidates, excluded = candidates_for(profile, screening, kb)
+    first_pass = screen(profile, kb)
+    candidates, excluded = candidates_for(profile, first_pass, kb)
+    screening = finish_screening(first_pass, candidates, excluded, kb)
     modifiers = assess_modifiers(profile, kb)
     evidence = evidence_section(profile, kb, audience=audience)
     report = Report(

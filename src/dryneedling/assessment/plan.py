@@ -1,0 +1,456 @@
+"""The plan: where to needle (limited by screening), heat before/after, aftercare and the care plan.
+
+All wording, thresholds and sources come from the guidance data and the knowledge base; this module
+decides which entries apply to one person.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dryneedling.assessment.models import (
+    Aftercare,
+    AftercareTip,
+    CandidateMuscle,
+    CareComponent,
+    CarePlan,
+    EvidenceSection,
+    ExcludedMuscle,
+    FollowUp,
+    HeatAdvice,
+    HeatPlan,
+    MeasureMcid,
+    Modifier,
+    OutcomeMeasure,
+    SafetyNote,
+    Screening,
+    ScreeningItem,
+    SorenessWindow,
+    WarningSign,
+)
+from dryneedling.assessment.profile import PatientProfile
+from dryneedling.assessment.screening import (
+    CONFIDENCE_RANK,
+    bleeding_risk,
+    expand_regions,
+    make_screening,
+)
+from dryneedling.knowledge.guidance import Guidance, Trigger, load_guidance
+
+GENERIC_MUSCLE_TEXT = "Sore spots in this muscle may add to your pain."
+
+
+def _weakest(*levels: str) -> str:
+    return max(levels, key=CONFIDENCE_RANK.__getitem__)
+
+
+# ---------------- candidate muscles ----------------
+def _applies_to_treatment_side(item: ScreeningItem, side: str | None) -> bool:
+    if item.side in (None, "bilateral") or side in (None, "bilateral"):
+        return True
+    return item.side == side
+
+
+def _blocking_items(screening: Screening, profile: PatientProfile) -> list[ScreeningItem]:
+    return [
+        item
+        for item in screening.items
+        if item.effect == "blocks_regions" and _applies_to_treatment_side(item, profile.side)
+    ]
+
+
+def _block_reason(muscle: Any, items: list[ScreeningItem], kb: Any) -> ScreeningItem | None:
+    """The first blocking item whose regions lie in the muscle's area (the needle would go there)."""
+    for item in items:
+        areas = {kb.regions[r].area for r in item.regions if r in kb.regions}
+        if muscle.area in areas:
+            return item
+    return None
+
+
+def _patient_text_for(safety: list[SafetyNote], kb: Any) -> str:
+    for note in safety:
+        region = kb.anatomical_regions.get(note.anatomical_region or "")
+        if region is not None:
+            return f"{GENERIC_MUSCLE_TEXT} {region.patient_text}"
+    return GENERIC_MUSCLE_TEXT
+
+
+def _safety_notes(raw: Any) -> list[SafetyNote]:
+    notes = []
+    for entry in raw or []:
+        data = entry if isinstance(entry, dict) else entry.model_dump()
+        notes.append(SafetyNote(**{k: data.get(k) for k in ("anatomical_region", "note", "anatomy_sourced")}))
+    return notes
+
+
+def candidates_for(
+    profile: PatientProfile, screening: Screening, kb: Any, guidance: Guidance | None = None
+) -> tuple[list[CandidateMuscle], list[ExcludedMuscle]]:
+    """Atlas ranking for the painful regions, limited by screening, examined trigger points boosted.
+
+    A muscle lying in a region blocked by screening (on the treatment side) is moved to the excluded list
+    with the item that blocks it; when screening says do not needle, every muscle is excluded.
+    """
+    from dryneedling.assessment.atlas import rank_muscles
+
+    guidance = guidance or load_guidance()
+    blocking = _blocking_items(screening, profile)
+    blocked_regions = frozenset(r for item in blocking for r in item.regions)
+    ranked = rank_muscles(list(profile.pain_regions), profile.condition, profile.side, kb=kb)
+    allowed = {
+        c.muscle
+        for c in rank_muscles(
+            list(profile.pain_regions),
+            profile.condition,
+            profile.side,
+            kb=kb,
+            excluded_regions=blocked_regions,
+        )
+    }
+    boost = guidance.screening.examined_trigger_point_boost
+    examined = {tp.muscle: tp.kind for tp in profile.trigger_points}
+    entries: dict[str, dict[str, Any]] = {}
+    for candidate in ranked:
+        entries[candidate.muscle] = {
+            "muscle": candidate.muscle,
+            "name": candidate.name,
+            "score": float(candidate.score),
+            "matched_regions": list(candidate.matched_regions),
+            "condition_match": bool(candidate.condition_match),
+            "side": candidate.side,
+            "safety": _safety_notes(candidate.safety),
+            "sources": list(candidate.sources),
+            "confidence": candidate.confidence,
+        }
+    for muscle_id, kind in examined.items():
+        if muscle_id not in entries:
+            muscle = kb.muscles[muscle_id]
+            allowed_here = _block_reason(muscle, blocking, kb) is None
+            if allowed_here:
+                allowed.add(muscle_id)
+            entries[muscle_id] = {
+                "muscle": muscle_id,
+                "name": muscle.name,
+                "score": 0.0,
+                "matched_regions": [],
+                "condition_match": profile.condition in muscle.conditions,
+                "side": profile.side,
+                "safety": _safety_notes([n.model_dump() for n in muscle.needling_safety]),
+                "sources": list(muscle.sources),
+                "confidence": muscle.confidence,
+            }
+        entry = entries[muscle_id]
+        entry["score"] = min(1.0, entry["score"] + boost[kind])
+        entry["examined"] = kind
+        entry["boosted"] = True
+    candidates: list[CandidateMuscle] = []
+    excluded: list[ExcludedMuscle] = []
+    stop_all = next((i for i in screening.items if i.effect == "blocks_all"), None)
+    for entry in sorted(entries.values(), key=lambda e: (-e["score"], e["muscle"])):
+        muscle = kb.muscles[entry["muscle"]]
+        blocker = stop_all or _block_reason(muscle, blocking, kb)
+        if blocker is None and entry["muscle"] not in allowed:
+            blocker = next(
+                (i for i in blocking if set(i.regions) & set(entry["matched_regions"])),
+                blocking[0] if blocking else None,
+            )
+        if blocker is not None:
+            where = ", ".join(blocker.regions) or "the whole body"
+            excluded.append(
+                ExcludedMuscle(
+                    muscle=entry["muscle"],
+                    name=entry["name"],
+                    reason=f"{blocker.label}: {blocker.reason}"
+                    if blocker.effect == "blocks_all"
+                    else (f"lies in a region kept needle-free ({where}) - {blocker.label}"),
+                    blocked_by=blocker.id,
+                    regions=list(blocker.regions),
+                    sources=list(blocker.sources),
+                    confidence=blocker.confidence,
+                    patient_text=f"{entry['name']} will not be needled because of: {blocker.label.lower()}.",
+                )
+            )
+            continue
+        candidates.append(CandidateMuscle(**entry, patient_text=_patient_text_for(entry["safety"], kb)))
+    return candidates, excluded
+
+
+def finish_screening(
+    screening: Screening,
+    candidates: list[CandidateMuscle],
+    excluded: list[ExcludedMuscle],
+    kb: Any,
+    guidance: Guidance | None = None,
+) -> Screening:
+    """Add anatomy precautions raised by the candidates (e.g. thorax) and settle the decision.
+
+    When screening blocked regions and no candidate muscle is left, needling this complaint is not advised.
+    """
+    guidance = guidance or load_guidance()
+    items = list(screening.items)
+    present = {item.id for item in items}
+    for region_id, safety_id in guidance.screening.anatomy_precautions.items():
+        muscles = [c.name for c in candidates if any(n.anatomical_region == region_id for n in c.safety)]
+        if muscles and safety_id not in present:
+            safety = kb.safety_items[safety_id]
+            items.append(
+                ScreeningItem(
+                    id=safety.id,
+                    label=safety.label,
+                    klass=safety.klass,
+                    scope=safety.scope,
+                    effect="precaution",
+                    reason=f"candidate muscles over {region_id}: {', '.join(muscles)}",
+                    action=safety.clinician_action,
+                    regions=list(kb.anatomical_regions[region_id].body_regions),
+                    sources=list(safety.sources),
+                    confidence=safety.confidence,
+                    patient_text=safety.patient_text,
+                )
+            )
+    decision = None
+    if not candidates and excluded and screening.decision != "do_not_needle":
+        decision = "do_not_needle"
+    return make_screening(items, list(screening.medications), decision)
+
+
+# ---------------- heat ----------------
+def _trigger_hits(
+    trigger: Trigger, profile: PatientProfile, candidates: list[CandidateMuscle], kb: Any
+) -> list[str]:
+    """What in the profile fires a heat rule (empty list: it does not apply)."""
+    if trigger.kind == "comorbidity_any":
+        return sorted(set(trigger.param("ids", [])) & set(profile.comorbidities))
+    if trigger.kind == "bleeding_risk":
+        return (
+            ["bleeding risk (bleeding disorder or antithrombotic medication)"]
+            if bleeding_risk(profile)
+            else []
+        )
+    if trigger.kind == "region_field":
+        fields = trigger.param("field")
+        fields = [fields] if isinstance(fields, str) else list(fields)
+        hits = []
+        for field in fields:
+            regions = expand_regions(getattr(profile, field), kb)
+            if regions:
+                hits.append(f"{field.replace('_', ' ')}: {', '.join(regions)}")
+        return hits
+    return []
+
+
+def heat_plan(
+    profile: PatientProfile,
+    screening: Screening,
+    candidates: list[CandidateMuscle],
+    kb: Any,
+    guidance: Guidance | None = None,
+) -> HeatPlan:
+    """Heat before needling (to ease guarding) and gentle heat after, unless a heat rule withholds it."""
+    guidance = guidance or load_guidance()
+    heat = guidance.heat
+    advice: dict[str, HeatAdvice] = {}
+    for moment in ("before", "after"):
+        default = getattr(heat, moment)
+        blockers = []
+        for rule in heat.contraindications:
+            if moment in rule.applies_to:
+                hits = _trigger_hits(rule.trigger, profile, candidates, kb)
+                if hits:
+                    blockers.append((rule, hits))
+        if screening.decision == "do_not_needle":
+            advice[moment] = HeatAdvice(
+                recommended=False,
+                reason="Not applicable: screening advises against needling.",
+                sources=list(default.sources),
+                confidence=default.confidence,
+                patient_text="Heat advice for needling does not apply, because needling is not advised for you now.",
+            )
+        elif blockers:
+            reason = " ".join(f"{rule.label} ({'; '.join(hits)}): {rule.reason}" for rule, hits in blockers)
+            advice[moment] = HeatAdvice(
+                recommended=False,
+                reason=f"Heat withheld. {reason}",
+                sources=list(dict.fromkeys(s for rule, _ in blockers for s in rule.sources)),
+                confidence=_weakest(*(rule.confidence for rule, _ in blockers)),
+                patient_text=" ".join(dict.fromkeys(rule.patient_text for rule, _ in blockers)),
+            )
+        else:
+            advice[moment] = HeatAdvice(
+                recommended=default.recommended_by_default,
+                reason=default.reason,
+                how=default.how,
+                sources=list(default.sources),
+                confidence=default.confidence,
+                patient_text=default.patient_text,
+            )
+    return HeatPlan(
+        before=advice["before"],
+        after=advice["after"],
+        evidence_note=heat.evidence_note,
+        sources=list(heat.evidence_sources),
+        confidence="low",
+        patient_text="No study has tested heat with dry needling. Heat is offered for comfort only.",
+    )
+
+
+# ---------------- aftercare ----------------
+def aftercare_plan(
+    profile: PatientProfile,
+    screening: Screening,
+    candidates: list[CandidateMuscle],
+    modifiers: list[Modifier],
+    kb: Any,
+    guidance: Guidance | None = None,
+) -> Aftercare:
+    """Soreness window (widened by modifiers), what helps, and the warning signs that apply."""
+    guidance = guidance or load_guidance()
+    data = guidance.aftercare
+    rule = data.soreness
+    widening = [m for m in modifiers if m.widens_soreness]
+    text, patient_text = rule.text, rule.patient_text
+    if widening:
+        names = ", ".join(m.label.lower() for m in widening)
+        text = f"{text} {rule.widened_text.format(modifiers=names)}"
+        patient_text = f"{patient_text} {rule.widened_patient_text}"
+    soreness = SorenessWindow(
+        low_hours=rule.low_hours,
+        high_hours=rule.high_hours,
+        may_last_longer=bool(widening),
+        widened_by=[m.id for m in widening],
+        text=text,
+        sources=list(rule.sources),
+        confidence=_weakest(rule.confidence, *(m.confidence for m in widening))
+        if widening
+        else rule.confidence,
+        patient_text=patient_text,
+    )
+    tips = [
+        AftercareTip(
+            id=tip.id,
+            label=tip.label,
+            clinician_text=tip.clinician_text,
+            helps=tip.helps,
+            who=tip.who,
+            sources=list(tip.sources),
+            confidence=tip.confidence,
+            patient_text=tip.patient_text,
+        )
+        for tip in data.what_helps
+    ]
+    candidate_regions = {n.anatomical_region for c in candidates for n in c.safety if n.anatomical_region}
+    bleeding = bleeding_risk(profile, guidance)
+    signs = []
+    for sign in data.warning_signs:
+        kind = sign.show_when.kind
+        if kind == "always":
+            because = "shown to everyone who is needled"
+        elif kind == "candidate_region":
+            hit = sorted(candidate_regions & set(sign.show_when.regions))
+            if not hit:
+                continue
+            muscles = [c.name for c in candidates if any(n.anatomical_region in hit for n in c.safety)]
+            because = f"candidate muscles over {', '.join(hit)}: {', '.join(muscles)}"
+        elif kind == "bleeding_risk":
+            if not bleeding:
+                continue
+            because = "bleeding disorder or antithrombotic medication"
+        else:  # pragma: no cover - the loader only admits the kinds above
+            continue
+        signs.append(
+            WarningSign(
+                id=sign.id,
+                sign=sign.sign,
+                action=sign.action,
+                urgency=sign.urgency,
+                shown_because=because,
+                sources=list(sign.sources),
+                confidence=sign.confidence,
+                patient_text=sign.patient_text,
+            )
+        )
+    if screening.decision == "do_not_needle":
+        tips, signs = [], []
+    return Aftercare(
+        soreness=soreness,
+        what_helps=tips,
+        warning_signs=signs,
+        sources=list(rule.sources),
+        confidence=soreness.confidence,
+        patient_text=soreness.patient_text,
+    )
+
+
+# ---------------- care plan ----------------
+def _measure(measure_id: str, kb: Any) -> OutcomeMeasure:
+    measure = kb.measures[measure_id]
+    mcids = [
+        MeasureMcid(value=m.value, text=m.text, population=m.context, source=m.source)
+        for m in measure.mcid
+        if getattr(m, "scale_verified", True)
+    ]
+    patient_text = f"Your therapist may use the {measure.name} to see how you are doing over time."
+    return OutcomeMeasure(
+        id=measure.id,
+        name=measure.name,
+        range=list(measure.range) if measure.range else None,
+        direction=measure.direction,
+        mcid=mcids,
+        sources=list(dict.fromkeys([*measure.sources, *(m.source for m in mcids)])),
+        confidence=measure.confidence,
+        patient_text=patient_text,
+    )
+
+
+def _is_combined(row: dict[str, Any]) -> bool:
+    text = " ".join(str(row.get(k) or "") for k in ("comparator", "favours", "condition")).lower()
+    return "combined" in text or "plus" in text or "added" in text or "adjunct" in text
+
+
+def care_plan(
+    profile: PatientProfile, evidence: EvidenceSection, kb: Any, guidance: Guidance | None = None
+) -> CarePlan:
+    """Components of care for this condition's area, combined-care evidence, measures and follow-up."""
+    guidance = guidance or load_guidance()
+    area = kb.conditions[profile.condition].area
+    components = [
+        CareComponent(
+            id=c.id,
+            label=c.label,
+            clinician_text=c.clinician_text
+            + (
+                " (clinical reasoning)"
+                if c.clinical_reasoning and "reasoning" not in c.clinician_text
+                else ""
+            ),
+            sources=list(c.sources),
+            confidence=c.confidence,
+            patient_text=c.patient_text,
+        )
+        for c in guidance.care_plan.components
+        if c.applies_to(area)
+    ]
+    measures = [_measure(m, kb) for m in kb.conditions[profile.condition].measures if m in kb.measures]
+    follow_up = [
+        FollowUp(
+            id=f.id,
+            when=f.when,
+            what=f.what,
+            sources=list(f.sources),
+            confidence=f.confidence,
+            patient_text=f.patient_text,
+        )
+        for f in guidance.care_plan.follow_up
+    ]
+    return CarePlan(
+        components=components,
+        combined_evidence=[row for row in evidence.rows if _is_combined(row)],
+        measures=measures,
+        follow_up=follow_up,
+        sources=list(dict.fromkeys(s for c in components for s in c.sources)),
+        confidence="moderate",
+        patient_text=(
+            "Needling is one part of your care. Exercise, hands-on treatment and learning about pain do much of the work."
+        ),
+    )

@@ -1,0 +1,288 @@
+"""Screening: contraindications and precautions for one person, region-aware.
+
+Every finding maps to a safety item of the knowledge base (class, clinician action and sources come from
+there); the guidance data says which profile fields raise which item. Whole-body absolute items stop
+needling (``do_not_needle``); regional items keep needles out of the listed regions only; relative items
+and precautions change how to needle (``needle_with_precautions``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from dryneedling.assessment.models import MedicationFinding, Screening, ScreeningItem
+from dryneedling.assessment.profile import REGION_LIST_FIELDS, PatientProfile, RegionMark
+from dryneedling.knowledge.guidance import Guidance, load_guidance
+
+CONFIDENCE_RANK = {"high": 0, "moderate": 1, "low": 2}
+
+DECISION_TEXT = {
+    "suitable": "No contraindication or precaution was found in this profile. Your therapist will still check you.",
+    "needle_with_precautions": (
+        "Dry needling may be possible for you, with extra care. Your therapist will explain what they will do "
+        "differently."
+    ),
+    "do_not_needle": (
+        "Dry needling is not advised for you right now. Your therapist can offer other treatments, such as "
+        "pressure on the sore spot, stretching and exercise."
+    ),
+}
+
+
+def expand_regions(marks: Iterable[RegionMark], kb: Any) -> list[str]:
+    """Body-region ids covered by ``marks``; an area id (e.g. shoulder_arm) stands for all its regions."""
+    regions: list[str] = []
+    for mark in marks:
+        if mark.region in kb.regions:
+            covered = [mark.region]
+        else:
+            covered = sorted(rid for rid, region in kb.regions.items() if region.area == mark.region)
+        regions.extend(r for r in covered if r not in regions)
+    return regions
+
+
+def _mark_label(mark: RegionMark) -> str:
+    return f"{mark.side} {mark.region}" if mark.side else mark.region
+
+
+def _item(
+    kb: Any,
+    safety_id: str,
+    reason: str,
+    *,
+    regions: list[str] | None = None,
+    effect: str | None = None,
+    extra_sources: Iterable[str] = (),
+) -> ScreeningItem:
+    safety = kb.safety_items[safety_id]
+    scope = safety.scope
+    if effect is None:
+        if safety.klass == "absolute" and scope == "whole_body":
+            effect = "blocks_all"
+        elif regions:
+            effect = "blocks_regions"
+        else:
+            effect = "precaution"
+    sources = list(dict.fromkeys([*safety.sources, *extra_sources]))
+    return ScreeningItem(
+        id=safety.id,
+        label=safety.label,
+        klass=safety.klass,
+        scope=scope,
+        effect=effect,
+        reason=reason,
+        action=safety.clinician_action,
+        regions=regions or [],
+        sources=sources,
+        confidence=safety.confidence,
+        patient_text=safety.patient_text,
+    )
+
+
+def read_medications(names: Iterable[str], guidance: Guidance) -> list[MedicationFinding]:
+    """Recognise anticoagulants and antiplatelets by generic or brand name (case-insensitive)."""
+    index = guidance.drug_index()
+    findings: list[MedicationFinding] = []
+    for name in names:
+        key = " ".join(name.lower().replace("-", " ").split())
+        match = index.get(key) or next(
+            (index[word] for word in key.split() if word in index),
+            None,
+        )
+        if match:
+            drug, klass = match
+            findings.append(
+                MedicationFinding(
+                    name=name,
+                    recognised=True,
+                    drug=drug.id,
+                    drug_class=klass.id,
+                    note=f"{drug.id}: {klass.label.lower()}",
+                )
+            )
+        else:
+            findings.append(
+                MedicationFinding(name=name, recognised=False, note=guidance.medications.unrecognised.note)
+            )
+    return findings
+
+
+def bleeding_risk(profile: PatientProfile, guidance: Guidance | None = None) -> bool:
+    """True when the person has a bleeding disorder or takes an anticoagulant/antiplatelet."""
+    guidance = guidance or load_guidance()
+    if "bleeding_disorder" in profile.comorbidities:
+        return True
+    return any(f.recognised for f in read_medications(profile.medications, guidance))
+
+
+def _regional_items(profile: PatientProfile, kb: Any, guidance: Guidance) -> list[ScreeningItem]:
+    items: list[ScreeningItem] = []
+    for field in REGION_LIST_FIELDS:
+        safety_id = guidance.screening.region_fields.get(field)
+        marks = getattr(profile, field)
+        if not safety_id or not marks:
+            continue
+        by_side: dict[str | None, list[RegionMark]] = {}
+        for mark in marks:
+            by_side.setdefault(mark.side, []).append(mark)
+        for side, side_marks in by_side.items():
+            labels = ", ".join(_mark_label(m) for m in side_marks)
+            item = _item(
+                kb,
+                safety_id,
+                f"{field.replace('_', ' ')}: {labels} - no needles in or over these regions",
+                regions=expand_regions(side_marks, kb),
+                effect="blocks_regions",
+            )
+            items.append(item.model_copy(update={"side": side}))
+    return items
+
+
+def _pregnancy_items(profile: PatientProfile, kb: Any, guidance: Guidance) -> list[ScreeningItem]:
+    if not profile.pregnancy.pregnant:
+        return []
+    rule = guidance.screening.pregnancy
+    trimester = profile.pregnancy.trimester
+    first_ever = profile.previous_dry_needling.sessions == 0
+    if trimester in rule.blocks_all_in_trimesters:
+        reason, effect = f"pregnant, trimester {trimester}: default is no dry needling", "blocks_all"
+    elif trimester is None and rule.blocks_all_when_unknown_trimester:
+        reason, effect = (
+            "pregnant, trimester not recorded: treated as first trimester until known",
+            "blocks_all",
+        )
+    elif first_ever and rule.blocks_all_when_first_treatment:
+        reason, effect = (
+            f"pregnant (trimester {trimester}) with no previous dry needling: not started for the first time in "
+            "pregnancy",
+            "blocks_all",
+        )
+    else:
+        reason, effect = (
+            f"pregnant, trimester {trimester}: needling previously tolerated; avoid abdomen, lumbosacral region "
+            "and the listed sites",
+            "blocks_regions",
+        )
+    return [
+        _item(
+            kb,
+            rule.safety_item,
+            reason,
+            regions=list(rule.avoid_regions),
+            effect=effect,
+            extra_sources=rule.sources,
+        )
+    ]
+
+
+def screening_items(
+    profile: PatientProfile, kb: Any, guidance: Guidance | None = None
+) -> list[ScreeningItem]:
+    """Every safety finding for ``profile`` (before looking at candidate muscles)."""
+    guidance = guidance or load_guidance()
+    rules = guidance.screening
+    items: list[ScreeningItem] = []
+    if not profile.consent:
+        items.append(
+            _item(kb, rules.consent_missing, "consent: not willing or not able to give informed consent")
+        )
+    if profile.needle_fear in rules.needle_fear:
+        items.append(_item(kb, rules.needle_fear[profile.needle_fear], f"needle fear: {profile.needle_fear}"))
+    hours = profile.practitioner.training_hours if profile.practitioner else None
+    if hours is not None and hours <= rules.training.blocks_when_hours_at_most:
+        reason = f"practitioner: {hours:g} hours of dry-needling training recorded"
+        items.append(_item(kb, rules.training.safety_item, reason))
+    for comorbidity_id in profile.comorbidities:
+        comorbidity = guidance.comorbidities[comorbidity_id]
+        for safety_id in comorbidity.safety_items:
+            items.append(_item(kb, safety_id, f"comorbidity: {comorbidity.label}"))
+    medications = read_medications(profile.medications, guidance)
+    by_item: dict[str, list[str]] = {}
+    for finding in medications:
+        if finding.recognised:
+            klass = next(c for c in guidance.medications.classes if c.id == finding.drug_class)
+            by_item.setdefault(klass.safety_item, []).append(f"{finding.name} ({finding.drug_class})")
+        else:
+            unknown_item = guidance.medications.unrecognised.safety_item
+            by_item.setdefault(unknown_item, []).append(f"{finding.name} (not recognised - check manually)")
+    for safety_id, names in by_item.items():
+        class_sources = [
+            s for c in guidance.medications.classes if c.safety_item == safety_id for s in c.sources
+        ]
+        items.append(_item(kb, safety_id, "medication: " + ", ".join(names), extra_sources=class_sources))
+    if profile.age < rules.children.under_age:
+        items.append(
+            _item(
+                kb,
+                rules.children.safety_item,
+                f"age {profile.age} (under {rules.children.under_age}, project convention)",
+            )
+        )
+    if profile.previous_dry_needling.vasovagal_reaction:
+        items.append(_item(kb, rules.vasovagal_history, "previous vasovagal (fainting) reaction to needles"))
+    elif profile.previous_dry_needling.sessions == 0:
+        items.append(_item(kb, rules.first_treatment, "first dry-needling session"))
+    items.extend(_pregnancy_items(profile, kb, guidance))
+    items.extend(_regional_items(profile, kb, guidance))
+    return _merge(items)
+
+
+def _merge(items: list[ScreeningItem]) -> list[ScreeningItem]:
+    """One entry per safety item: reasons joined, regions united, the strongest effect kept."""
+    strength = {"blocks_all": 0, "blocks_regions": 1, "precaution": 2}
+    merged: dict[tuple[str, str | None], ScreeningItem] = {}
+    for item in items:
+        key = (item.id, item.side)
+        if key not in merged:
+            merged[key] = item
+            continue
+        old = merged[key]
+        merged[key] = old.model_copy(
+            update={
+                "reason": f"{old.reason}; {item.reason}",
+                "regions": list(dict.fromkeys([*old.regions, *item.regions])),
+                "effect": min(old.effect, item.effect, key=strength.__getitem__),
+                "sources": list(dict.fromkeys([*old.sources, *item.sources])),
+            }
+        )
+    order = {"absolute": 0, "relative": 1, "precaution": 2}
+    return sorted(merged.values(), key=lambda i: (strength[i.effect], order[i.klass]))
+
+
+def decide(items: list[ScreeningItem]) -> str:
+    """The screening decision from its items."""
+    if any(item.effect == "blocks_all" for item in items):
+        return "do_not_needle"
+    if items:
+        return "needle_with_precautions"
+    return "suitable"
+
+
+def make_screening(
+    items: list[ScreeningItem], medications: list[MedicationFinding], decision: str | None = None
+) -> Screening:
+    """Assemble the Screening object (blocked regions, overall confidence, patient text)."""
+    decision = decision or decide(items)
+    blocked = list(
+        dict.fromkeys(
+            r for item in items if item.effect in ("blocks_regions", "blocks_all") for r in item.regions
+        )
+    )
+    confidence = max((item.confidence for item in items), key=CONFIDENCE_RANK.__getitem__, default="moderate")
+    return Screening(
+        decision=decision,
+        items=items,
+        blocked_regions=blocked,
+        medications=medications,
+        sources=list(dict.fromkeys(s for item in items for s in item.sources)),
+        confidence=confidence,
+        patient_text=DECISION_TEXT[decision],
+    )
+
+
+def screen(profile: PatientProfile, kb: Any, guidance: Guidance | None = None) -> Screening:
+    """Screen ``profile``: items, blocked regions, recognised medications and the decision."""
+    guidance = guidance or load_guidance()
+    items = screening_items(profile, kb, guidance)
+    return make_screening(items, read_medications(profile.medications, guidance))
