@@ -5,6 +5,7 @@ Numerics follow metafor (Viechtbauer 2010) and are checked against it in tests/e
 
 from dryneedling.evidence.effect_sizes import MEASURES, EffectSizes, effect_sizes
 from dryneedling.evidence.pooling import METHODS, TESTS, ConvergenceWarning, PoolResult, pool
+from dryneedling.evidence.table import EvidenceGap, EvidenceRow, EvidenceTable, evidence_table  # noqa: F401
 
 __all__ = [
     "MEASURES",

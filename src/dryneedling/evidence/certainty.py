@@ -1,0 +1,282 @@
+"""GRADE-style certainty of a pooled estimate, the plain strength word, and the patient wording it allows.
+
+Three ideas, each in one place:
+
+* ``rate_certainty`` - our own check. Randomised evidence starts high and is rated down per GRADE domain
+  (risk of bias, inconsistency, imprecision, indirectness, publication bias). Every step down is a
+  structured ``Downgrade`` (domain, levels, reason); a domain we cannot judge because an input is
+  missing is listed in ``not_assessed`` instead of being guessed. Thresholds come from
+  ``data/grade_rules.yaml`` with their sources.
+* ``reported_certainty`` - what we show: the review's own published GRADE rating where there is one
+  ("as rated by the review"); otherwise "not rated". Our check is shown beside it, never instead of it.
+* ``strength_for`` / ``patient_sentence`` - the single rule from certainty to Moderate / Emerging /
+  Limited, and the patient wording allowed at each strength (also in grade_rules.yaml).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dryneedling.evidence.syntheses import load_rules
+
+Level = Literal["high", "moderate", "low", "very_low"]
+Strength = Literal["Moderate", "Emerging", "Limited"]
+Domain = Literal["risk_of_bias", "inconsistency", "imprecision", "indirectness", "publication_bias"]
+WordingKind = Literal["benefit", "comparator_better", "no_difference"]
+
+
+class Downgrade(BaseModel):
+    """One step down in certainty: which GRADE domain, by how many levels, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    domain: Domain
+    levels: int = Field(ge=1, le=2)
+    reason: str
+
+
+class CertaintyInputs(BaseModel):
+    """What our check needs about one pooled estimate. Leave a field None when it was not reported."""
+
+    model_config = ConfigDict(frozen=True)
+
+    design: Literal["rct"] = "rct"
+    estimate: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    null_value: float = 0.0
+    outcome_type: Literal["continuous", "binary"] = "continuous"
+    k: int | None = None
+    n: int | None = None
+    i2: float | None = None
+    pi_low: float | None = None
+    pi_high: float | None = None
+    mcid: float | None = Field(
+        default=None, gt=0, description="smallest important difference, same units as CI"
+    )
+    mcid_label: str | None = None
+    dn_specific: bool = True
+    # Judgements the review itself stated (not_serious / serious / very_serious), by GRADE domain.
+    review_judgements: dict[str, str] = Field(default_factory=dict)
+
+
+class CertaintyCheck(BaseModel):
+    """Our own GRADE-style rating: start level, each downgrade, and the domains we could not judge."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: Level
+    level: Level
+    downgrades: list[Downgrade]
+    not_assessed: list[str]
+
+    @property
+    def complete(self) -> bool:
+        """True when every domain could be judged; otherwise ``level`` is only an upper bound."""
+        return not self.not_assessed
+
+    def describe(self) -> str:
+        """The level in words, saying 'at most' when some inputs were missing."""
+        level = self.level.replace("_", " ")
+        if self.complete:
+            return level
+        return f"at most {level} ({len(self.not_assessed)} checks not possible: inputs not reported)"
+
+    @property
+    def reasons(self) -> list[str]:
+        """Human-readable lines, downgrades first, then what could not be assessed."""
+        lines = [f"{d.domain.replace('_', ' ')} -{d.levels}: {d.reason}" for d in self.downgrades]
+        return lines + [f"not assessed - {item}" for item in self.not_assessed]
+
+
+def _levels(rules: dict) -> list[str]:
+    return list(rules["certainty"]["levels"])
+
+
+def _judged(inputs: CertaintyInputs, domain: str, rules: dict) -> int:
+    level = inputs.review_judgements.get(domain)
+    return int(rules["certainty"]["judgement_levels"][level]) if level else 0
+
+
+def _risk_of_bias(inputs: CertaintyInputs, rules: dict, down: list[Downgrade], missing: list[str]) -> None:
+    judged = _judged(inputs, "risk_of_bias", rules)
+    if "risk_of_bias" not in inputs.review_judgements:
+        missing.append("risk of bias: not reported for this estimate")
+    elif judged:
+        level = inputs.review_judgements["risk_of_bias"].replace("_", " ")
+        down.append(Downgrade(domain="risk_of_bias", levels=judged, reason=f"the review judged it {level}"))
+
+
+def _inconsistency(inputs: CertaintyInputs, rules: dict, down: list[Downgrade], missing: list[str]) -> None:
+    cfg = rules["certainty"]["inconsistency"]
+    if inputs.k == 1:
+        missing.append("inconsistency: a single study, so there is nothing to be inconsistent with")
+        return
+    levels, why = 0, []
+    if inputs.i2 is not None:
+        if inputs.i2 >= cfg["i2_very_serious"]:
+            levels, why = 2, [f"I2 {inputs.i2:g}% >= {cfg['i2_very_serious']}%"]
+        elif inputs.i2 >= cfg["i2_serious"]:
+            levels, why = 1, [f"I2 {inputs.i2:g}% >= {cfg['i2_serious']}%"]
+    if inputs.pi_low is not None and inputs.pi_high is not None:
+        pi_crosses = inputs.pi_low <= inputs.null_value <= inputs.pi_high
+        ci_crosses = (
+            inputs.ci_low is not None
+            and inputs.ci_high is not None
+            and inputs.ci_low <= inputs.null_value <= inputs.ci_high
+        )
+        if pi_crosses and not ci_crosses:
+            levels = max(levels, int(cfg["prediction_interval_crossing_null"]))
+            why.append(f"prediction interval [{inputs.pi_low:g}, {inputs.pi_high:g}] includes no effect")
+    judged = _judged(inputs, "inconsistency", rules)
+    if judged > levels:
+        levels = judged
+        why.append("the review rated down for heterogeneity")
+    if inputs.i2 is None and inputs.pi_low is None and "inconsistency" not in inputs.review_judgements:
+        missing.append("inconsistency: I2 and prediction interval not reported")
+        return
+    levels = min(levels, int(cfg["max_levels"]))
+    if levels:
+        down.append(Downgrade(domain="inconsistency", levels=levels, reason="; ".join(why)))
+
+
+def _crosses(low: float, high: float, point: float) -> bool:
+    return low < point < high
+
+
+def _imprecision(inputs: CertaintyInputs, rules: dict, down: list[Downgrade], missing: list[str]) -> None:
+    cfg = rules["certainty"]["imprecision"]
+    levels, why = 0, []
+    if inputs.ci_low is None or inputs.ci_high is None:
+        missing.append("imprecision: no confidence interval")
+    else:
+        low, high, null = inputs.ci_low, inputs.ci_high, inputs.null_value
+        if low <= null <= high:
+            levels += int(cfg["ci_crossing_null"])
+            why.append(f"95% CI [{low:g}, {high:g}] includes no effect ({null:g})")
+        if inputs.mcid is None:
+            missing.append("imprecision against an important difference: no MCID on this scale")
+        else:
+            centre = inputs.estimate if inputs.estimate is not None else (low + high) / 2
+            side = -1.0 if centre < null else 1.0
+            threshold = null + side * inputs.mcid
+            if _crosses(low, high, threshold):
+                levels += int(cfg["ci_crossing_mcid"])
+                label = inputs.mcid_label or f"MCID {inputs.mcid:g}"
+                why.append(f"95% CI [{low:g}, {high:g}] spans the smallest important difference ({label})")
+    if inputs.outcome_type != "continuous":
+        missing.append("optimal information size: needs event counts for a binary outcome")
+    elif inputs.n is None:
+        missing.append("optimal information size: total participants not reported")
+    elif inputs.n < cfg["ois_continuous"]:
+        levels += 1
+        why.append(f"{inputs.n} participants, below the optimal information size of {cfg['ois_continuous']}")
+    judged = _judged(inputs, "imprecision", rules)
+    if judged > levels:
+        levels = judged
+        why.append("the review rated down for imprecision")
+    levels = min(levels, int(cfg["max_levels"]))
+    if levels:
+        down.append(Downgrade(domain="imprecision", levels=levels, reason="; ".join(why)))
+
+
+def _indirectness(inputs: CertaintyInputs, rules: dict, down: list[Downgrade]) -> None:
+    levels, why = 0, []
+    if not inputs.dn_specific:
+        levels = int(rules["certainty"]["indirectness"]["not_dn_specific"])
+        why.append("pools acupuncture with dry needling, so it does not answer the dry needling question")
+    judged = _judged(inputs, "indirectness", rules)
+    if judged > levels:
+        levels = judged
+        why.append("the review rated down for indirectness")
+    if levels:
+        down.append(Downgrade(domain="indirectness", levels=min(levels, 2), reason="; ".join(why)))
+
+
+def _publication_bias(
+    inputs: CertaintyInputs, rules: dict, down: list[Downgrade], missing: list[str]
+) -> None:
+    judged = _judged(inputs, "publication_bias", rules)
+    if "publication_bias" in inputs.review_judgements:
+        if judged:
+            down.append(Downgrade(domain="publication_bias", levels=judged, reason="the review suspected it"))
+        return
+    minimum = rules["certainty"]["publication_bias"]["min_studies_for_test"]
+    if inputs.k is not None and inputs.k < minimum:
+        missing.append(f"publication bias: {inputs.k} studies, fewer than the {minimum} a funnel test needs")
+    else:
+        missing.append("publication bias: not reported for this estimate")
+
+
+def rate_certainty(inputs: CertaintyInputs, rules: dict | None = None) -> CertaintyCheck:
+    """Our GRADE-style check of one pooled estimate (see module docstring)."""
+    rules = rules or load_rules()
+    levels = _levels(rules)
+    start = rules["certainty"]["start"][inputs.design]
+    down: list[Downgrade] = []
+    missing: list[str] = []
+    _risk_of_bias(inputs, rules, down, missing)
+    _inconsistency(inputs, rules, down, missing)
+    _imprecision(inputs, rules, down, missing)
+    _indirectness(inputs, rules, down)
+    _publication_bias(inputs, rules, down, missing)
+    final = max(0, levels.index(start) - sum(d.levels for d in down))
+    return CertaintyCheck(start=start, level=levels[final], downgrades=down, not_assessed=missing)
+
+
+def reported_certainty(published: str | None, rules: dict | None = None) -> tuple[Level | None, str]:
+    """The certainty we report and how we got it: the review's own rating, or None (not rated).
+
+    A published range counts at its lower end so we never claim more than the review did.
+    """
+    rules = rules or load_rules()
+    if not published:
+        return None, "not rated by the review (no per-outcome GRADE rating visible)"
+    levels = _levels(rules)
+    if published in levels:
+        return published, "as rated by the review"
+    lower = rules["certainty"]["published_aliases"].get(published)
+    if lower is None:
+        raise ValueError(f"unknown published certainty {published!r}")
+    return lower, f"as rated by the review ({published.replace('_', ' ')}; lower end used)"
+
+
+def strength_for(certainty: Level | None, rules: dict | None = None) -> Strength:
+    """The plain strength word for a reported certainty: the one rule in grade_rules.yaml."""
+    rules = rules or load_rules()
+    return rules["strength"]["by_certainty"][certainty or "not_rated"]
+
+
+def forbidden_words(strength: Strength, rules: dict | None = None) -> list[str]:
+    """Words and phrases patient text at this strength may not contain."""
+    rules = rules or load_rules()
+    cfg = rules["strength"]
+    return list(cfg["forbidden_always"]) + list(cfg["forbidden_by_strength"].get(strength, []))
+
+
+def check_patient_text(text: str, strength: Strength, rules: dict | None = None) -> None:
+    """Raise ValueError when patient text claims more than its strength allows."""
+    lowered = text.lower()
+    for word in forbidden_words(strength, rules):
+        if re.search(rf"\b{re.escape(word.lower())}\b", lowered):
+            raise ValueError(f"patient text at strength {strength} may not say {word!r}: {text!r}")
+
+
+def patient_sentence(strength: Strength, kind: WordingKind, rules: dict | None = None, **fields: str) -> str:
+    """Fill the patient wording allowed at ``strength`` and check it against the forbidden words."""
+    rules = rules or load_rules()
+    template = rules["strength"]["wording"][strength][kind]
+    comparator = fields.get("comparator", "")
+    who = fields.get("who", "Dry needling")
+    values = {
+        **fields,
+        "who": who,
+        "who_lower": who[:1].lower() + who[1:],
+        "comparator_cap": comparator[:1].upper() + comparator[1:],
+    }
+    text = template.format(**values)
+    check_patient_text(text, strength, rules)
+    return text
