@@ -5,18 +5,20 @@ suppressMessages(library(metafor))
 
 SETUP <- c(
   'library(metafor)  # version 3.8-1',
+  '# metafor stops Fisher scoring when tau2 changes by < 1e-5; a tight threshold gives the exact optimum',
+  'ctrl <- list(threshold=1e-12, maxiter=10000)',
   'bcg <- escalc(measure="RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg)',
-  'bcg_re <- rma(yi, vi, data=bcg, method="REML")',
-  'bcg_knha <- rma(yi, vi, data=bcg, method="REML", test="knha")',
-  'bcg_dl <- rma(yi, vi, data=bcg, method="DL")',
+  'bcg_re <- rma(yi, vi, data=bcg, method="REML", control=ctrl)',
+  'bcg_knha <- rma(yi, vi, data=bcg, method="REML", test="knha", control=ctrl)',
+  'bcg_dl <- rma(yi, vi, data=bcg, method="DL", control=ctrl)',
   'hack <- dat.hackshaw1998',
-  'hack_re <- rma(yi, vi, data=hack, method="REML")',
-  'hack_fe <- rma(yi, vi, data=hack, method="FE")',
+  'hack_re <- rma(yi, vi, data=hack, method="REML", control=ctrl)',
+  'hack_fe <- rma(yi, vi, data=hack, method="FE", control=ctrl)',
   'yusuf <- dat.yusuf1985[dat.yusuf1985$table == "6", ]',
   'niel <- dat.nielweise2007',
-  'sub_random <- rma(yi, vi, data=bcg, subset=alloc=="random")',
-  'sub_alternate <- rma(yi, vi, data=bcg, subset=alloc=="alternate")',
-  'sub_systematic <- rma(yi, vi, data=bcg, subset=alloc=="systematic")',
+  'sub_random <- rma(yi, vi, data=bcg, subset=alloc=="random", control=ctrl)',
+  'sub_alternate <- rma(yi, vi, data=bcg, subset=alloc=="alternate", control=ctrl)',
+  'sub_systematic <- rma(yi, vi, data=bcg, subset=alloc=="systematic", control=ctrl)',
   'sub_est <- c(coef(sub_alternate), coef(sub_random), coef(sub_systematic))',
   'sub_se <- c(sub_alternate$se, sub_random$se, sub_systematic$se)'
 )
@@ -94,7 +96,7 @@ for (spec in c('mods=~ablat, data=bcg, method="REML"', 'mods=~ablat, data=bcg, m
   f <- c("beta", "se", "zval", "pval", "ci.lb", "ci.ub", "tau2", "QM", "QMp", "QE", "QEp", "I2", "H2", "k", "p")
   if (!grepl('"FE"', spec)) f <- c(f, "R2")
   if (grepl("knha", spec)) f <- c(f, "QMdf", "ddf")
-  mr <- c(mr, paste0("rma(yi, vi, ", spec, ")$", f))
+  mr <- c(mr, paste0("rma(yi, vi, ", spec, ", control=ctrl)$", f))
 }
 section("META_REGRESSION", mr)
 
@@ -107,9 +109,9 @@ sg <- c(
   'rma(sub_est, sei=sub_se, method="FE")$QEp',
   'rma(yi, vi, mods=~factor(alloc), data=bcg, method="FE")$QM',
   'rma(yi, vi, mods=~factor(alloc), data=bcg, method="FE")$QMp',
-  'rma(yi, vi, mods=~factor(alloc), data=bcg, method="REML")$QM',
-  'rma(yi, vi, mods=~factor(alloc), data=bcg, method="REML")$QMp',
-  'rma(yi, vi, mods=~factor(alloc), data=bcg, method="REML")$tau2',
+  'rma(yi, vi, mods=~factor(alloc), data=bcg, method="REML", control=ctrl)$QM',
+  'rma(yi, vi, mods=~factor(alloc), data=bcg, method="REML", control=ctrl)$QMp',
+  'rma(yi, vi, mods=~factor(alloc), data=bcg, method="REML", control=ctrl)$tau2',
   'rma(yi, vi, data=bcg, method="FE", subset=alloc=="random")$beta',
   'rma(yi, vi, data=bcg, method="FE", subset=alloc=="random")$QE',
   'rma(yi, vi, data=bcg, method="FE", subset=alloc=="alternate")$QE',
@@ -128,7 +130,7 @@ bias <- c(bias, "regtest(bcg_knha)$dfs")
 section("BIAS", bias)
 
 tf <- c()
-for (spec in c("hack_re", "hack_fe", "bcg_re", 'hack_re, estimator="R0"', 'hack_fe, estimator="R0"', 'bcg_re, side="left"', 'bcg_re, side="right"', "bcg_dl")) {
+for (spec in paste0(c("hack_re", "hack_fe", "bcg_re", 'hack_re, estimator="R0"', 'hack_fe, estimator="R0"', 'bcg_re, side="left"', 'bcg_re, side="right"', "bcg_dl"), ", control=ctrl")) {
   tf <- c(tf, paste0("trimfill(", spec, ")$", c("k0", "beta", "se", "ci.lb", "ci.ub", "tau2", "pval", "QE", "I2")))
   tf <- c(tf, paste0('(trimfill(', spec, ')$side == "left") + 0'))
   tf <- c(tf, paste0("trimfill(", spec, ")$yi[trimfill(", spec, ")$fill]"))
