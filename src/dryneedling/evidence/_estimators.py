@@ -160,7 +160,8 @@ def solve_iterative(yi: np.ndarray, vi: np.ndarray, method: str, start: float | 
             return Tau2Fit(0.0, True, it, "")
         if not lo < cand < hi:
             cand = 0.5 * (lo + hi) if math.isfinite(hi) else max(2 * t, t + tol)
-        if abs(cand - t) <= tol + 1e-14 * t or (lo_positive and hi - lo <= tol + 1e-14 * hi):
+        bracket_closed = lo_positive and math.isfinite(hi) and hi - lo <= tol + 1e-14 * hi
+        if abs(cand - t) <= tol + 1e-14 * t or bracket_closed:
             return _check_boundary(yi, vi, method, Tau2Fit(cand, True, it, ""), g0)
         t = cand
     return _bracket_fallback(yi, vi, method, g0, tol)
