@@ -6,7 +6,6 @@ from typing import Any
 
 from dryneedling.assessment.models import EvidenceSection
 from dryneedling.assessment.profile import PatientProfile
-from dryneedling.errors import InputError
 
 CERTAINTY_TO_CONFIDENCE = {
     "high": "high",
@@ -25,32 +24,24 @@ def _dump(item: Any) -> dict[str, Any]:
     return item.model_dump(mode="json") if hasattr(item, "model_dump") else dict(item)
 
 
-def _table(region: str | None, condition: str, audience: str) -> Any:
-    from dryneedling.evidence.table import evidence_table
+def _headline(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The row a patient sees first: pain versus sham/control when there is one, else the first row."""
 
-    try:
-        table = evidence_table(region=region, condition=condition, audience=audience)
-    except InputError:
-        table = None  # the table does not know this condition id: fall back to the region alone
-    if table is None or (not table.rows and not table.gaps):
-        table = evidence_table(region=region, audience=audience)
-    return table
+    def rank(row: dict[str, Any]) -> tuple[int, int]:
+        outcome = str(row.get("outcome", ""))
+        comparator = str(row.get("comparator", ""))
+        return (0 if "pain" in outcome else 1, 0 if "sham" in comparator or "control" in comparator else 1)
+
+    return min(rows, key=rank)
 
 
 def evidence_section(profile: PatientProfile, kb: Any, audience: str = "clinician") -> EvidenceSection:
     """Rows (certainty, plain strength, summaries) and gaps for the profile's condition region."""
+    from dryneedling.evidence.table import evidence_table
+
     condition = kb.conditions[profile.condition]
+    table = evidence_table(condition=condition.id, audience=audience, kb=kb)
     region = condition.evidence_region
-    if region is None:
-        return EvidenceSection(
-            region=None,
-            condition=condition.id,
-            summary=NO_REGION_TEXT,
-            sources=list(condition.sources),
-            confidence="low",
-            patient_text=NO_REGION_TEXT,
-        )
-    table = _table(region, condition.id, audience)
     rows = [_dump(row) for row in table.rows]
     gaps = [_dump(gap) for gap in table.gaps]
     certainties = [row.get("certainty") for row in rows]
@@ -61,12 +52,15 @@ def evidence_section(profile: PatientProfile, kb: Any, audience: str = "clinicia
     strengths = sorted({str(row.get("strength")) for row in rows if row.get("strength")})
     if rows:
         summary = f"{len(rows)} pooled estimate(s) for {region}; plain strength: {', '.join(strengths) or 'not rated'}."
-        patient_text = next((row["plain_summary"] for row in rows if row.get("plain_summary")), summary)
+        patient_text = _headline(rows)["plain_summary"] or summary
     else:
-        gap_text = next((g.get("sentence") or g.get("text") or g.get("plain") for g in gaps if g), None)
-        summary = gap_text or f"No pooled dry-needling evidence for {region}."
-        patient_text = summary
-    sources = list(dict.fromkeys(row["source"] for row in rows if row.get("source")))
+        summary = " ".join(g["statement"] for g in gaps) or NO_REGION_TEXT
+        patient_text = " ".join(dict.fromkeys(g["plain"] for g in gaps)) or NO_REGION_TEXT
+    sources = list(
+        dict.fromkeys(
+            [*(r["source"] for r in rows if r.get("source")), *(s for g in gaps for s in g["sources"])]
+        )
+    )
     return EvidenceSection(
         region=region,
         condition=condition.id,

@@ -97,13 +97,14 @@ def candidates_for(
     guidance = guidance or load_guidance()
     blocking = _blocking_items(screening, profile)
     blocked_regions = frozenset(r for item in blocking for r in item.regions)
-    ranked = rank_muscles(list(profile.pain_regions), profile.condition, profile.side, kb=kb)
+    side = profile.side if profile.side in ("left", "right") else None  # the atlas takes one side or none
+    ranked = rank_muscles(list(profile.pain_regions), profile.condition, side, kb=kb)
     allowed = {
         c.muscle
         for c in rank_muscles(
             list(profile.pain_regions),
             profile.condition,
-            profile.side,
+            side,
             kb=kb,
             excluded_regions=blocked_regions,
         )
@@ -216,10 +217,20 @@ def finish_screening(
 
 
 # ---------------- heat ----------------
+def _treated_areas(profile: PatientProfile, candidates: list[CandidateMuscle], kb: Any) -> set[str]:
+    """Body areas where heat would go: the painful regions and the candidate muscles."""
+    areas = {kb.regions[r].area for r in profile.pain_regions}
+    return areas | {kb.muscles[c.muscle].area for c in candidates}
+
+
 def _trigger_hits(
     trigger: Trigger, profile: PatientProfile, candidates: list[CandidateMuscle], kb: Any
 ) -> list[str]:
-    """What in the profile fires a heat rule (empty list: it does not apply)."""
+    """What in the profile fires a heat rule (empty list: it does not apply).
+
+    A regional rule (lymphoedema, inflammation ...) applies only when its regions lie in an area that
+    would be heated - the painful regions or the candidate muscles; elsewhere it does not stop heat.
+    """
     if trigger.kind == "comorbidity_any":
         return sorted(set(trigger.param("ids", [])) & set(profile.comorbidities))
     if trigger.kind == "bleeding_risk":
@@ -231,9 +242,12 @@ def _trigger_hits(
     if trigger.kind == "region_field":
         fields = trigger.param("field")
         fields = [fields] if isinstance(fields, str) else list(fields)
+        treated = _treated_areas(profile, candidates, kb)
         hits = []
         for field in fields:
-            regions = expand_regions(getattr(profile, field), kb)
+            regions = [
+                r for r in expand_regions(getattr(profile, field), kb) if kb.regions[r].area in treated
+            ]
             if regions:
                 hits.append(f"{field.replace('_', ' ')}: {', '.join(regions)}")
         return hits

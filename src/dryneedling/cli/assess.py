@@ -1,1 +1,84 @@
-"""CLI commands: assess (filled in by its issue)."""
+"""CLI: ``dryneedling assess PROFILE`` - the personal assessment of one patient profile."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from dryneedling.cli import app
+from dryneedling.cli.output import console, fail
+from dryneedling.errors import InputError
+
+
+class Format(StrEnum):
+    json = "json"
+    text = "text"
+    html = "html"
+    pdf = "pdf"
+
+
+class Audience(StrEnum):
+    clinician = "clinician"
+    patient = "patient"
+
+
+def _write(data: str | bytes, output: Path | None) -> None:
+    if output is None:
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data)
+        else:
+            sys.stdout.write(data if data.endswith("\n") else data + "\n")
+        return
+    if isinstance(data, bytes):
+        output.write_bytes(data)
+    else:
+        output.write_text(data, encoding="utf-8")
+    console.print(f"wrote {output}", highlight=False)
+
+
+@app.command("assess")
+def assess(
+    profile: str = typer.Argument(
+        None, metavar="PROFILE", help="Patient profile, YAML or JSON ('-' reads standard input)."
+    ),
+    output_format: Format = typer.Option(Format.text, "--format", "-f", help="json, text, html or pdf."),
+    audience: Audience = typer.Option(Audience.clinician, "--audience", "-a", help="clinician or patient."),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Write to this file instead of standard output."
+    ),
+    schema: bool = typer.Option(False, "--schema", help="Print the JSON Schema of the profile and exit."),
+) -> None:
+    """Assess one person: screening, candidate muscles, evidence, modifiers, heat, aftercare, care plan."""
+    from dryneedling.assessment.profile import load_profile, profile_schema
+    from dryneedling.assessment.report import build_report
+
+    if schema:
+        _write(json.dumps(profile_schema(), indent=2), output)
+        return
+    try:
+        if profile is None:
+            raise InputError("PROFILE", "a profile file is required (or '-' for standard input, or --schema)")
+        report = build_report(load_profile(profile), audience=audience.value)
+        if output_format is Format.json:
+            data: str | bytes = json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False)
+        elif output_format is Format.text:
+            from dryneedling.render.text import render_text
+
+            data = render_text(report, audience.value, color=output is None and sys.stdout.isatty())
+        elif output_format is Format.html:
+            from dryneedling.render.html import render_html
+
+            data = render_html(report, audience.value)
+        else:
+            from dryneedling.render.pdf import render_pdf
+
+            data = render_pdf(report, audience.value)
+            if output is None and sys.stdout.isatty():
+                raise InputError("--output", "PDF is binary: give -o FILE.pdf or redirect standard output")
+    except InputError as error:
+        fail(error)
+    _write(data, output)

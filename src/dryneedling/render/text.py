@@ -1,0 +1,186 @@
+"""Plain-text / Rich rendering of a Report for the terminal, for clinicians or for patients.
+
+The clinician view shows every finding with its reason, action, sources and confidence; the patient view
+shows only the plain-language sentences, in the same order, with no ids or citations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from dryneedling.errors import InputError
+
+AUDIENCES = ("clinician", "patient")
+DECISION_LABEL = {
+    "suitable": "Suitable for dry needling",
+    "needle_with_precautions": "Needle with precautions",
+    "do_not_needle": "Do not needle",
+}
+DECISION_STYLE = {"suitable": "green", "needle_with_precautions": "yellow", "do_not_needle": "bold red"}
+
+
+def _check(audience: str) -> str:
+    if audience not in AUDIENCES:
+        raise InputError.unknown("audience", audience, AUDIENCES)
+    return audience
+
+
+def _cite(item: Any) -> str:
+    sources = ", ".join(item.sources) if item.sources else "no source - clinical reasoning"
+    return f"[{item.confidence} confidence; {sources}]"
+
+
+def _clinician(report: Any) -> list[Any]:
+    parts: list[Any] = []
+    s = report.screening
+    profile = report.profile
+    parts.append(
+        Text(
+            f"Condition: {profile['condition']} | pain regions: {', '.join(profile['pain_regions'])}"
+            f" | side: {profile.get('side') or 'not recorded'} | age {profile['age']}"
+        )
+    )
+    parts.append(
+        Panel(Text(DECISION_LABEL[s.decision], style=DECISION_STYLE[s.decision]), title="Screening decision")
+    )
+    if s.items:
+        table = Table(title="Screening findings", show_lines=True, expand=True)
+        for column in ("Item", "Class / effect", "Reason", "Action"):
+            table.add_column(column)
+        for item in s.items:
+            regions = f"\nregions: {', '.join(item.regions)}" if item.regions else ""
+            side = f" ({item.side})" if item.side else ""
+            table.add_row(
+                item.label,
+                f"{item.klass} / {item.effect}{side}",
+                item.reason + regions,
+                f"{item.action}\n{_cite(item)}",
+            )
+        parts.append(table)
+    unknown = [m.name for m in s.medications if not m.recognised]
+    if unknown:
+        parts.append(
+            Text(f"Medications not recognised - check manually: {', '.join(unknown)}", style="yellow")
+        )
+    if report.candidate_muscles:
+        table = Table(title="Candidate muscles", expand=True)
+        for column in ("Muscle", "Score", "Matched regions", "Examined", "High-risk anatomy"):
+            table.add_column(column)
+        for c in report.candidate_muscles:
+            risk = "; ".join(
+                f"{n.anatomical_region or 'general'}: {n.note}" + ("" if n.anatomy_sourced else " (verify)")
+                for n in c.safety
+            )
+            examined = f"{c.examined} (boosted)" if c.examined else ""
+            table.add_row(c.name, f"{c.score:.2f}", ", ".join(c.matched_regions), examined, risk)
+        parts.append(table)
+    for e in report.excluded_muscles:
+        parts.append(Text(f"Excluded: {e.name} - {e.reason}", style="red"))
+    ev = report.evidence
+    lines = [f"**Evidence** ({ev.region or 'no evidence region'}): {ev.summary}"]
+    for row in ev.rows:
+        estimate = row.get("estimate")
+        ci = f" [{row.get('ci_low')}, {row.get('ci_high')}]" if row.get("ci_low") is not None else ""
+        lines.append(
+            f"- {row.get('comparator_label', row.get('comparator'))}, {row.get('outcome_label', row.get('outcome'))}, "
+            f"{row.get('timepoint_label', row.get('timepoint'))}: {row.get('effect_measure')} "
+            f"{estimate if estimate is not None else 'n/a'}{ci}; certainty {row.get('certainty') or 'not rated'}; "
+            f"strength {row.get('strength')} [{row.get('source')}]"
+        )
+    for gap in ev.gaps:
+        lines.append(f"- Gap: {gap.get('statement')}")
+    parts.append(Markdown("\n".join(lines)))
+    if report.modifiers:
+        table = Table(title="What shapes this person's result", show_lines=True, expand=True)
+        for column in ("Factor", "Finding", "Expected effect", "What to do"):
+            table.add_column(column)
+        for m in report.modifiers:
+            label = m.label + (" (clinical reasoning)" if m.clinical_reasoning else "")
+            table.add_row(label, m.finding, f"{m.expected_effect}\n{_cite(m)}", m.what_to_do)
+        parts.append(table)
+    heat = report.heat_plan
+    parts.append(
+        Markdown(
+            "\n".join(
+                [
+                    "**Heat**",
+                    f"- Before: {'yes' if heat.before.recommended else 'no'} - {heat.before.reason} {heat.before.how}",
+                    f"- After: {'yes' if heat.after.recommended else 'no'} - {heat.after.reason} {heat.after.how}",
+                    f"- Evidence: {heat.evidence_note}",
+                ]
+            )
+        )
+    )
+    after = report.aftercare
+    lines = ["**Aftercare**", f"- Soreness: {after.soreness.text} {_cite(after.soreness)}"]
+    lines += [
+        f"- {'Helps' if t.helps else 'Did not help'} ({t.who}): {t.label} - {t.clinician_text}"
+        for t in after.what_helps
+    ]
+    lines += [
+        f"- WARNING ({w.urgency}): {w.sign} -> {w.action} ({w.shown_because})" for w in after.warning_signs
+    ]
+    parts.append(Markdown("\n".join(lines)))
+    plan = report.care_plan
+    lines = ["**Care plan**"]
+    lines += [f"- {c.label}: {c.clinician_text} {_cite(c)}" for c in plan.components]
+    for row in plan.combined_evidence:
+        lines.append(f"- Combined-care evidence: {row.get('clinician_summary')} [{row.get('source')}]")
+    for m in plan.measures:
+        mcids = "; ".join(f"{x.text} ({x.population}) [{x.source}]" for x in m.mcid) or "no verified MCID"
+        lines.append(f"- Measure {m.name}: MCID {mcids}")
+    lines += [f"- Follow-up {f.when}: {f.what}" for f in plan.follow_up]
+    parts.append(Markdown("\n".join(lines)))
+    parts.append(Text(f"Sources cited: {len(report.sources)}. {report.disclaimer}", style="dim"))
+    return parts
+
+
+def _patient(report: Any) -> list[Any]:
+    s = report.screening
+    lines = ["# Your dry needling report", "", f"**{DECISION_LABEL[s.decision]}.** {s.patient_text}", ""]
+    if s.items:
+        lines.append("## Things your therapist will keep in mind")
+        lines += [f"- {item.patient_text}" for item in s.items if item.patient_text]
+    if report.candidate_muscles:
+        lines += ["", "## Muscles that may be part of your pain"]
+        lines += [f"- {c.name}: {c.patient_text}" for c in report.candidate_muscles[:6]]
+    lines += ["", "## What the research says", report.evidence.patient_text]
+    if report.modifiers:
+        lines += ["", "## What may shape your result"]
+        lines += [f"- {m.patient_text}" for m in report.modifiers]
+    heat = report.heat_plan
+    lines += ["", "## Heat", f"- Before: {heat.before.patient_text}", f"- After: {heat.after.patient_text}"]
+    after = report.aftercare
+    lines += ["", "## After needling", f"- {after.soreness.patient_text}"]
+    lines += [f"- {t.patient_text}" for t in after.what_helps]
+    if after.warning_signs:
+        lines += ["", "## Get help if"]
+        lines += [f"- {w.patient_text}" for w in after.warning_signs]
+    plan = report.care_plan
+    lines += ["", "## Your care plan", plan.patient_text]
+    lines += [f"- {c.patient_text}" for c in plan.components]
+    lines += [f"- {f.patient_text}" for f in plan.follow_up]
+    lines += ["", f"_{report.patient_disclaimer}_"]
+    return [Markdown("\n".join(lines))]
+
+
+def report_renderable(report: Any, audience: str = "clinician") -> Group:
+    """A Rich renderable of ``report`` for ``audience`` (clinician or patient)."""
+    _check(audience)
+    return Group(*(_clinician(report) if audience == "clinician" else _patient(report)))
+
+
+def render_text(report: Any, audience: str = "clinician", width: int = 100, color: bool = False) -> str:
+    """The report as text for the terminal or a file (no colour codes unless ``color``)."""
+    console = Console(
+        width=width, record=True, force_terminal=color, color_system="standard" if color else None
+    )
+    with console.capture() as capture:
+        console.print(report_renderable(report, audience))
+    return capture.get()
