@@ -6,6 +6,7 @@ Numerics follow metafor (Viechtbauer 2010) and are checked against it in tests/e
 from dryneedling.evidence.effect_sizes import MEASURES, EffectSizes, effect_sizes
 from dryneedling.evidence.pooling import METHODS, TESTS, ConvergenceWarning, PoolResult, pool
 from dryneedling.evidence.table import EvidenceGap, EvidenceRow, EvidenceTable, evidence_table  # noqa: F401
+from dryneedling.evidence.tau2_ci import CI_TYPES, Tau2Interval, tau2_ci
 
 __all__ = [
     "MEASURES",
@@ -16,4 +17,7 @@ __all__ = [
     "PoolResult",
     "effect_sizes",
     "pool",
+    "tau2_ci",
+    "CI_TYPES",
+    "Tau2Interval",
 ]

@@ -194,7 +194,7 @@ def _bracket_fallback(yi: np.ndarray, vi: np.ndarray, method: str, g0: float, to
         )
     try:
         root, info = brentq(
-            lambda t: _score(yi, vi, t, method)[0], 0.0, upper, xtol=tol, rtol=4e-16, full_output=True
+            lambda t: _score(yi, vi, t, method)[0], 0.0, upper, xtol=tol, rtol=1e-15, full_output=True
         )
     except (ValueError, RuntimeError) as exc:  # pragma: no cover - brentq on a verified bracket
         return Tau2Fit(math.nan, False, MAXITER, f"bracketing root search failed: {exc}")
