@@ -169,7 +169,7 @@ def candidates_for(
                     regions=list(blocker.regions),
                     sources=list(blocker.sources),
                     confidence=blocker.confidence,
-                    patient_text=f"{entry['name']} will not be needled because of: {blocker.label.lower()}.",
+                    patient_text="This muscle will not be needled, for your safety.",
                 )
             )
             continue
@@ -404,7 +404,7 @@ def _measure(measure_id: str, kb: Any) -> OutcomeMeasure:
         for m in measure.mcid
         if getattr(m, "scale_verified", True)
     ]
-    patient_text = f"Your therapist may use the {measure.name} to see how you are doing over time."
+    patient_text = "Your therapist may use this form or test to see how you are doing over time."
     return OutcomeMeasure(
         id=measure.id,
         name=measure.name,
