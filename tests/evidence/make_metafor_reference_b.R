@@ -146,5 +146,5 @@ for (model in c("bcg_re", "bcg_knha", "bcg_dl")) {
   sens <- c(sens, paste0("influence(", model, ")$inf$", c("rstudent", "dffits", "cook.d", "cov.r", "tau2.del", "QE.del", "hat", "weight")))
   sens <- c(sens, paste0("influence(", model, ")$dfbs$intrcpt"))
 }
-sens <- c(sens, "cumul(bcg_re)$estimate", "order(bcg$year)")
+sens <- c(sens, "cumul(bcg_re)$estimate", "order(bcg$year)", "leave1out(bcg_knha)$tval")
 section("SENSITIVITY", sens)
