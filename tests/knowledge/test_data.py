@@ -1,0 +1,153 @@
+"""The knowledge data keeps the reference's ids, sources and confidence marks, and its own rules."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dryneedling.knowledge import load_knowledge
+
+from .helpers import fk_grade
+
+REFERENCE = Path("/work/shared/reference")
+needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason="project reference notes not present")
+
+
+def reference(name: str) -> dict:
+    return yaml.safe_load((REFERENCE / name).read_text(encoding="utf-8"))
+
+
+@needs_reference
+def test_it_keeps_every_atlas_muscle_with_its_zones_confidence_and_sources():
+    kb = load_knowledge()
+    for ref in reference("trigger_points.yaml")["muscles"]:
+        muscle = kb.muscle(ref["id"])
+        assert set(muscle.referral_zones) | set(muscle.doubtful_referral_zones) == set(ref["referral_zones"])
+        assert (muscle.confidence, list(muscle.sources)) == (ref["confidence"], ref["sources"])
+        assert list(muscle.conditions) == ref["conditions"]
+        assert muscle.needling_safety[0].anatomical_region == ref["needling_safety"].get("region")
+        assert muscle.needling_safety[0].anatomy_sourced == ref["needling_safety"].get(
+            "anatomy_sourced", True
+        )
+        assert bool(muscle.audit) or not ref.get("audit")
+
+
+def test_it_never_ranks_on_the_zone_the_audit_doubts():
+    vastus = load_knowledge().muscle("vastus_lateralis")
+    assert "lateral_buttock" in vastus.doubtful_referral_zones
+    assert "lateral_buttock" not in vastus.referral_zones
+
+
+@needs_reference
+def test_it_keeps_every_safety_item_with_its_class_confidence_and_sources():
+    kb = load_knowledge()
+    ref = reference("safety.yaml")
+    for item in ref["items"]:
+        ours = kb.safety_item(item["id"])
+        assert (ours.klass, ours.confidence, list(ours.sources)) == (
+            item["class"],
+            item["confidence"],
+            item["sources"],
+        )
+    for region in ref["anatomical_regions"]:
+        ours = kb.anatomical_region(region["id"])
+        assert (ours.confidence, list(ours.sources)) == (region["confidence"], region["sources"])
+
+
+def test_it_marks_local_items_as_regional():
+    kb = load_knowledge()
+    regional = {i.id for i in kb.safety_items.values() if i.scope == "regional"}
+    assert regional >= {
+        "lymphedema_area",
+        "local_infection_skin_lesion",
+        "local_malignancy",
+        "recent_surgery_fracture",
+        "implants_devices",
+        "lymph_node_removal_at_risk_limb",
+    }
+    assert "pregnancy" not in regional and "needle_phobia" not in regional
+
+
+def test_it_places_the_lung_under_the_upper_back_and_chest_regions():
+    lung = load_knowledge().anatomical_region("thorax_lung")
+    assert {"anterior_chest", "interscapular", "suprascapular"} <= set(lung.body_regions)
+
+
+def test_it_writes_patient_text_at_grade_eight_or_below():
+    kb = load_knowledge()
+    texts = {i.id: i.patient_text for i in kb.safety_items.values()}
+    texts |= {r.id: r.patient_text for r in kb.anatomical_regions.values()}
+    too_hard = {key: round(fk_grade(text), 1) for key, text in texts.items() if fk_grade(text) > 8}
+    assert not too_hard
+
+
+@needs_reference
+def test_it_keeps_every_measure_id_and_drops_unverified_mcids():
+    kb = load_knowledge()
+    ref = reference("measures.yaml")["measures"]
+    assert {m["id"] for m in ref} == set(kb.measures)
+    for m in ref:
+        ours = kb.measure(m["id"])
+        kept_sources = {x.source for x in ours.mcid}
+        for value in m.get("mcid", []):
+            if value.get("verified") is False:
+                assert value["value"] is None and ours.mcid_note  # dropped, and said so
+            elif value.get("scale_verified") is False:
+                assert not next(x for x in ours.mcid if x.source == value["source"]).usable
+            else:
+                assert value["source"] in kept_sources
+
+
+def test_it_excludes_mcids_of_unknown_scale_from_use():
+    ndi = load_knowledge().measure("ndi")
+    assert [m.value for m in ndi.usable_mcids] == [5]
+    assert {m.value for m in ndi.mcid} == {5, 7.5, 14}
+
+
+@needs_reference
+def test_it_lists_only_icd10_codes_verified_in_the_billing_notes():
+    billing = (REFERENCE / "billing.md").read_text(encoding="utf-8")
+    section = billing.split("## 3.")[1].split("## 4.")[0]
+    table_rows = [line for line in section.splitlines() if line.startswith("| ")]
+    verified = set()
+    for row in table_rows:
+        for code in re.findall(r"[A-Z]\d\d\.\d+(?:/\.\d+)*", row.split("|")[1]):
+            stem, *tails = code.split("/")
+            verified.add(stem)
+            verified.update(stem.rsplit(".", 1)[0] + tail for tail in tails)
+    codes = {code.code for c in load_knowledge().conditions.values() for code in c.icd10}
+    assert codes and codes <= verified
+
+
+@needs_reference
+def test_it_covers_the_atlas_conditions_and_uses_the_evidence_table_regions():
+    kb = load_knowledge()
+    assert set(reference("trigger_points.yaml")["vocabulary"]["conditions"]) <= set(kb.conditions)
+    with (REFERENCE / "evidence_syntheses.csv").open(encoding="utf-8") as handle:
+        csv_regions = {row["body_region"] for row in csv.DictReader(handle)}
+    used = {c.evidence_region for c in kb.conditions.values()} - {None}
+    assert used <= csv_regions
+    assert set(kb.evidence_regions) == csv_regions
+
+
+def test_it_includes_the_conditions_the_evidence_covers():
+    kb = load_knowledge()
+    expected = {
+        "post_stroke_spasticity": "other",
+        "fibromyalgia": "fibromyalgia_or_widespread",
+        "knee_osteoarthritis": "knee",
+        "doms_athletic_recovery": None,
+        "plantar_heel_pain": "plantar_heel",
+        "tmd_orofacial_pain": "tmd_jaw",
+    }
+    assert {key: kb.condition(key).evidence_region for key in expected} == expected
+    assert kb.condition("doms_athletic_recovery").evidence_note
+
+
+def test_it_gives_an_icd10_note_wherever_no_code_is_listed():
+    for condition in load_knowledge().conditions.values():
+        assert condition.icd10 or condition.icd10_note, condition.id
