@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -390,6 +391,17 @@ def load_rules(data_dir: Path = DATA_DIR) -> dict:
     return rules
 
 
+def _source_year(kb, source_id: str) -> int | None:
+    """Publication year from the bibliography: its year field, else the year printed in its citation."""
+    if kb is None:
+        return None
+    source = kb.sources[source_id]
+    if source.year:
+        return source.year
+    found = re.findall(r"\b(?:19|20)\d{2}\b", source.citation)
+    return int(found[0]) if found else None
+
+
 def load_evidence(data_dir: Path = DATA_DIR, kb=None) -> EvidenceData:
     """Load and cross-check syntheses, vocabulary, rules and gaps.
 
@@ -402,7 +414,7 @@ def load_evidence(data_dir: Path = DATA_DIR, kb=None) -> EvidenceData:
     measure_ids = set(kb.measures) if kb is not None else None
     rows = read_syntheses(data_dir / SYNTHESES_FILE, vocab, rules, source_ids, measure_ids)
     gaps = read_gaps(data_dir / GAPS_FILE, vocab, source_ids)
-    years = {row.source: (kb.sources[row.source].year if kb is not None else None) for row in rows}
+    years = {row.source: _source_year(kb, row.source) for row in rows}
     rows = tuple(row.model_copy(update={"year": years[row.source]}) for row in rows)
     return EvidenceData(syntheses=rows, vocabulary=vocab, rules=rules, gaps=gaps, source_years=years)
 

@@ -1,0 +1,239 @@
+"""GRADE-style certainty: each domain rates down on tiny synthetic inputs, and the one strength rule."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+
+from dryneedling.evidence.certainty import (
+    CertaintyInputs,
+    patient_sentence,
+    rate_certainty,
+    reported_certainty,
+    strength_for,
+)
+from dryneedling.evidence.syntheses import load_rules
+
+RULES = load_rules()
+
+# Inputs that pass every domain: a precise, consistent, direct estimate with enough participants and
+# review judgements of no serious risk of bias or publication bias.
+CLEAN = dict(
+    estimate=-3.0,
+    ci_low=-3.5,
+    ci_high=-2.5,
+    k=12,
+    n=800,
+    i2=10.0,
+    mcid=1.5,
+    review_judgements={"risk_of_bias": "not_serious", "publication_bias": "not_serious"},
+)
+
+
+def check(**changes):
+    return rate_certainty(CertaintyInputs(**{**CLEAN, **changes}), RULES)
+
+
+def downgrade(result, domain):
+    return sum(d.levels for d in result.downgrades if d.domain == domain)
+
+
+def test_clean_randomised_evidence_stays_high_and_complete():
+    result = check()
+    assert result.start == "high"
+    assert result.level == "high"
+    assert result.downgrades == []
+    assert result.complete
+    assert result.describe() == "high"
+
+
+@pytest.mark.parametrize(("i2", "levels"), [(49.9, 0), (50.0, 1), (74.0, 1), (75.0, 2), (98.0, 2)])
+def test_inconsistency_follows_the_i2_thresholds_in_the_rules_file(i2, levels):
+    result = check(i2=i2)
+    assert downgrade(result, "inconsistency") == levels
+    if levels:
+        assert f"{i2:g}%" in next(d.reason for d in result.downgrades if d.domain == "inconsistency")
+
+
+def test_a_prediction_interval_crossing_no_effect_rates_down_even_with_low_i2():
+    crossing = check(i2=20.0, pi_low=-6.0, pi_high=0.4)
+    not_crossing = check(i2=20.0, pi_low=-6.0, pi_high=-0.4)
+    assert downgrade(crossing, "inconsistency") == 1
+    assert "prediction interval" in crossing.downgrades[0].reason
+    assert downgrade(not_crossing, "inconsistency") == 0
+
+
+def test_a_single_study_is_not_rated_down_for_inconsistency_but_says_why():
+    result = check(k=1, i2=None)
+    assert downgrade(result, "inconsistency") == 0
+    assert any("single study" in item for item in result.not_assessed)
+
+
+def test_a_ci_including_no_effect_rates_down_for_imprecision():
+    result = check(estimate=-1.0, ci_low=-2.0, ci_high=0.1, mcid=None)
+    assert downgrade(result, "imprecision") == 1
+    assert "includes no effect" in result.downgrades[0].reason
+
+
+def test_a_ci_spanning_the_mcid_rates_down_and_names_the_threshold():
+    result = check(
+        estimate=-1.5, ci_low=-2.3, ci_high=-0.8, mcid=1.5, mcid_label="nprs MCID 1.5 (kovacs_2008)"
+    )
+    assert downgrade(result, "imprecision") == 1
+    assert "kovacs_2008" in result.downgrades[0].reason
+    # the same CI lying wholly beyond the MCID is precise enough
+    assert downgrade(check(estimate=-2.5, ci_low=-3.0, ci_high=-1.9, mcid=1.5), "imprecision") == 0
+
+
+def test_a_benefit_in_the_positive_direction_uses_the_positive_mcid():
+    # e.g. pressure pain threshold, where higher is better: threshold at +mcid, not -mcid
+    assert downgrade(check(estimate=2.0, ci_low=1.0, ci_high=3.0, mcid=1.5), "imprecision") == 1
+    assert downgrade(check(estimate=2.5, ci_low=2.0, ci_high=3.0, mcid=1.5), "imprecision") == 0
+
+
+@pytest.mark.parametrize(("n", "levels"), [(399, 1), (400, 0)])
+def test_fewer_participants_than_the_optimal_information_size_rates_down(n, levels):
+    result = check(n=n)
+    assert downgrade(result, "imprecision") == levels
+    if levels:
+        assert "optimal information size of 400" in result.downgrades[0].reason
+
+
+def test_imprecision_is_capped_at_two_levels():
+    result = check(estimate=-1.0, ci_low=-2.0, ci_high=0.2, n=50)
+    assert downgrade(result, "imprecision") == 2
+
+
+def test_a_risk_ratio_is_judged_against_one_not_zero():
+    result = rate_certainty(
+        CertaintyInputs(estimate=1.1, ci_low=0.8, ci_high=1.3, null_value=1.0, outcome_type="binary"), RULES
+    )
+    assert downgrade(result, "imprecision") == 1
+    assert any("event counts" in item for item in result.not_assessed)
+
+
+def test_pooling_acupuncture_with_dry_needling_rates_down_for_indirectness():
+    result = check(dn_specific=False)
+    assert downgrade(result, "indirectness") == 1
+    assert result.level == "moderate"
+
+
+@pytest.mark.parametrize(("judgement", "levels"), [("not_serious", 0), ("serious", 1), ("very_serious", 2)])
+def test_the_reviews_risk_of_bias_judgement_counts_at_its_stated_level(judgement, levels):
+    result = check(review_judgements={"risk_of_bias": judgement, "publication_bias": "not_serious"})
+    assert downgrade(result, "risk_of_bias") == levels
+
+
+def test_suspected_publication_bias_rates_down():
+    result = check(review_judgements={"risk_of_bias": "not_serious", "publication_bias": "serious"})
+    assert downgrade(result, "publication_bias") == 1
+
+
+def test_too_few_studies_for_a_funnel_test_is_said_not_guessed():
+    result = check(k=6, review_judgements={"risk_of_bias": "not_serious"})
+    assert downgrade(result, "publication_bias") == 0
+    assert any("fewer than the 10" in item for item in result.not_assessed)
+
+
+def test_missing_inputs_are_listed_and_the_level_is_only_an_upper_bound():
+    result = rate_certainty(CertaintyInputs(estimate=-1.0, ci_low=-1.5, ci_high=-0.5), RULES)
+    missing = " | ".join(result.not_assessed)
+    assert "risk of bias" in missing
+    assert "I2" in missing
+    assert "total participants" in missing
+    assert "no MCID" in missing
+    assert not result.complete
+    assert result.describe().startswith("at most high")
+
+
+def test_certainty_never_falls_below_very_low():
+    result = check(
+        estimate=-1.0,
+        ci_low=-2.0,
+        ci_high=0.5,
+        n=30,
+        i2=90.0,
+        dn_specific=False,
+        review_judgements={"risk_of_bias": "very_serious", "publication_bias": "serious"},
+    )
+    assert sum(d.levels for d in result.downgrades) > 3
+    assert result.level == "very_low"
+
+
+def test_each_downgrade_is_a_structured_record():
+    result = check(i2=80.0, n=100)
+    assert {(d.domain, d.levels) for d in result.downgrades} == {("inconsistency", 2), ("imprecision", 1)}
+    assert all(d.reason for d in result.downgrades)
+    assert result.level == "very_low"
+
+
+@pytest.mark.parametrize(
+    ("published", "reported"),
+    [
+        ("moderate", "moderate"),
+        ("low", "low"),
+        ("very_low", "very_low"),
+        ("low_or_very_low", "very_low"),
+        ("very_low_to_moderate", "very_low"),
+        (None, None),
+    ],
+)
+def test_the_reported_certainty_is_the_reviews_own_rating_at_its_lower_end(published, reported):
+    level, basis = reported_certainty(published, RULES)
+    assert level == reported
+    assert ("as rated by the review" in basis) == (published is not None)
+
+
+def test_an_unknown_published_rating_is_refused():
+    with pytest.raises(ValueError, match="unknown published certainty"):
+        reported_certainty("excellent", RULES)
+
+
+@pytest.mark.parametrize(
+    ("certainty", "strength"),
+    [
+        ("high", "Moderate"),
+        ("moderate", "Moderate"),
+        ("low", "Emerging"),
+        ("very_low", "Limited"),
+        (None, "Limited"),
+    ],
+)
+def test_the_one_strength_rule(certainty, strength):
+    assert strength_for(certainty, RULES) == strength
+
+
+# Our own table of words each strength may not use (independent of grade_rules.yaml).
+FORBIDDEN = {
+    "Moderate": ["cure", "cures", "works", "proven", "guarantee", "definitely"],
+    "Emerging": ["cure", "cures", "works", "proven", "guarantee", "definitely", "probably", "likely"],
+    "Limited": [
+        "cure",
+        "cures",
+        "works",
+        "proven",
+        "guarantee",
+        "definitely",
+        "probably",
+        "likely",
+        "may help",
+    ],
+}
+FIELDS = dict(who="Dry needling", outcome="pain", comparator="fake needling", time=" in the first weeks")
+
+
+@pytest.mark.parametrize("strength", list(FORBIDDEN))
+@pytest.mark.parametrize("kind", ["benefit", "comparator_better", "no_difference"])
+def test_patient_wording_never_claims_more_than_its_strength(strength, kind):
+    text = patient_sentence(strength, kind, RULES, **FIELDS).lower()
+    for word in FORBIDDEN[strength]:
+        assert not re.search(rf"\b{re.escape(word)}\b", text), (strength, kind, word, text)
+
+
+def test_a_template_that_overclaims_is_refused():
+    rules = copy.deepcopy(RULES)
+    rules["strength"]["wording"]["Limited"]["benefit"] = "{who} probably helps with {outcome}."
+    with pytest.raises(ValueError, match="may not say 'probably'"):
+        patient_sentence("Limited", "benefit", rules, **FIELDS)
