@@ -120,3 +120,14 @@ def test_unknown_values_in_json_mode_give_the_error_shape():
     assert result.exit_code == 2
     error = json.loads(result.stdout)["error"]
     assert error["field"] == "outcome" and "pain" in error["suggestions"]
+
+
+def test_a_condition_selects_its_evidence_region():
+    data = run_json("--condition", "lateral_epicondylalgia")
+    assert data["rows"] and {row["region"] for row in data["rows"]} == {"elbow"}
+
+
+def test_an_unknown_condition_exits_2():
+    result = run("--condition", "tennis_elbw")
+    assert result.exit_code == 2
+    assert "condition" in result.output

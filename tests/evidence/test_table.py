@@ -362,3 +362,11 @@ def test_summaries_of_pooled_needling_say_acupuncture_is_included():
     rows = [r for r in evidence_table(audience="patient", all_estimates=True).rows if not r.dn_specific]
     assert rows
     assert all("acupuncture" in row.plain_summary for row in rows if row.favours == "needling")
+
+
+def test_our_check_agrees_with_the_review_where_its_grade_table_was_readable():
+    # Jimenez-del-Barrio 2022 printed its GRADE domain judgements; our check, fed those and the numbers,
+    # lands on the same level the review published.
+    rows = {r.id: r for r in evidence_table(region="knee", all_estimates=True).rows}
+    for row_id in ("ES056", "ES057", "ES058", "ES059"):
+        assert rows[row_id].our_check.level == rows[row_id].certainty == "very_low", row_id
