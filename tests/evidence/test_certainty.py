@@ -6,6 +6,8 @@ import copy
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dryneedling.evidence.certainty import (
     CertaintyInputs,
@@ -237,3 +239,63 @@ def test_a_template_that_overclaims_is_refused():
     rules["strength"]["wording"]["Limited"]["benefit"] = "{who} probably helps with {outcome}."
     with pytest.raises(ValueError, match="may not say 'probably'"):
         patient_sentence("Limited", "benefit", rules, **FIELDS)
+
+
+# --- properties over many inputs ------------------------------------------------------------------
+
+LEVELS = ["very_low", "low", "moderate", "high"]
+inputs = st.builds(
+    dict,
+    estimate=st.floats(min_value=-4, max_value=4, allow_nan=False),
+    half_width=st.floats(min_value=0.01, max_value=4, allow_nan=False),
+    k=st.none() | st.integers(min_value=1, max_value=40),
+    n=st.none() | st.integers(min_value=10, max_value=2000),
+    i2=st.none() | st.floats(min_value=0, max_value=100, allow_nan=False),
+    mcid=st.none() | st.floats(min_value=0.1, max_value=3, allow_nan=False),
+    dn_specific=st.booleans(),
+    rob=st.sampled_from([None, "not_serious", "serious", "very_serious"]),
+)
+
+
+def _build(drawn: dict, **override) -> CertaintyInputs:
+    drawn = {**drawn, **override}
+    estimate, half = drawn["estimate"], drawn["half_width"]
+    judgements = {"risk_of_bias": drawn["rob"]} if drawn["rob"] else {}
+    return CertaintyInputs(
+        estimate=estimate,
+        ci_low=estimate - half,
+        ci_high=estimate + half,
+        k=drawn["k"],
+        n=drawn["n"],
+        i2=drawn["i2"],
+        mcid=drawn["mcid"],
+        dn_specific=drawn["dn_specific"],
+        review_judgements=judgements,
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(inputs)
+def test_the_level_is_the_start_minus_every_recorded_downgrade(drawn):
+    result = rate_certainty(_build(drawn), RULES)
+    total = sum(d.levels for d in result.downgrades)
+    assert result.level == LEVELS[max(0, 3 - total)]
+    assert all(1 <= d.levels <= 2 for d in result.downgrades)
+    assert len({d.domain for d in result.downgrades}) == len(result.downgrades)
+
+
+@settings(max_examples=100, deadline=None)
+@given(inputs, st.floats(min_value=0, max_value=100, allow_nan=False), st.floats(min_value=0, max_value=100))
+def test_more_heterogeneity_never_raises_certainty(drawn, first, second):
+    low_i2, high_i2 = sorted((first, second))
+    calmer = rate_certainty(_build(drawn, i2=low_i2), RULES)
+    noisier = rate_certainty(_build(drawn, i2=high_i2), RULES)
+    assert LEVELS.index(noisier.level) <= LEVELS.index(calmer.level)
+
+
+@settings(max_examples=100, deadline=None)
+@given(inputs, st.floats(min_value=1.0, max_value=5.0))
+def test_a_wider_confidence_interval_never_raises_certainty(drawn, factor):
+    narrow = rate_certainty(_build(drawn), RULES)
+    wide = rate_certainty(_build(drawn, half_width=drawn["half_width"] * factor), RULES)
+    assert LEVELS.index(wide.level) <= LEVELS.index(narrow.level)

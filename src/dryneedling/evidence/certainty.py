@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from dryneedling.evidence.syntheses import load_rules
 
@@ -73,6 +73,7 @@ class CertaintyCheck(BaseModel):
     downgrades: list[Downgrade]
     not_assessed: list[str]
 
+    @computed_field
     @property
     def complete(self) -> bool:
         """True when every domain could be judged; otherwise ``level`` is only an upper bound."""
@@ -85,6 +86,13 @@ class CertaintyCheck(BaseModel):
             return level
         return f"at most {level} ({len(self.not_assessed)} checks not possible: inputs not reported)"
 
+    @computed_field
+    @property
+    def summary(self) -> str:
+        """``describe()`` as a field, so JSON consumers get the same words."""
+        return self.describe()
+
+    @computed_field
     @property
     def reasons(self) -> list[str]:
         """Human-readable lines, downgrades first, then what could not be assessed."""
