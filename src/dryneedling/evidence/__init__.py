@@ -3,6 +3,7 @@
 Numerics follow metafor (Viechtbauer 2010) and are checked against it in tests/evidence.
 """
 
+from dryneedling.evidence.batch import BatchResult, pool_many
 from dryneedling.evidence.effect_sizes import MEASURES, EffectSizes, effect_sizes
 from dryneedling.evidence.pooling import METHODS, TESTS, ConvergenceWarning, PoolResult, pool
 from dryneedling.evidence.table import EvidenceGap, EvidenceRow, EvidenceTable, evidence_table  # noqa: F401
@@ -17,6 +18,8 @@ __all__ = [
     "PoolResult",
     "effect_sizes",
     "pool",
+    "pool_many",
+    "BatchResult",
     "tau2_ci",
     "CI_TYPES",
     "Tau2Interval",
