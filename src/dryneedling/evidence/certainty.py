@@ -201,7 +201,8 @@ def _indirectness(inputs: CertaintyInputs, rules: dict, down: list[Downgrade]) -
         levels = judged
         why.append("the review rated down for indirectness")
     if levels:
-        down.append(Downgrade(domain="indirectness", levels=min(levels, 2), reason="; ".join(why)))
+        cap = int(rules["certainty"]["indirectness"]["max_levels"])
+        down.append(Downgrade(domain="indirectness", levels=min(levels, cap), reason="; ".join(why)))
 
 
 def _publication_bias(

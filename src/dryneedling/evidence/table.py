@@ -120,7 +120,7 @@ def _mcid(row: Synthesis, kb, rules: dict) -> tuple[float | None, str | None]:
     """Smallest usable published MCID of the row's scale, with a label naming value and source."""
     if row.scale is None or kb is None or row.scale not in kb.measures:
         return None, None
-    usable = [m for m in kb.measures[row.scale].mcid if m.value is not None and getattr(m, "usable", True)]
+    usable = [m for m in kb.measures[row.scale].mcid if m.usable]
     if not usable:
         return None, None
     if rules["certainty"]["imprecision"]["mcid_choice"] != "smallest":
