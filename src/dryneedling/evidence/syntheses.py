@@ -3,6 +3,24 @@
 Each row is one pooled estimate from one review, with its citation (a source id of the knowledge base
 bibliography), the review's own GRADE rating where it published one, and whether patients may see it.
 Validation names the file, the row (CSV line and id) and the field, so a bad edit is found at once.
+
+Columns of syntheses.csv (vocabularies in vocabulary.yaml, rules in grade_rules.yaml):
+
+- ``id`` ES001...: the row id of the shared reference table, kept so rows can be traced back.
+- ``source``: bibliography id (knowledge/data/sources/*.yaml); the review's year comes from there.
+- ``region``, ``comparator``, ``outcome``, ``timepoint``, ``effect_measure``: vocabulary ids.
+  ``condition`` is the review's population in words.
+- ``scale``: knowledge-base measure id when an MD is on a stated scale (nprs = 0-10, vas_100mm), used to
+  compare the CI with that measure's MCID; ``unit`` says the unit in words where known.
+- ``estimate``, ``ci_low``, ``ci_high``, ``k``, ``n``, ``i2``: as published; blank when not visible (never
+  filled from review totals).
+- ``published_certainty``: the review's own GRADE rating for this estimate, blank when not visible.
+- ``favours``: which arm the review found ahead - read this, not the sign (some rows are comparator
+  minus DN).
+- ``verification``: how the number was read (reference CSV); ``dn_specific`` false when acupuncture was
+  pooled with DN; ``review_judgements``: GRADE domain judgements the review stated, ``domain=level;...``.
+- ``patient_safe`` / ``exclusion_reason``: whether patients may see the row, and why not.
+- ``notes``: caveats in the project's own words.
 """
 
 from __future__ import annotations
