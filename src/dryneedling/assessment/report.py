@@ -24,7 +24,7 @@ from dryneedling.assessment.profile import PatientProfile, load_profile
 
 DISCLAIMER = (
     "Decision support, not a decision: this report summarises published evidence and safety guidance for "
-    "one person. The treating clinician examines the person, weighs the findings and decides."
+    "one person. It does not replace examination and judgement - the clinician decides."
 )
 PATIENT_DISCLAIMER = (
     "This report helps you and your physical therapist talk about dry needling. "
