@@ -70,8 +70,8 @@ def hs(yi: np.ndarray, vi: np.ndarray) -> float:
 def sj(yi: np.ndarray, vi: np.ndarray) -> float:
     """Sidik-Jonkman: ``t0 = sum (y - ybar)^2 / k``, then ``t0 * Q_{1/(v+t0)} / (k - 1)``."""
     k = yi.shape[0]
-    t0 = ((yi - yi.mean()) ** 2).sum() / k
-    if t0 <= 0:
+    t0 = ((yi - yi.sum() / k) ** 2).sum() / k
+    if t0 <= 0 or yi.max() == yi.min():  # identical effects: avoid a rounding-level t0
         return 0.0
     w = 1.0 / (vi + t0)
     mu = (w @ yi) / w.sum()

@@ -187,7 +187,8 @@ def _tau2(seg: _Segments, y: np.ndarray, v: np.ndarray, k: np.ndarray, method: s
             dl = np.where(multi & (c > 0), np.maximum(0.0, (q - (k - 1)) / c), 0.0)
         return dl, converged, iterations
     if method == "SJ":
-        t0 = rss / k
+        # identical effects within a group: t0 is exactly 0 (not a rounding-level residue)
+        t0 = np.where(np.maximum.reduceat(y, seg.starts) > np.minimum.reduceat(y, seg.starts), rss / k, 0.0)
         w = 1.0 / (v + t0[seg.seg])
         mu = seg.sum(w * y) / seg.sum(w)
         qw = seg.sum(w * (y - mu[seg.seg]) ** 2)
@@ -360,10 +361,10 @@ def _summarise(seg, y, v, k, tau2, converged, iterations, method, test, lv, mess
     with np.errstate(divide="ignore", invalid="ignore"):
         vt = np.where(multi, (k - 1) / (sw_fe - seg.sum(w_fe * w_fe) / sw_fe), 0.0)
         if method == "EE":
-            i2 = np.where(multi & (q > 0), np.maximum(0.0, 100.0 * (q - (k - 1)) / q), 0.0)
+            i2 = np.where(multi & (q > 0), np.clip(100.0 * (q - (k - 1)) / q, 0.0, 100.0), 0.0)
             h2 = np.where(multi, q / km1, 1.0)
         else:
-            i2 = np.where(multi, 100.0 * tau2 / (vt + tau2), 0.0)
+            i2 = np.where(multi, 100.0 * (tau2 / (vt + tau2)), 0.0)
             h2 = np.where(multi, tau2 / vt + 1.0, 1.0)
     weights_sorted = w * (100.0 / sw[idx])
     weights = np.empty_like(weights_sorted)

@@ -229,9 +229,9 @@ def heterogeneity(
     q_p = float(chdtrc(k - 1, q))
     vt = float((k - 1) / (sw - (w @ w) / sw))
     if common:
-        i2 = max(0.0, 100.0 * (q - (k - 1)) / q) if q > 0 else 0.0
+        i2 = min(100.0, max(0.0, 100.0 * (q - (k - 1)) / q)) if q > 0 else 0.0
         h2 = q / (k - 1)
     else:
-        i2 = 100.0 * tau2 / (vt + tau2)
+        i2 = 100.0 * (tau2 / (vt + tau2))  # this order keeps I^2 <= 100 under rounding
         h2 = tau2 / vt + 1.0
     return q, q_p, i2, h2, vt
