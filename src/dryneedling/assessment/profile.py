@@ -310,11 +310,32 @@ def load_profile(source: str | Path | Mapping[str, Any], kb: Any = None) -> Pati
 
 
 def profile_schema() -> dict:
-    """The JSON Schema of the profile (published by ``dryneedling assess --schema``)."""
+    """The JSON Schema of the profile (published by ``dryneedling assess --schema``).
+
+    Id fields carry the valid ids of the knowledge base as ``enum`` so that forms and clients can offer
+    them; region lists accept an id (``"shoulder_arm"``, ``"right:shoulder_arm"``) or ``{region, side}``.
+    """
+    from dryneedling.knowledge import load_knowledge
     from dryneedling.knowledge.guidance import load_guidance
 
+    kb = load_knowledge()
     schema = PatientProfile.model_json_schema()
     schema["title"] = "dryneedling patient profile"
-    comorbidities = schema["properties"]["comorbidities"]
-    comorbidities["items"] = {"type": "string", "enum": sorted(load_guidance().comorbidities)}
+    properties = schema["properties"]
+    properties["comorbidities"]["items"] = {"type": "string", "enum": sorted(load_guidance().comorbidities)}
+    properties["condition"]["enum"] = sorted(kb.conditions)
+    properties["pain_regions"]["items"] = {"type": "string", "enum": sorted(kb.regions)}
+    schema["$defs"]["TriggerPointFinding"]["properties"]["muscle"]["enum"] = sorted(kb.muscles)
+    places = sorted(set(kb.regions) | set(kb.areas))
+    schema["$defs"]["RegionMark"]["properties"]["region"]["enum"] = places
+    for name in REGION_LIST_FIELDS:
+        properties[name]["items"] = {
+            "anyOf": [
+                {
+                    "type": "string",
+                    "description": "body-region or area id, optionally prefixed with 'left:' or 'right:'",
+                },
+                {"$ref": "#/$defs/RegionMark"},
+            ]
+        }
     return schema
