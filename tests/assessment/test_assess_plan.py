@@ -84,7 +84,7 @@ def test_it_boosts_an_examined_trigger_point_and_says_how():
     trapezius = next(c for c in examined.candidate_muscles if c.muscle == "upper_trapezius")
     boost = load_guidance().screening.examined_trigger_point_boost["active"]
     assert trapezius.examined == "active" and trapezius.boosted
-    assert trapezius.score == min(1.0, plain["upper_trapezius"] + boost)
+    assert trapezius.score == round(min(1.0, plain["upper_trapezius"] + boost), 4)
 
 
 def test_it_adds_an_examined_muscle_the_atlas_did_not_list():

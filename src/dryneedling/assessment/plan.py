@@ -142,7 +142,7 @@ def candidates_for(
                 "confidence": muscle.confidence,
             }
         entry = entries[muscle_id]
-        entry["score"] = min(1.0, entry["score"] + boost[kind])
+        entry["score"] = round(min(1.0, entry["score"] + boost[kind]), 4)
         entry["examined"] = kind
         entry["boosted"] = True
     candidates: list[CandidateMuscle] = []

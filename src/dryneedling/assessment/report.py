@@ -61,7 +61,7 @@ class Report(BaseModel):
         def walk(node: Any) -> None:
             if isinstance(node, dict):
                 for key, value in node.items():
-                    if key in ("patient_text", "plain_summary") and isinstance(value, str) and value:
+                    if key in ("patient_text", "plain_summary", "plain") and isinstance(value, str) and value:
                         texts.append(value)
                     else:
                         walk(value)
