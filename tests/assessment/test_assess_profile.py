@@ -112,3 +112,9 @@ def test_it_publishes_a_json_schema_with_the_comorbidity_choices():
     assert set(schema["required"]) >= {"age", "condition", "pain_regions", "consent"}
     assert "fibromyalgia" in schema["properties"]["comorbidities"]["items"]["enum"]
     assert schema["additionalProperties"] is False
+
+
+def test_it_rejects_booleans_and_nan_where_numbers_are_expected():
+    assert _error(profile(age=True)).field == "age"
+    assert _error(profile(duration_weeks=float("nan"))).field == "duration_weeks"
+    assert load_profile(profile(age="40")).age == 40  # form values arrive as strings

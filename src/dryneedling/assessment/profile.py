@@ -23,7 +23,8 @@ Side = Literal["left", "right", "bilateral"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN/inf would slip past range checks and surface later as nonsense; reject them at the door.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class TriggerPointFinding(_Strict):
@@ -125,6 +126,13 @@ class PatientProfile(_Strict):
     def _region_marks(cls, value: Any) -> Any:
         if isinstance(value, list):
             return [_as_region_mark(item) for item in value]
+        return value
+
+    @field_validator("age", "pain_nprs", "central_sensitization_inventory", "duration_weeks", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not true/false")
         return value
 
     @field_validator("comorbidities", "medications", "prior_injuries", "pain_regions")
