@@ -174,3 +174,15 @@ def test_it_reports_every_problem_at_once(data_copy, edit):
     problems = problems_of(data_copy)
     assert any("soleus.referral_zones" in p for p in problems)
     assert any("children.confidence" in p for p in problems)
+
+
+def test_it_reports_a_muscle_missing_from_the_risk_list_of_the_region_its_safety_note_names(data_copy, edit):
+    edit(
+        "safety.yaml",
+        lambda d: entry(d, "anatomical_regions", "thorax_lung")["muscles_at_risk"].remove("rhomboids"),
+    )
+    expected = (
+        "safety.yaml: thorax_lung.muscles_at_risk: "
+        "muscle 'rhomboids' names this region in its needling_safety but is not listed"
+    )
+    assert expected in problems_of(data_copy)

@@ -85,7 +85,8 @@ class KnowledgeBase:
         try:
             return table[entry_id]
         except (KeyError, TypeError):
-            raise InputError.unknown(kind, entry_id, table.keys(), kind=kind) from None
+            field_name = kind.replace(" ", "_")
+            raise InputError.unknown(field_name, entry_id, table.keys(), kind=kind) from None
 
     def muscle(self, muscle_id: str) -> Muscle:
         """The muscle with this id, or InputError naming the closest ids."""
@@ -342,6 +343,20 @@ def _load(data_dir: Path) -> KnowledgeBase:
         _check_refs(c, safety_path, item.id, "sources", item.sources, sources, "source")
     for region in anatomical.values():
         _check_refs(c, safety_path, region.id, "body_regions", region.body_regions, regions, "body region")
+        if region.muscles_at_risk:  # an empty list means "applies everywhere" (neurovascular rule)
+            named = sorted(
+                m.id
+                for m in muscles.values()
+                if any(h.anatomical_region == region.id for h in m.needling_safety)
+                and m.id not in region.muscles_at_risk
+            )
+            for muscle_id in named:
+                c.add(
+                    safety_path,
+                    region.id,
+                    "muscles_at_risk",
+                    f"muscle {muscle_id!r} names this region in its needling_safety but is not listed",
+                )
         _check_refs(c, safety_path, region.id, "muscles_at_risk", region.muscles_at_risk, muscles, "muscle")
         _check_refs(c, safety_path, region.id, "sources", region.sources, sources, "source")
 
