@@ -127,3 +127,9 @@ def test_it_states_the_gap_when_a_condition_has_no_pooled_evidence():
     evidence = report_for(condition="sciatica_like_pain", pain_regions=["posterior_thigh"]).evidence
     assert evidence.rows == [] and evidence.gaps
     assert "no pooled" in evidence.patient_text.lower()
+
+
+def test_it_keeps_heat_but_not_over_a_swollen_arm_when_other_painful_areas_remain():
+    heat = example_report("lymphedema_shoulder").heat_plan
+    assert heat.after.recommended and "Not over lymphedema regions" in heat.after.reason
+    assert "swollen arm" in heat.after.patient_text

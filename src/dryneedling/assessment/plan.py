@@ -217,41 +217,59 @@ def finish_screening(
 
 
 # ---------------- heat ----------------
-def _treated_areas(profile: PatientProfile, candidates: list[CandidateMuscle], kb: Any) -> set[str]:
-    """Body areas where heat would go: the painful regions and the candidate muscles."""
-    areas = {kb.regions[r].area for r in profile.pain_regions}
-    return areas | {kb.muscles[c.muscle].area for c in candidates}
-
-
 def _trigger_hits(
     trigger: Trigger, profile: PatientProfile, candidates: list[CandidateMuscle], kb: Any
-) -> list[str]:
-    """What in the profile fires a heat rule (empty list: it does not apply).
+) -> tuple[list[str], bool]:
+    """What in the profile fires a heat rule, and whether it stops heat everywhere it would go.
 
-    A regional rule (lymphoedema, inflammation ...) applies only when its regions lie in an area that
-    would be heated - the painful regions or the candidate muscles; elsewhere it does not stop heat.
+    A regional rule (lymphoedema, inflammation ...) counts only for regions in an area that would be
+    heated (the painful regions or the candidate muscles). It withholds heat when it covers every painful
+    area; otherwise heat stays advised, just not over those regions.
     """
     if trigger.kind == "comorbidity_any":
-        return sorted(set(trigger.param("ids", [])) & set(profile.comorbidities))
+        return sorted(set(trigger.param("ids", [])) & set(profile.comorbidities)), True
     if trigger.kind == "bleeding_risk":
-        return (
-            ["bleeding risk (bleeding disorder or antithrombotic medication)"]
-            if bleeding_risk(profile)
-            else []
-        )
+        hit = bleeding_risk(profile)
+        return (["bleeding risk (bleeding disorder or antithrombotic medication)"] if hit else []), True
     if trigger.kind == "region_field":
         fields = trigger.param("field")
         fields = [fields] if isinstance(fields, str) else list(fields)
-        treated = _treated_areas(profile, candidates, kb)
-        hits = []
+        pain_areas = {kb.regions[r].area for r in profile.pain_regions}
+        treated = pain_areas | {kb.muscles[c.muscle].area for c in candidates}
+        hits: list[str] = []
+        blocked_areas: set[str] = set()
         for field in fields:
             regions = [
                 r for r in expand_regions(getattr(profile, field), kb) if kb.regions[r].area in treated
             ]
             if regions:
                 hits.append(f"{field.replace('_', ' ')}: {', '.join(regions)}")
-        return hits
-    return []
+                blocked_areas |= {kb.regions[r].area for r in regions}
+        return hits, pain_areas <= blocked_areas
+    return [], False
+
+
+def _advice(default: Any, blockers: list, cautions: list) -> HeatAdvice:
+    if blockers:
+        reason = " ".join(f"{rule.label} ({'; '.join(hits)}): {rule.reason}" for rule, hits in blockers)
+        return HeatAdvice(
+            recommended=False,
+            reason=f"Heat withheld. {reason}",
+            sources=list(dict.fromkeys(s for rule, _ in blockers for s in rule.sources)),
+            confidence=_weakest(*(rule.confidence for rule, _ in blockers)),
+            patient_text=" ".join(dict.fromkeys(rule.patient_text for rule, _ in blockers)),
+        )
+    caveat = " ".join(f"Not over {'; '.join(hits)} - {rule.reason}" for rule, hits in cautions)
+    return HeatAdvice(
+        recommended=default.recommended_by_default,
+        reason=f"{default.reason} {caveat}".strip(),
+        how=default.how,
+        sources=list(dict.fromkeys([*default.sources, *(s for rule, _ in cautions for s in rule.sources)])),
+        confidence=_weakest(default.confidence, *(rule.confidence for rule, _ in cautions)),
+        patient_text=" ".join(
+            dict.fromkeys([default.patient_text, *(rule.patient_text for rule, _ in cautions)])
+        ),
+    )
 
 
 def heat_plan(
@@ -267,12 +285,12 @@ def heat_plan(
     advice: dict[str, HeatAdvice] = {}
     for moment in ("before", "after"):
         default = getattr(heat, moment)
-        blockers = []
+        blockers, cautions = [], []
         for rule in heat.contraindications:
             if moment in rule.applies_to:
-                hits = _trigger_hits(rule.trigger, profile, candidates, kb)
+                hits, everywhere = _trigger_hits(rule.trigger, profile, candidates, kb)
                 if hits:
-                    blockers.append((rule, hits))
+                    (blockers if everywhere else cautions).append((rule, hits))
         if screening.decision == "do_not_needle":
             advice[moment] = HeatAdvice(
                 recommended=False,
@@ -281,24 +299,8 @@ def heat_plan(
                 confidence=default.confidence,
                 patient_text="Heat advice for needling does not apply, because needling is not advised for you now.",
             )
-        elif blockers:
-            reason = " ".join(f"{rule.label} ({'; '.join(hits)}): {rule.reason}" for rule, hits in blockers)
-            advice[moment] = HeatAdvice(
-                recommended=False,
-                reason=f"Heat withheld. {reason}",
-                sources=list(dict.fromkeys(s for rule, _ in blockers for s in rule.sources)),
-                confidence=_weakest(*(rule.confidence for rule, _ in blockers)),
-                patient_text=" ".join(dict.fromkeys(rule.patient_text for rule, _ in blockers)),
-            )
         else:
-            advice[moment] = HeatAdvice(
-                recommended=default.recommended_by_default,
-                reason=default.reason,
-                how=default.how,
-                sources=list(default.sources),
-                confidence=default.confidence,
-                patient_text=default.patient_text,
-            )
+            advice[moment] = _advice(default, blockers, cautions)
     return HeatPlan(
         before=advice["before"],
         after=advice["after"],
