@@ -22,6 +22,11 @@ DECISION_LABEL = {
     "needle_with_precautions": "Needle with precautions",
     "do_not_needle": "Do not needle",
 }
+PATIENT_DECISION_LABEL = {
+    "suitable": "Dry needling may suit you",
+    "needle_with_precautions": "Dry needling with extra care",
+    "do_not_needle": "No dry needling for now",
+}
 DECISION_STYLE = {"suitable": "green", "needle_with_precautions": "yellow", "do_not_needle": "bold red"}
 
 
@@ -143,7 +148,12 @@ def _clinician(report: Any) -> list[Any]:
 
 def _patient(report: Any) -> list[Any]:
     s = report.screening
-    lines = ["# Your dry needling report", "", f"**{DECISION_LABEL[s.decision]}.** {s.patient_text}", ""]
+    lines = [
+        "# Your dry needling report",
+        "",
+        f"**{PATIENT_DECISION_LABEL[s.decision]}.** {s.patient_text}",
+        "",
+    ]
     if s.items:
         lines.append("## Things your therapist will keep in mind")
         lines += [f"- {item.patient_text}" for item in s.items if item.patient_text]
