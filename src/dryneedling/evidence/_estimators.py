@@ -119,11 +119,17 @@ class Score:
         self.k = yi.shape[0]
         self.method = method
 
-    def __call__(self, tau2: float) -> tuple[float, float, float]:
+    def moments(self, tau2: float) -> list[list[float]]:
+        """``[[sum w^a y^b for b in 0..2] for a in 1..3]`` with ``w = 1/(v + tau^2)`` and centred ``y``."""
         w = 1.0 / (self.vi + tau2)
-        (sw, swy, swyy), (sw2, sw2y, sw2yy), (sw3, sw3y, sw3yy) = (
-            np.power.outer(w, _POWERS).T @ self.ypow
-        ).tolist()
+        return (np.power.outer(w, _POWERS).T @ self.ypow).tolist()
+
+    def __call__(self, tau2: float) -> tuple[float, float, float]:
+        return self.evaluate(self.moments(tau2))
+
+    def evaluate(self, moments: list[list[float]]) -> tuple[float, float, float]:
+        """(g, Newton slope, Fisher slope) from :meth:`moments`."""
+        (sw, swy, swyy), (sw2, sw2y, sw2yy), (sw3, sw3y, sw3yy) = moments
         mu = swy / sw
         w2r2 = sw2yy - 2 * mu * sw2y + mu * mu * sw2
         if self.method == "PM" or self.method == "EB":
@@ -136,6 +142,15 @@ class Score:
         tr_pp = sw2 - 2 * sw3 / sw + (sw2 / sw) ** 2
         return 0.5 * (w2r2 - tr_p), w3r2 - w2r * w2r / sw - 0.5 * tr_pp, 0.5 * tr_pp
 
+    def at_zero(self) -> tuple[float, float]:
+        """g(0) and the DerSimonian-Laird estimate (the starting value), from the same moments."""
+        moments = self.moments(0.0)
+        (sw, swy, swyy), (sw2, _, _), _ = moments
+        q = swyy - swy * swy / sw
+        c = sw - sw2 / sw
+        start = max(0.0, (q - (self.k - 1)) / c) if c > 0 else 0.0
+        return self.evaluate(moments)[0], start
+
 
 def _score(yi: np.ndarray, vi: np.ndarray, tau2: float, method: str) -> tuple[float, float, float]:
     """One-off evaluation of :class:`Score` (for diagnostics and tests)."""
@@ -146,10 +161,11 @@ def solve_iterative(yi: np.ndarray, vi: np.ndarray, method: str, start: float | 
     """Safeguarded Newton for REML, ML, PM or EB on [0, inf); see the module docstring."""
     if yi.shape[0] == 1:
         return Tau2Fit(0.0, True, 0, "k = 1: tau^2 fixed at 0")
-    tol = tolerance(vi)
+    vbar = float(vi.sum()) / vi.shape[0]
+    tol = min(1e-10, 1e-11 * vbar)
     score = Score(yi, vi, method)
-    g0 = score(0.0)[0]
-    t = he(yi, vi) if start is None else max(0.0, start)
+    g0, dl_start = score.at_zero()
+    t = dl_start if start is None else max(0.0, start)
     lo, hi = 0.0, math.inf
     lo_positive = g0 > 0
     if not lo_positive and t == 0.0:
@@ -172,7 +188,10 @@ def solve_iterative(yi: np.ndarray, vi: np.ndarray, method: str, start: float | 
         if not lo_positive and cand <= 0:
             # score at 0 is <= 0 and the step leaves the feasible set: the boundary is the optimum
             return Tau2Fit(0.0, True, it, "")
-        if abs(cand - t) <= tol + 1e-14 * t:
+        step = abs(cand - t)
+        # Newton converges quadratically: after a step of size s the error is about s^2/(t + v), so a step
+        # below 1e-7 (t + v) leaves an error far under the tolerance and needs no confirming iteration
+        if step <= tol + 1e-14 * t or (slope == newton and step <= 1e-7 * (t + vbar)):
             return _check_boundary(yi, vi, method, Tau2Fit(max(cand, 0.0), True, it, ""), g0)
         if not lo < cand < hi:
             cand = 0.5 * (lo + hi) if math.isfinite(hi) else max(2 * t, t + tol)

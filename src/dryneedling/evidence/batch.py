@@ -175,16 +175,16 @@ def _tau2(seg: _Segments, y: np.ndarray, v: np.ndarray, k: np.ndarray, method: s
     he = np.where(multi, np.maximum(0.0, (rss - seg.sum(v) * (k - 1) / k) / km1), 0.0)
     if method == "HE":
         return he, converged, iterations
-    if method in ("DL", "HS"):
-        w = 1.0 / v
-        sw = seg.sum(w)
-        mu = seg.sum(w * y) / sw
-        q = seg.sum(w * (y - mu[seg.seg]) ** 2)
-        if method == "HS":
-            return np.where(multi, np.maximum(0.0, (q - k) / sw), 0.0), converged, iterations
-        c = sw - seg.sum(w * w) / sw
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dl = np.where(multi & (c > 0), np.maximum(0.0, (q - (k - 1)) / c), 0.0)
+    w = 1.0 / v
+    sw = seg.sum(w)
+    mu = seg.sum(w * y) / sw
+    q = seg.sum(w * (y - mu[seg.seg]) ** 2)
+    if method == "HS":
+        return np.where(multi, np.maximum(0.0, (q - k) / sw), 0.0), converged, iterations
+    c = sw - seg.sum(w * w) / sw
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dl = np.where(multi & (c > 0), np.maximum(0.0, (q - (k - 1)) / c), 0.0)
+    if method == "DL":
         return dl, converged, iterations
     if method == "SJ":
         # identical effects within a group: t0 is exactly 0 (not a rounding-level residue)
@@ -193,7 +193,7 @@ def _tau2(seg: _Segments, y: np.ndarray, v: np.ndarray, k: np.ndarray, method: s
         mu = seg.sum(w * y) / seg.sum(w)
         qw = seg.sum(w * (y - mu[seg.seg]) ** 2)
         return np.where(multi & (t0 > 0), t0 * qw / km1, 0.0), converged, iterations
-    return _solve_iterative(seg, y, v, k, method, he)
+    return _solve_iterative(seg, y, v, k, method, dl)
 
 
 def _scores(seg: _Segments, y: np.ndarray, v: np.ndarray, k: np.ndarray, t: np.ndarray, method: str):
@@ -254,16 +254,17 @@ class _Subset:
 
 
 def _solve_iterative(
-    seg: _Segments, y: np.ndarray, v: np.ndarray, k: np.ndarray, method: str, he: np.ndarray
+    seg: _Segments, y: np.ndarray, v: np.ndarray, k: np.ndarray, method: str, start: np.ndarray
 ):
     """Vectorised twin of ``_estimators.solve_iterative`` (same steps, per-group masks)."""
     n_groups = k.shape[0]
-    tol_all = np.minimum(1e-10, 1e-11 * seg.sum(v) / k)
+    vbar_all = seg.sum(v) / k
+    tol_all = np.minimum(1e-10, 1e-11 * vbar_all)
     g0_all = _scores(seg, y, v, k, np.zeros(n_groups), method)[0]
-    t_all = np.where((k > 1) & ((g0_all > 0) | (he > 0)), he, 0.0)
+    t_all = np.where((k > 1) & ((g0_all > 0) | (start > 0)), start, 0.0)
     iterations = np.zeros(n_groups, dtype=int)
-    work = _Subset(seg, y, v, k, np.flatnonzero((k > 1) & ((g0_all > 0) | (he > 0))))
-    t, tol = t_all[work.groups], tol_all[work.groups]
+    work = _Subset(seg, y, v, k, np.flatnonzero((k > 1) & ((g0_all > 0) | (start > 0))))
+    t, tol, vbar = t_all[work.groups], tol_all[work.groups], vbar_all[work.groups]
     lo, hi = np.zeros_like(t), np.full_like(t, np.inf)
     lo_pos = g0_all[work.groups] > 0
     active = np.ones(t.shape[0], dtype=bool)
@@ -275,7 +276,7 @@ def _solve_iterative(
             t_all[work.groups] = t
             keep = np.flatnonzero(active)
             work = _Subset(seg, y, v, k, work.groups[keep])
-            t, tol, lo, hi, lo_pos = t[keep], tol[keep], lo[keep], hi[keep], lo_pos[keep]
+            t, tol, vbar, lo, hi, lo_pos = t[keep], tol[keep], vbar[keep], lo[keep], hi[keep], lo_pos[keep]
             active = np.ones(keep.shape[0], dtype=bool)
         g, newton, fisher = _scores(work, work.y, work.v, work.k, t, method)
         iterations[work.groups[active]] = it
@@ -289,7 +290,9 @@ def _solve_iterative(
             cand = np.where(slope > 0, t + g / slope, np.where(pos, 2 * t + tol, 0.5 * t))
         boundary = active & ~at_zero & ~lo_pos & (cand <= 0)
         live = active & ~at_zero & ~boundary
-        small_step = live & (np.abs(cand - t) <= tol + 1e-14 * t)
+        step = np.abs(cand - t)
+        # same quadratic-convergence acceptance as the scalar solver
+        small_step = live & ((step <= tol + 1e-14 * t) | ((newton > 0) & (step <= 1e-7 * (t + vbar))))
         cand = np.where(small_step, np.maximum(cand, 0.0), cand)
         outside = ~small_step & ~((lo < cand) & (cand < hi))
         finite_hi = np.isfinite(hi)

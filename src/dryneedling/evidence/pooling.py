@@ -117,6 +117,20 @@ def t_crit(level: float, df: int) -> float:
 
 def check_inputs(yi: object, vi: object) -> tuple[np.ndarray, np.ndarray]:
     """Validate effect sizes and sampling variances (finite, same length, k >= 1, variances > 0)."""
+    if (
+        type(yi) is np.ndarray
+        and type(vi) is np.ndarray
+        and yi.dtype == np.float64
+        and vi.dtype == np.float64
+        and yi.ndim == 1
+        and yi.shape == vi.shape
+        and yi.shape[0] > 0
+        # a finite sum implies every element is finite (NaN/inf propagate); otherwise the slow path explains
+        and math.isfinite(yi.sum())
+        and math.isfinite(vi.sum())
+        and vi.min() > 0
+    ):
+        return yi, vi
     y = as_vector("yi", yi)
     v = as_vector("vi", vi)
     if y.shape[0] != v.shape[0]:
