@@ -194,3 +194,11 @@ def test_it_adds_the_thorax_precaution_only_when_a_candidate_lies_over_the_lung(
     heel = report_for(condition="plantar_heel_pain", pain_regions=["plantar_heel"], side="left")
     assert "thorax_needling_general" in {i.id for i in neck.screening.items}
     assert "thorax_needling_general" not in {i.id for i in heel.screening.items}
+
+
+def test_it_flags_a_limb_at_risk_of_lymphoedema_without_blocking_it():
+    report = _shoulder(lymphedema_risk_regions=["right:shoulder_arm"])
+    item = next(i for i in report.screening.items if i.id == "lymph_node_removal_at_risk_limb")
+    assert item.effect == "precaution" and "lateral_arm" in item.regions
+    assert report.excluded_muscles == []
+    assert report.screening.decision == "needle_with_precautions"

@@ -90,6 +90,7 @@ REGION_LIST_FIELDS = (
     "recent_surgery_regions",
     "local_inflammation_regions",
     "tumour_regions",
+    "lymphedema_risk_regions",
 )
 
 
@@ -116,6 +117,10 @@ class PatientProfile(_Strict):
     recent_surgery_regions: list[RegionMark] = Field(default_factory=list)
     local_inflammation_regions: list[RegionMark] = Field(default_factory=list)
     tumour_regions: list[RegionMark] = Field(default_factory=list)
+    lymphedema_risk_regions: list[RegionMark] = Field(
+        default_factory=list,
+        description="Limb at risk of lymphedema (lymph nodes removed or irradiated) without lymphedema now.",
+    )
     previous_dry_needling: PreviousDryNeedling = Field(default_factory=PreviousDryNeedling)
     activity: Literal["sedentary", "active", "athlete"] | None = None
     prior_injuries: list[str] = Field(default_factory=list)

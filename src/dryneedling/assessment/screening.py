@@ -118,8 +118,10 @@ def bleeding_risk(profile: PatientProfile, guidance: Guidance | None = None) -> 
 
 def _regional_items(profile: PatientProfile, kb: Any, guidance: Guidance) -> list[ScreeningItem]:
     items: list[ScreeningItem] = []
+    rules = guidance.screening
     for field in REGION_LIST_FIELDS:
-        safety_id = guidance.screening.region_fields.get(field)
+        safety_id = rules.region_fields.get(field) or rules.precaution_region_fields.get(field)
+        effect = "blocks_regions" if field in rules.region_fields else "precaution"
         marks = getattr(profile, field)
         if not safety_id or not marks:
             continue
@@ -128,12 +130,17 @@ def _regional_items(profile: PatientProfile, kb: Any, guidance: Guidance) -> lis
             by_side.setdefault(mark.side, []).append(mark)
         for side, side_marks in by_side.items():
             labels = ", ".join(_mark_label(m) for m in side_marks)
+            consequence = (
+                "no needles in or over these regions"
+                if effect == "blocks_regions"
+                else "prefer other sites; needle here only with the precautions below"
+            )
             item = _item(
                 kb,
                 safety_id,
-                f"{field.replace('_', ' ')}: {labels} - no needles in or over these regions",
+                f"{field.replace('_', ' ')}: {labels} - {consequence}",
                 regions=expand_regions(side_marks, kb),
-                effect="blocks_regions",
+                effect=effect,
             )
             items.append(item.model_copy(update={"side": side}))
     return items

@@ -103,6 +103,7 @@ class PregnancyRule(_Frozen):
 
 class ScreeningRules(_Frozen):
     region_fields: dict[str, str]
+    precaution_region_fields: dict[str, str] = {}
     needle_fear: dict[Literal["mild", "severe"], str]
     consent_missing: str
     children: ChildrenRule
@@ -304,6 +305,12 @@ def _check_against_kb(guidance: Guidance, kb: Any) -> list[str]:
         need(safety, comorbidity.safety_items, f"comorbidities.{comorbidity.id}", "safety item")
     rules = guidance.screening
     need(safety, list(rules.region_fields.values()), "screening.region_fields", "safety item")
+    need(
+        safety,
+        list(rules.precaution_region_fields.values()),
+        "screening.precaution_region_fields",
+        "safety item",
+    )
     need(safety, list(rules.needle_fear.values()), "screening.needle_fear", "safety item")
     need(safety, list(rules.anatomy_precautions.values()), "screening.anatomy_precautions", "safety item")
     need(
