@@ -74,11 +74,11 @@ def assess(
 
             data = render_html(report, audience.value)
         else:
+            if output is None and sys.stdout.isatty():
+                raise InputError("--output", "PDF is binary: give -o FILE.pdf or redirect standard output")
             from dryneedling.render.pdf import render_pdf
 
             data = render_pdf(report, audience.value)
-            if output is None and sys.stdout.isatty():
-                raise InputError("--output", "PDF is binary: give -o FILE.pdf or redirect standard output")
     except InputError as error:
         fail(error)
     _write(data, output)
