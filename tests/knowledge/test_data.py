@@ -151,3 +151,44 @@ def test_it_includes_the_conditions_the_evidence_covers():
 def test_it_gives_an_icd10_note_wherever_no_code_is_listed():
     for condition in load_knowledge().conditions.values():
         assert condition.icd10 or condition.icd10_note, condition.id
+
+
+def _prose(kb) -> dict[str, str]:
+    """Every free-text field of the knowledge base, keyed by where it lives."""
+    texts: dict[str, str] = {}
+    for m in kb.muscles.values():
+        texts |= {f"{m.id}.notes": m.notes, f"{m.id}.evidence_notes": m.evidence_notes or ""}
+        texts |= {f"{m.id}.audit": m.audit or ""}
+        texts |= {f"{m.id}.needling_safety.{i}": h.note for i, h in enumerate(m.needling_safety)}
+    for item in kb.safety_items.values():
+        for name in ("rationale", "clinician_action", "patient_text", "audit"):
+            texts[f"{item.id}.{name}"] = getattr(item, name) or ""
+    for region in kb.anatomical_regions.values():
+        texts |= {f"{region.id}.facts.{i}": fact for i, fact in enumerate(region.facts)}
+        texts |= {f"{region.id}.precautions.{i}": step for i, step in enumerate(region.precautions)}
+    for measure in kb.measures.values():
+        for name in ("scoring", "licensing", "notes", "mcid_note", "audit"):
+            texts[f"{measure.id}.{name}"] = getattr(measure, name) or ""
+        texts |= {f"{measure.id}.mcid.{i}": m.context for i, m in enumerate(measure.mcid)}
+    for condition in kb.conditions.values():
+        texts |= {f"{condition.id}.description": condition.description}
+    return texts
+
+
+@needs_reference
+def test_it_words_the_text_itself_instead_of_copying_the_reference():
+    run = 10  # words in a row; shorter shared runs are names, numbers and set phrases
+    reference_text = " ".join(p.read_text(encoding="utf-8") for p in REFERENCE.glob("*.*"))
+    ref_words = re.findall(r"[a-z]+", reference_text.lower())
+    ref_runs = {tuple(ref_words[i : i + run]) for i in range(len(ref_words) - run + 1)}
+    copied = {}
+    for where, text in _prose(load_knowledge()).items():
+        words = re.findall(r"[a-z]+", text.lower())
+        shared = [
+            " ".join(words[i : i + run])
+            for i in range(len(words) - run + 1)
+            if tuple(words[i : i + run]) in ref_runs
+        ]
+        if shared:
+            copied[where] = shared[0]
+    assert not copied
