@@ -141,3 +141,35 @@ for (nm in DATASETS) {
   }
 }
 cat("}\n")
+
+# ---------------------------------------------------------------- where metafor's default Fisher scoring fails
+# Ordinary k = 20 data sets on which rma(yi, vi, method="REML") with default control stops with an error;
+# halving the Fisher-scoring step (stepadj=0.5) with tight control then finds the optimum.
+cat("\n# --- k = 20 data sets on which metafor's default REML Fisher scoring fails (search: set.seed(1), see R script) ---\n")
+cat("FISHER_FAILURES = [\n")
+set.seed(1)
+found <- 0
+for (i in 1:5000) {
+  k <- 20
+  vi <- round(rchisq(k, df = 3) / 20 + 0.01, 6)
+  yi <- round(rnorm(k, 0.3, sqrt(vi + sample(c(0, 0.01, 0.1, 0.5), 1))), 6)
+  err <- tryCatch({rma(yi, vi, method = "REML"); NULL}, error = function(e) conditionMessage(e))
+  if (!is.null(err)) {
+    found <- found + 1
+    call <- 'rma(yi, vi, method="REML", control=list(stepadj=0.5, threshold=1e-12, maxiter=10000))'
+    fit <- ev(call)
+    cat("    {\n")
+    cat('        "default_call": \'rma(yi, vi, method="REML")\',\n')
+    cat('        "default_error": "', gsub('"', "'", gsub("\n", " ", err)), '",\n', sep = "")
+    cat('        "call": \'', call, "',\n", sep = "")
+    cat('        "yi": ', num(yi), ",\n", sep = "")
+    cat('        "vi": ', num(vi), ",\n", sep = "")
+    cat('        "estimate": ', num(coef(fit)), ",\n", sep = "")
+    cat('        "se": ', num(fit$se), ",\n", sep = "")
+    cat('        "tau2": ', num(fit$tau2), ",\n", sep = "")
+    cat("    },\n")
+    if (found >= 3) break
+  }
+}
+cat("]\n")
+cat("FISHER_FAILURE_SEARCH = {\"datasets_tried\": ", i, ", \"failures\": ", found, "}\n", sep = "")

@@ -12,7 +12,7 @@ import pytest
 
 from dryneedling.evidence import pool
 
-from .metafor_reference import DATASETS, POOL
+from .metafor_reference import DATASETS, FISHER_FAILURES, POOL
 
 RTOL = 1e-6
 # tau^2 at the zero boundary and p-values far in the tail are compared on an absolute scale
@@ -71,3 +71,14 @@ def test_reference_covers_every_method_and_test():
     assert tests == {"z", "knha"}
     # at least one data set where REML sits on the tau^2 = 0 boundary
     assert any(POOL[(n, "REML", "z")]["tau2"] == 0 for n in DATASETS)
+
+
+@pytest.mark.parametrize("index", range(len(FISHER_FAILURES)))
+def test_converges_where_metafor_default_fisher_scoring_fails(index):
+    case = FISHER_FAILURES[index]
+    assert "did not converge" in case["default_error"]  # metafor's rma() with default control
+    res = pool(case["yi"], case["vi"], method="REML")
+    assert res.converged
+    assert res.tau2 == pytest.approx(case["tau2"], rel=RTOL)
+    assert res.estimate == pytest.approx(case["estimate"], rel=RTOL)
+    assert res.se == pytest.approx(case["se"], rel=RTOL)
