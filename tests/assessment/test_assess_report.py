@@ -76,6 +76,7 @@ def test_it_reaches_the_expected_decision_for_each_example():
     assert decisions["do_not_needle"] == "do_not_needle"
     assert decisions["neck_pain_headache"] == "needle_with_precautions"
     assert decisions["lymphedema_shoulder"] == "needle_with_precautions"
+    assert decisions["plantar_heel"] == "suitable"
     assert example_report("lymphedema_shoulder").excluded_muscles
 
 
