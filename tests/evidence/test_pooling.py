@@ -132,3 +132,35 @@ def test_weights_are_percent_of_inverse_total_variance(bcg):
     res = pool(bcg.yi, bcg.vi, method="DL")
     w = 1 / (bcg.vi + res.tau2)
     np.testing.assert_allclose(res.weights, 100 * w / w.sum())
+
+
+def test_dl_agrees_with_statsmodels_but_never_returns_a_negative_tau2():
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    y = np.array([0.1, 0.2, 0.3, 0.1])
+    v = np.array([0.5, 0.5, 0.5, 0.5])
+    sm = combine_effects(y, v, method_re="chi2")
+    assert sm.tau2 < 0  # statsmodels 0.15 reports the untruncated moment estimate
+    ours = pool(y, v, method="DL")
+    assert ours.tau2 == 0.0
+    heterogeneous = effect_sizes("RR", **BCG)
+    sm = combine_effects(heterogeneous.yi, heterogeneous.vi, method_re="chi2")
+    ours = pool(heterogeneous.yi, heterogeneous.vi, method="DL")
+    assert ours.tau2 == pytest.approx(sm.tau2, rel=1e-10)
+    assert ours.estimate == pytest.approx(sm.mean_effect_re, rel=1e-10)
+
+
+@pytest.mark.parametrize("method", ["REML", "ML", "PM", "EB"])
+def test_bracketing_fallback_reaches_the_same_optimum(monkeypatch, bcg, method):
+    """With the Newton iterations cut to 2, the brentq fallback (single fit and batch) must finish the job."""
+    from dryneedling.evidence import _estimators, batch
+
+    expected = pool(bcg.yi, bcg.vi, method=method)
+    monkeypatch.setattr(_estimators, "MAXITER", 2)
+    monkeypatch.setattr(batch, "MAXITER", 2)
+    res = pool(bcg.yi, bcg.vi, method=method)
+    assert res.converged and res.iterations > 2
+    assert res.tau2 == pytest.approx(expected.tau2, rel=1e-9)
+    many = batch.pool_many(np.tile(bcg.yi, 3), np.tile(bcg.vi, 3), np.repeat([1, 2, 3], bcg.k), method=method)
+    np.testing.assert_allclose(many.tau2, expected.tau2, rtol=1e-9)
+    assert many.converged.all()
