@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dryneedling.assessment.atlas import rank_muscles
 from dryneedling.errors import InputError
+from dryneedling.knowledge import load_knowledge
 
 
 def top(pain, n=5, **kwargs):
@@ -94,3 +97,25 @@ def test_it_suggests_the_closest_region_for_a_typo():
     with pytest.raises(InputError) as caught:
         rank_muscles(["plantar_heal"])
     assert caught.value.suggestions[0] == "plantar_heel"
+
+
+REGION_IDS = sorted(load_knowledge().regions)
+CONDITION_IDS = sorted(load_knowledge().conditions)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    pain=st.lists(st.sampled_from(REGION_IDS), min_size=1, max_size=6),
+    condition=st.one_of(st.none(), st.sampled_from(CONDITION_IDS)),
+)
+def test_it_always_returns_bounded_sorted_scores_that_account_for_every_painful_region(pain, condition):
+    ranked = rank_muscles(pain, condition=condition)
+    unique = list(dict.fromkeys(pain))
+    scores = [c.score for c in ranked]
+    assert scores == sorted(scores, reverse=True)
+    for c in ranked:
+        assert 0 < c.score <= 1
+        assert c.matched_regions and sorted(c.matched_regions + c.unmatched_regions) == sorted(unique)
+        coverage = len(c.matched_regions) / len(unique)
+        expected = coverage if condition is None else 0.8 * coverage + 0.2 * c.condition_match
+        assert c.score == pytest.approx(expected, abs=1e-4)

@@ -168,3 +168,10 @@ def test_it_lists_the_body_regions_by_area():
     assert len(data["areas"]) == 13
     assert sum(len(a["regions"]) for a in data["areas"]) == 81
     assert "plantar_heel" in run("regions").stdout
+
+
+def test_it_fails_kb_check_for_a_directory_without_data(tmp_path):
+    result = run("kb", "check", "--data-dir", str(tmp_path), "--json")
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)["problems"]
+    assert {"file": "muscles.yaml", "entry": "-", "field": "", "message": "file missing"} in problems
