@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -75,3 +77,33 @@ def test_it_requires_the_csi_cut_off_to_come_from_a_kb_measure(copy):
     _edit(copy, "modifiers", point_elsewhere)
     with pytest.raises(GuidanceError, match="cutoff"):
         load_guidance_from(copy, load_knowledge())
+
+
+REFERENCE = Path("/work/shared/reference")
+
+
+def _strings(node, where=""):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _strings(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _strings(value, f"{where}[{index}]")
+    elif isinstance(node, str):
+        yield where, node
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason="project reference notes not present")
+def test_it_words_the_guidance_itself_instead_of_copying_the_reference():
+    run = 10  # words in a row; shorter shared runs are names, numbers and set phrases
+    reference_words = re.findall(r"[a-z]+", " ".join(p.read_text() for p in REFERENCE.glob("*.*")).lower())
+    reference_runs = {tuple(reference_words[i : i + run]) for i in range(len(reference_words) - run + 1)}
+    copied = {}
+    for path in GUIDANCE_DIR.glob("*.yaml"):
+        for where, text in _strings(yaml.safe_load(path.read_text())):
+            words = re.findall(r"[a-z]+", text.lower())
+            runs = [" ".join(words[i : i + run]) for i in range(len(words) - run + 1)]
+            shared = [r for r in runs if tuple(r.split()) in reference_runs]
+            if shared:
+                copied[f"{path.stem}{where}"] = shared[0]
+    assert not copied

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import textstat
-import textstat.backend.counts._count_syllables as syllable_counter
 from assess_helpers import EXAMPLES, example_report
 
 from dryneedling.knowledge import load_knowledge
@@ -94,17 +92,8 @@ def test_it_gives_every_item_a_patient_sentence():
         assert all(item.patient_text.strip() for item in items), name
 
 
-@pytest.fixture
-def offline_textstat(monkeypatch):
-    # textstat looks syllables up in NLTK's cmudict, which needs a download; its own pyphen fallback is offline.
-    monkeypatch.setattr(syllable_counter, "get_cmudict", lambda lang: None)
-    syllable_counter.count_syllables.cache_clear() if hasattr(
-        syllable_counter.count_syllables, "cache_clear"
-    ) else None
-
-
 @pytest.mark.parametrize("name", NAMES)
-def test_it_writes_patient_text_at_grade_8_or_below(name, offline_textstat):
+def test_it_writes_patient_text_at_grade_8_or_below(name, reading_grade):
     texts = example_report(name, audience="patient").patient_texts()
-    grade = textstat.flesch_kincaid_grade(" ".join(texts))
+    grade = reading_grade(" ".join(texts))
     assert grade <= 8, f"{name}: Flesch-Kincaid grade {grade}"
