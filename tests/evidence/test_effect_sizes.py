@@ -130,3 +130,63 @@ def test_measure_names_are_case_insensitive_and_errors_list_choices():
     with pytest.raises(InputError) as err:
         effect_sizes("SMDD", **NORMAND1999)
     assert "SMD" in err.value.suggestions
+
+
+# Tricyclic antidepressants for depression (Furukawa et al., Cochrane review data) as printed, with RevMan 5
+# conventions, in Schwarzer, Carpenter & Ruecker (2015) Meta-Analysis with R, Springer: Fig. 2.1 (data),
+# section 2.1 (study 1, Blashki), Example 2.4 and Fig. 2.4 (pooled results, DerSimonian-Laird).
+FURUKAWA = {
+    "n1i": [13, 17, 10, 7, 73, 26, 17, 11, 105, 22, 13, 29, 13, 78, 23, 11, 11],
+    "m1i": [6.4, 11.0, 17.5, 12.3, 15.7, 8.5, 25.5, 6.2, -8.1, 13.4, 12.5, 1.99, 11.0, 15.8, -8.5, 51.9, 8.0],
+    "sd1i": [5.4, 8.2, 8.8, 9.9, 10.6, 11.0, 24.0, 7.6, 3.9, 2.3, 7.6, 0.77, 8.2, 6.8, 8.6, 18.5, 8.1],
+    "n2i": [18, 16, 6, 7, 73, 28, 10, 10, 46, 19, 15, 39, 13, 71, 23, 11, 18],
+    "m2i": [
+        11.4,
+        19.0,
+        23.0,
+        20.0,
+        18.7,
+        14.5,
+        53.2,
+        10.0,
+        -8.5,
+        19.7,
+        12.5,
+        2.54,
+        15.0,
+        17.1,
+        -8.3,
+        74.3,
+        10.0,
+    ],
+    "sd2i": [9.6, 8.2, 8.8, 10.5, 10.6, 11.0, 11.2, 7.6, 5.2, 1.3, 7.6, 0.77, 8.2, 7.2, 6.0, 18.5, 9.7],
+}
+
+
+def test_revman_convention_reproduces_a_printed_cochrane_analysis():
+    from dryneedling.evidence import pool
+
+    es = effect_sizes("SMD", convention="revman", **FURUKAWA)
+    se1 = math.sqrt(es.vi[0])
+    # study 1: SMD -0.60 [-1.33; 0.13]
+    assert [round(x, 2) for x in (es.yi[0], es.yi[0] - 1.96 * se1, es.yi[0] + 1.96 * se1)] == [
+        -0.60,
+        -1.33,
+        0.13,
+    ]
+    fixed = pool(es.yi, es.vi, method="EE")
+    assert round(fixed.estimate, 4) == -0.3915 and round(fixed.se**2, 4) == 0.0049
+    assert [round(x, 2) for x in (fixed.ci_low, fixed.ci_high, fixed.stat)] == [-0.53, -0.25, -5.61]
+    random = pool(es.yi, es.vi, method="DL")
+    assert [round(x, 2) for x in (random.estimate, random.ci_low, random.ci_high, random.stat)] == [
+        -0.59,
+        -0.87,
+        -0.30,
+        -4.04,
+    ]
+    assert round(random.tau2, 4) == 0.2309
+    assert round(random.i2, 1) == 72.5
+    assert round(random.q, 2) == 58.27 and random.q_df == 16
+    assert round(math.sqrt(random.h2), 2) == 1.91
+    # metafor's exact correction moves study 1 in the third decimal only
+    assert effect_sizes("SMD", **FURUKAWA).yi[0] == pytest.approx(es.yi[0], abs=5e-3)
