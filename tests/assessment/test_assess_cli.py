@@ -72,9 +72,16 @@ def test_it_rejects_an_unknown_format_or_audience_with_exit_2():
 
 
 def test_it_writes_an_html_file(tmp_path):
-    # PDF goes through the same path (render_pdf); it is exercised by the renderer's own tests because
-    # WeasyPrint needs minutes for a full report on a loaded machine.
     html = tmp_path / "report.html"
     result = _run(NECK, "--format", "html", "--audience", "patient", "-o", str(html))
     assert result.exit_code == 0 and "wrote" in result.stdout
     assert "<html" in html.read_text().lower()
+
+
+def test_it_writes_a_pdf_handout(tmp_path):
+    pdf = tmp_path / "handout.pdf"
+    result = _run(
+        str(ROOT / "examples" / "plantar_heel.yaml"), "--format", "pdf", "-a", "patient", "-o", str(pdf)
+    )
+    assert result.exit_code == 0, result.output
+    assert pdf.read_bytes().startswith(b"%PDF")
