@@ -1,1 +1,29 @@
-"""CLI commands: serve (filled in by its issue)."""
+"""CLI command: ``dryneedling serve`` starts the web app (FastAPI under uvicorn)."""
+
+from __future__ import annotations
+
+import typer
+
+from dryneedling.cli import app
+from dryneedling.cli.output import fail
+from dryneedling.errors import InputError
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option(
+        None, "--host", help="Interface to bind [env DRYNEEDLING_HOST, default 127.0.0.1]."
+    ),
+    port: int = typer.Option(None, "--port", help="TCP port [env DRYNEEDLING_PORT, default 8000]."),
+) -> None:
+    """Serve the web app: atlas, evidence table, assessment with HTML/PDF reports, and the JSON API."""
+    from dryneedling.web.settings import load_settings
+
+    try:
+        settings = load_settings(host=host, port=port)
+    except InputError as error:
+        fail(error)
+    import uvicorn
+
+    # Access logs show paths only; assessment data travels in POST bodies, which are never logged.
+    uvicorn.run("dryneedling.web.app:app", host=settings.host, port=settings.port, log_level="info")

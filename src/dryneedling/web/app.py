@@ -1,0 +1,75 @@
+"""The FastAPI application: HTML pages (Jinja2 + vendored htmx) and a JSON API over the domain core.
+
+The app is a thin shell: every answer comes from ``dryneedling.knowledge``, ``dryneedling.assessment``
+and ``dryneedling.evidence``; rendering comes from ``dryneedling.render``. Nothing about a patient is
+stored: no database, no sessions, no cookies; assessment requests are POSTed and answered ``no-store``.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from dryneedling import __version__
+from dryneedling.web.errors import install_error_handlers
+
+WEB_DIR = Path(str(resources.files("dryneedling.web")))
+
+
+def create_app() -> FastAPI:
+    """Build the web app (pages under ``/``, JSON API under ``/api``, OpenAPI at ``/openapi.json``)."""
+    app = FastAPI(
+        title="dryneedling",
+        version=__version__,
+        description=(
+            "Evidence-based dry needling decision support: cited referral atlas, graded evidence table and "
+            "a personal assessment. Every error has the shape "
+            '{"error": {"field", "message", "value", "suggestions", "choices"}}.'
+        ),
+        # The interactive docs load their scripts from a CDN; the OpenAPI document itself is served.
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+    app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
+    install_error_handlers(app)
+
+    from dryneedling.web.api import router as api_router
+    from dryneedling.web.pages import router as pages_router
+
+    app.include_router(api_router)
+    app.include_router(pages_router)
+    app.openapi = lambda: _openapi_with_profile(app)
+    return app
+
+
+def _openapi_with_profile(app: FastAPI) -> dict:
+    """The OpenAPI document plus the PatientProfile schema that ``POST /api/assess`` reads by hand.
+
+    The assess endpoint parses its body itself so that profile errors read exactly as in the CLI
+    (``load_profile``); the schema is added here so clients and fuzzers still see the typed body.
+    """
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        from dryneedling.assessment.profile import PatientProfile, profile_schema
+
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        profile = PatientProfile.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in profile.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        # Same enum of comorbidity ids as `dryneedling assess --schema` publishes.
+        profile["properties"]["comorbidities"] = profile_schema()["properties"]["comorbidities"]
+        components["PatientProfile"] = profile
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+app = create_app()

@@ -1,0 +1,220 @@
+"""HTML pages: home, atlas, evidence and assess, with htmx partials for the live parts.
+
+Each page works without JavaScript (plain GET/POST forms); htmx swaps in the partials when it runs.
+Bad input is shown in the page with the same fields as the JSON error shape, with HTTP 422.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+
+from dryneedling.errors import InputError
+from dryneedling.render.body_chart import body_chart_svg, charted_region_ids, highlight_for
+from dryneedling.render.html import condition_label, render_report_fragment, report_stylesheet
+from dryneedling.render.pdf import render_pdf
+from dryneedling.web import catalog
+from dryneedling.web.api import assess_profile, atlas_answer
+from dryneedling.web.forms import profile_from_form
+
+router = APIRouter(include_in_schema=False)
+
+# How many of the best-ranked muscles have their referral zones shaded on the atlas chart.
+CHART_TOP_MUSCLES = 5
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _render(
+    request: Request, template: str, status_code: int = 200, headers: dict | None = None, **context: Any
+):
+    templates = request.app.state.templates
+    return templates.TemplateResponse(request, template, context, status_code=status_code, headers=headers)
+
+
+def _error_context(error: InputError) -> dict[str, Any]:
+    return {"error": error.to_dict()}
+
+
+def _atlas_chart(pain: list[str], candidates: list[Any]) -> Markup:
+    kb = catalog.knowledge()
+    referral: list[str] = []
+    for candidate in candidates[:CHART_TOP_MUSCLES]:
+        muscle = kb.muscles.get(candidate.muscle)
+        referral.extend(muscle.referral_zones if muscle else candidate.matched_regions)
+    drawable = charted_region_ids()
+    highlight = highlight_for([r for r in pain if r in drawable], [r for r in referral if r in drawable])
+    labels = {rid: region.label for rid, region in kb.regions.items()}
+    return Markup(
+        body_chart_svg(highlight, labels, interactive=True, title="Body chart: click where it hurts")
+    )
+
+
+def _region_lists() -> dict[str, Any]:
+    return {"region_groups": catalog.regions_by_area(), "conditions": catalog.conditions()}
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request):
+    """Home page: what the tool does and where to start."""
+    kb = catalog.knowledge()
+    return _render(
+        request,
+        "home.html",
+        counts={
+            "regions": len(kb.regions),
+            "muscles": len(kb.muscles),
+            "conditions": len(kb.conditions),
+            "sources": len(kb.sources),
+        },
+    )
+
+
+def _atlas_context(pain: list[str], condition: str | None, side: str | None) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "pain": pain,
+        "condition": condition or "",
+        "side": side or "",
+        "answer": None,
+        "error": None,
+        "top": CHART_TOP_MUSCLES,
+    }
+    candidates: list[Any] = []
+    if pain:
+        try:
+            answer = atlas_answer(pain, condition, side)
+            context["answer"] = answer
+            candidates = answer.candidates
+        except InputError as error:
+            context.update(_error_context(error))
+    drawable_pain = [r for r in pain if r in charted_region_ids()]
+    context["chart"] = _atlas_chart(drawable_pain, candidates)
+    return context
+
+
+@router.get("/atlas", response_class=HTMLResponse)
+def atlas_page(request: Request, condition: str | None = None, side: str | None = None):
+    """Pick painful regions on the chart (or in the list) and see the ranked candidate muscles."""
+    pain = request.query_params.getlist("pain")
+    context = _atlas_context(pain, condition, side)
+    return _render(request, "atlas.html", 422 if context["error"] else 200, **context, **_region_lists())
+
+
+@router.get("/atlas/results", response_class=HTMLResponse)
+def atlas_results(request: Request, condition: str | None = None, side: str | None = None):
+    """htmx partial: ranked muscles, plus the re-shaded chart swapped out of band."""
+    pain = request.query_params.getlist("pain")
+    context = _atlas_context(pain, condition, side)
+    return _render(request, "_atlas_results.html", 422 if context["error"] else 200, oob=True, **context)
+
+
+def _evidence_context(request: Request) -> dict[str, Any]:
+    from dryneedling.evidence.table import evidence_table
+
+    filters = {name: request.query_params.get(name) or "" for name in ("region", "comparator", "outcome")}
+    context: dict[str, Any] = {
+        "filters": filters,
+        "table": None,
+        "error": None,
+        "choices": catalog.evidence_filter_choices(),
+    }
+    try:
+        context["table"] = evidence_table(**{k: v or None for k, v in filters.items()})
+    except InputError as error:
+        context.update(_error_context(error))
+    return context
+
+
+@router.get("/evidence", response_class=HTMLResponse)
+def evidence_page(request: Request):
+    """The evidence table with filters by region, comparator and outcome."""
+    context = _evidence_context(request)
+    return _render(request, "evidence.html", 422 if context["error"] else 200, **context)
+
+
+@router.get("/evidence/table", response_class=HTMLResponse)
+def evidence_partial(request: Request):
+    """htmx partial: the filtered evidence table."""
+    context = _evidence_context(request)
+    return _render(request, "_evidence_table.html", 422 if context["error"] else 200, **context)
+
+
+def _assess_form_context(form: dict[str, Any] | None = None) -> dict[str, Any]:
+    kb = catalog.knowledge()
+    return {
+        **_region_lists(),
+        "areas": catalog.areas(),
+        "comorbidities": catalog.comorbidities(),
+        "muscles": sorted(((m.id, m.name) for m in kb.muscles.values()), key=lambda pair: pair[1].lower()),
+        "form": form or {},
+        "chart": Markup(
+            body_chart_svg(
+                {},
+                {rid: r.label for rid, r in kb.regions.items()},
+                interactive=True,
+                title="Body chart: click where it hurts",
+            )
+        ),
+        "report_css": Markup(report_stylesheet()),
+    }
+
+
+async def _report_context(request: Request) -> dict[str, Any]:
+    form = await request.form()
+    profile = profile_from_form(form)
+    try:
+        clinician = await run_in_threadpool(assess_profile, profile, "clinician")
+        patient = await run_in_threadpool(assess_profile, profile, "patient")
+    except InputError as error:
+        return {"profile_data": profile, **_error_context(error)}
+    return {
+        "profile_data": profile,
+        "error": None,
+        "condition_label": condition_label(clinician.profile.get("condition")),
+        "clinician_html": Markup(render_report_fragment(clinician, "clinician")),
+        "patient_html": Markup(render_report_fragment(patient, "patient")),
+    }
+
+
+@router.get("/assess", response_class=HTMLResponse)
+def assess_page(request: Request):
+    """The assessment form."""
+    return _render(request, "assess.html", report=None, **_assess_form_context())
+
+
+@router.post("/assess", response_class=HTMLResponse)
+async def assess_submit(request: Request):
+    """No-JavaScript fallback: the form page again with the report below it."""
+    report = await _report_context(request)
+    status = 422 if report.get("error") else 200
+    return _render(request, "assess.html", status, NO_STORE, report=report, **_assess_form_context())
+
+
+@router.post("/assess/report", response_class=HTMLResponse)
+async def assess_report(request: Request):
+    """htmx partial: the report in both renderings (tabs), or the input error."""
+    report = await _report_context(request)
+    status = 422 if report.get("error") else 200
+    return _render(request, "_assess_report.html", status, NO_STORE, report=report)
+
+
+@router.post("/assess/pdf")
+async def assess_pdf(request: Request):
+    """The report as a PDF download; ``audience`` (clinician or patient) comes from the pressed button."""
+    form = await request.form()
+    audience = str(form.get("audience") or "clinician")
+    profile = profile_from_form(form)
+    try:
+        report = await run_in_threadpool(assess_profile, profile, audience)
+    except InputError as error:
+        return _render(request, "error.html", 422, NO_STORE, status=422, **_error_context(error))
+    pdf = await run_in_threadpool(render_pdf, report, audience)
+    filename = f"dryneedling-{audience}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'},
+    )

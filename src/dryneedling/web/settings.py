@@ -1,0 +1,53 @@
+"""Web settings read from the environment and validated once at start, failing fast on bad values.
+
+``DRYNEEDLING_HOST`` (default 127.0.0.1) and ``DRYNEEDLING_PORT`` (default 8000); command-line options of
+``dryneedling serve`` override them. Nothing else is configurable: the app stores nothing about a patient.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from dryneedling.errors import InputError
+
+ENV_PREFIX = "DRYNEEDLING_"
+
+
+class WebSettings(BaseModel):
+    """Where the web app listens."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str = Field("127.0.0.1", description="interface to bind (an IP address or 'localhost')")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port")
+
+    @field_validator("host")
+    @classmethod
+    def _host_is_an_address(cls, value: str) -> str:
+        if value != "localhost":
+            ipaddress.ip_address(value)  # raises ValueError for anything else
+        return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> WebSettings:
+    """Settings from ``DRYNEEDLING_*`` environment variables, then ``overrides`` (None values ignored).
+
+    Raises :class:`InputError` naming the first bad setting.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for name in WebSettings.model_fields:
+        env_name = ENV_PREFIX + name.upper()
+        if env_name in environ:
+            values[name] = environ[env_name]
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    try:
+        return WebSettings(**values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "settings"
+        raise InputError(field, first["msg"], value=values.get(field)) from None

@@ -1,0 +1,138 @@
+"""The HTML renderings: everything for the clinician, plain and readable words for the patient."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from dryneedling.errors import InputError
+from dryneedling.render.html import render_html
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
+
+STEMS = [path.stem for path in EXAMPLES]
+MAX_PATIENT_GRADE = 8.0
+BLOCKS = {"p", "li", "h1", "h2", "h3", "div", "td", "th", "tr", "section", "article", "ul", "ol", "span"}
+
+
+class _VisibleText(HTMLParser):
+    """Visible text of a page, one chunk per block element (scripts, styles and SVG left out)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.chunks: list[str] = [""]
+        self.hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "svg", "title"):
+            self.hidden += 1
+        elif tag in BLOCKS - {"span"}:
+            self.chunks.append("")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "svg", "title"):
+            self.hidden -= 1
+        elif tag in BLOCKS - {"span"}:
+            self.chunks.append("")
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.chunks[-1] += data
+
+
+def visible_blocks(html: str) -> list[str]:
+    parser = _VisibleText()
+    parser.feed(html)
+    return [" ".join(chunk.split()) for chunk in parser.chunks if chunk.strip()]
+
+
+def as_prose(blocks: list[str]) -> str:
+    # Headings, labels and list items are separate units for a reader; end each one as a sentence so
+    # the grade formula does not glue a heading onto the next paragraph.
+    return " ".join(block if block[-1] in ".!?:" else block + "." for block in blocks)
+
+
+def test_it_has_examples_to_render():
+    assert EXAMPLES
+
+
+@pytest.mark.parametrize("stem", STEMS)
+@pytest.mark.parametrize("audience", ["clinician", "patient"])
+def test_it_renders_every_example_without_missing_values(example_reports, stem, audience):
+    html = render_html(example_reports[(stem, audience)], audience)
+    text = " ".join(visible_blocks(html))
+    assert html.startswith("<!doctype html>")
+    for raw in ("None", "nan", "NaN", "undefined", "{{", "{%"):
+        assert not re.search(rf"\b{re.escape(raw)}\b" if raw.isalpha() else re.escape(raw), text), raw
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_it_shows_the_clinician_every_part_with_citations_and_confidence(example_reports, stem):
+    report = example_reports[(stem, "clinician")]
+    html = render_html(report, "clinician")
+    for section in (
+        "screening",
+        "chart",
+        "candidates",
+        "evidence",
+        "modifiers",
+        "heat",
+        "aftercare",
+        "care-plan",
+        "bibliography",
+    ):
+        assert f'id="{section}"' in html, section
+    for source_id in report.sources:
+        assert f'id="src-{source_id}"' in html, source_id
+    cited = set(re.findall(r'href="#src-([^"]+)"', html))
+    assert cited <= set(report.sources)
+    for item in report.screening.items:
+        assert f'data-id="{item.id}"' in html
+    for muscle in report.candidate_muscles:
+        assert f'data-muscle="{muscle.muscle}"' in html
+    assert html.count('class="conf conf--') >= len(report.candidate_muscles) + len(report.screening.items)
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_it_gives_the_patient_only_plain_wording_from_the_report(example_reports, stem):
+    report = example_reports[(stem, "patient")]
+    html = render_html(report, "patient")
+    assert 'class="cite"' not in html and 'href="#src-' not in html
+    for item in report.screening.items:
+        assert item.action not in html or item.action == item.patient_text
+    for text in report.patient_texts():
+        assert text.replace("'", "&#39;").replace('"', "&#34;") in html or text in html
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_it_keeps_the_patient_handout_at_reading_grade_8_or_lower(example_reports, stem, reading_grade):
+    html = render_html(example_reports[(stem, "patient")], "patient")
+    grade = reading_grade(as_prose(visible_blocks(html)))
+    assert grade <= MAX_PATIENT_GRADE, f"{stem}: Flesch-Kincaid grade {grade:.1f}"
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_it_leaves_evidence_unsafe_for_patients_out_of_the_handout(example_reports, stem):
+    # Even given the clinician's report (all rows), the handout shows only rows marked patient-safe.
+    report = example_reports[(stem, "clinician")]
+    shown = set(re.findall(r'data-row="([^"]+)"', render_html(report, "patient")))
+    safe = {row["id"] for row in report.evidence.rows if row.get("patient_safe") and row.get("plain_summary")}
+    assert shown == safe
+
+
+def test_it_shades_the_painful_regions_on_the_report_chart(example_reports):
+    stem = STEMS[0]
+    report = example_reports[(stem, "clinician")]
+    html = render_html(report, "clinician")
+    for region in report.profile["pain_regions"]:
+        assert re.search(rf'data-region="{region}" data-view="\w+" data-kind="(pain|both)"', html), region
+
+
+def test_it_refuses_an_unknown_audience(example_reports):
+    report = next(iter(example_reports.values()))
+    with pytest.raises(InputError) as caught:
+        render_html(report, "press")
+    assert caught.value.field == "audience"

@@ -1,0 +1,166 @@
+"""The HTML pages render from the core, swap htmx partials, and show bad input in the page (HTTP 422)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from dryneedling.assessment.atlas import rank_muscles
+from dryneedling.knowledge import load_knowledge
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
+HTML = {"accept": "text/html"}
+
+
+def form_data(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Repeated form fields as the mapping of lists the HTTP client posts."""
+    data: dict[str, list[str]] = {}
+    for name, value in fields:
+        data.setdefault(name, []).append(value)
+    return data
+
+
+def form_fields(profile: dict) -> list[tuple[str, str]]:
+    """The assess form's fields for a profile mapping (the inverse of web.forms.profile_from_form)."""
+    fields: list[tuple[str, str]] = []
+    for name in (
+        "age",
+        "sex",
+        "condition",
+        "side",
+        "duration_weeks",
+        "pain_nprs",
+        "central_sensitization_inventory",
+        "needle_fear",
+        "activity",
+    ):
+        if profile.get(name) is not None:
+            fields.append((name, str(profile[name])))
+    for name in ("pain_regions", "comorbidities"):
+        fields += [(name, str(v)) for v in profile.get(name, [])]
+    for name in (
+        "lymphedema_regions",
+        "skin_lesion_regions",
+        "implant_regions",
+        "recent_surgery_regions",
+        "local_inflammation_regions",
+        "tumour_regions",
+    ):
+        fields += [(name, v if isinstance(v, str) else v["region"]) for v in profile.get(name, [])]
+    fields += [("medications", "\n".join(profile.get("medications", [])))]
+    fields += [("prior_injuries", "\n".join(profile.get("prior_injuries", [])))]
+    if profile.get("consent"):
+        fields.append(("consent", "on"))
+    pregnancy = profile.get("pregnancy") or {}
+    if pregnancy.get("pregnant"):
+        fields.append(("pregnant", "on"))
+        if pregnancy.get("trimester"):
+            fields.append(("trimester", str(pregnancy["trimester"])))
+    return fields
+
+
+def test_it_links_every_page_from_home(client):
+    html = client.get("/", headers=HTML).text
+    for href in ('href="/atlas"', 'href="/evidence"', 'href="/assess"', "/static/htmx.min.js"):
+        assert href in html
+
+
+def test_it_serves_the_vendored_htmx_from_its_own_origin(client):
+    response = client.get("/static/htmx.min.js")
+    assert response.status_code == 200 and "htmx" in response.text[:2000]
+    assert client.get("/static/htmx.LICENSE.txt").text.startswith("Zero-Clause BSD")
+
+
+def test_it_draws_a_clickable_chart_with_every_region_on_the_atlas_page(client):
+    html = client.get("/atlas", headers=HTML).text
+    for region_id in load_knowledge().regions:
+        assert f'data-region="{region_id}"' in html
+    assert 'hx-get="/atlas/results"' in html
+
+
+def test_it_ranks_muscles_on_the_atlas_page_without_javascript(client):
+    html = client.get("/atlas?pain=posterior_neck&pain=temple", headers=HTML).text
+    top = rank_muscles(["posterior_neck", "temple"])[0]
+    assert f'data-muscle="{top.muscle}"' in html
+
+
+def test_it_swaps_the_reshaded_chart_out_of_band_with_the_atlas_results(client):
+    html = client.get("/atlas/results?pain=low_back", headers=HTML).text
+    assert 'hx-swap-oob="true"' in html
+    assert re.search(r'data-region="low_back" data-view="back" data-kind="(pain|both)"', html)
+    assert 'data-kind="referral"' in html
+
+
+def test_it_shows_a_bad_region_in_the_atlas_page_with_422(client):
+    response = client.get("/atlas/results?pain=elbw", headers=HTML)
+    assert response.status_code == 422
+    assert 'role="alert"' in response.text and "pain" in response.text
+
+
+def test_it_filters_the_evidence_table_partial(client):
+    everything = client.get("/evidence", headers=HTML).text
+    neck = client.get("/evidence/table?region=neck", headers=HTML).text
+    assert neck.count('class="evidence-row"') < everything.count('class="evidence-row"')
+    assert neck.count('data-region="neck"') == neck.count('class="evidence-row"') > 0
+
+
+def test_it_offers_every_profile_field_on_the_assess_form(client):
+    html = client.get("/assess", headers=HTML).text
+    for name in (
+        "age",
+        "sex",
+        "condition",
+        "pain_regions",
+        "side",
+        "duration_weeks",
+        "pain_nprs",
+        "central_sensitization_inventory",
+        "comorbidities",
+        "medications",
+        "pregnant",
+        "trimester",
+        "needle_fear",
+        "consent",
+        "lymphedema_regions",
+        "skin_lesion_regions",
+        "implant_regions",
+        "recent_surgery_regions",
+        "local_inflammation_regions",
+        "tumour_regions",
+        "previous_sessions",
+        "vasovagal_reaction",
+        "activity",
+        "training_hours",
+    ):
+        assert f'name="{name}"' in html, name
+
+
+def test_it_shows_both_renderings_of_the_report_from_the_form(client):
+    profile = yaml.safe_load(EXAMPLES[0].read_text())
+    response = client.post("/assess/report", data=form_data(form_fields(profile)), headers=HTML)
+    assert response.status_code == 200, response.text[:500]
+    assert 'data-audience="clinician"' in response.text and 'data-audience="patient"' in response.text
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_it_shows_form_errors_with_the_field_name(client):
+    response = client.post("/assess/report", data={"age": "40", "condition": "low_back_pain"}, headers=HTML)
+    assert response.status_code == 422
+    assert 'data-field="pain_regions"' in response.text or 'data-field="consent"' in response.text
+
+
+def test_it_downloads_the_report_as_pdf(client):
+    profile = yaml.safe_load(EXAMPLES[0].read_text())
+    response = client.post("/assess/pdf", data=form_data([*form_fields(profile), ("audience", "patient")]))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    assert "dryneedling-patient.pdf" in response.headers["content-disposition"]
+
+
+def test_it_shows_a_friendly_404_page_to_browsers(client):
+    response = client.get("/no-such-page", headers=HTML)
+    assert response.status_code == 404
+    assert "<html" in response.text and "not found" in response.text
