@@ -7,10 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
-import nltk
-import pyphen
 import pytest
-import textstat
 
 from dryneedling.errors import InputError
 from dryneedling.evidence.syntheses import DATA_DIR, EvidenceDataError, default_evidence, load_evidence
@@ -300,38 +297,12 @@ def test_patient_output_never_includes_rows_marked_unreliable():
     assert len(patient.rows) == 87 - len(NOT_FOR_PATIENTS)
 
 
-def _cmudict_installed() -> bool:
-    try:
-        nltk.data.find("corpora/cmudict")
-    except LookupError:
-        return False
-    return True
-
-
-CMUDICT_INSTALLED = _cmudict_installed()
-
-
-def flesch_kincaid_grade(text: str) -> float:
-    """Flesch-Kincaid grade via textstat; offline, with textstat's own Pyphen syllable fallback.
-
-    textstat counts English syllables with NLTK's cmudict, which it downloads on first use; without
-    network access that download fails, so we apply the same formula with the Pyphen hyphenation counts
-    textstat uses for words cmudict does not know.
-    """
-    if CMUDICT_INSTALLED:
-        return textstat.flesch_kincaid_grade(text)
-    words = re.findall(r"[A-Za-z]+(?:'[a-z]+)?", text)
-    hyphenation = pyphen.Pyphen(lang="en_US")
-    syllables = sum(len(hyphenation.positions(word.lower())) + 1 for word in words)
-    return 0.39 * len(words) / textstat.sentence_count(text) + 11.8 * syllables / len(words) - 15.59
-
-
-def test_patient_summaries_read_at_grade_8_or_below():
+def test_patient_summaries_read_at_grade_8_or_below(reading_grade):
     table = evidence_table(audience="patient", all_estimates=True)
     text = " ".join([row.plain_summary for row in table.rows] + [gap.plain for gap in table.gaps])
-    assert flesch_kincaid_grade(text) <= 8
-    hardest = max(table.rows, key=lambda row: flesch_kincaid_grade(row.plain_summary))
-    assert flesch_kincaid_grade(hardest.plain_summary) <= 8, hardest.plain_summary
+    assert reading_grade(text) <= 8
+    hardest = max(table.rows, key=lambda row: reading_grade(row.plain_summary))
+    assert reading_grade(hardest.plain_summary) <= 8, hardest.plain_summary
 
 
 FORBIDDEN = {

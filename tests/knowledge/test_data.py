@@ -11,8 +11,6 @@ import yaml
 
 from dryneedling.knowledge import load_knowledge
 
-from .helpers import fk_grade
-
 REFERENCE = Path("/work/shared/reference")
 needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason="project reference notes not present")
 
@@ -77,11 +75,11 @@ def test_it_places_the_lung_under_the_upper_back_and_chest_regions():
     assert {"anterior_chest", "interscapular", "suprascapular"} <= set(lung.body_regions)
 
 
-def test_it_writes_patient_text_at_grade_eight_or_below():
+def test_it_writes_patient_text_at_grade_eight_or_below(reading_grade):
     kb = load_knowledge()
     texts = {i.id: i.patient_text for i in kb.safety_items.values()}
     texts |= {r.id: r.patient_text for r in kb.anatomical_regions.values()}
-    too_hard = {key: round(fk_grade(text), 1) for key, text in texts.items() if fk_grade(text) > 8}
+    too_hard = {key: round(reading_grade(text), 1) for key, text in texts.items() if reading_grade(text) > 8}
     assert not too_hard
 
 
