@@ -175,3 +175,20 @@ def test_it_fails_kb_check_for_a_directory_without_data(tmp_path):
     assert result.exit_code == 1
     problems = json.loads(result.stdout)["problems"]
     assert {"file": "muscles.yaml", "entry": "-", "field": "", "message": "file missing"} in problems
+
+
+def test_it_fails_kb_check_when_the_guidance_cites_a_source_the_kb_lacks(tmp_path):
+    broken = tmp_path / "data"
+    shutil.copytree(DATA_DIR, broken)
+    path = broken / "guidance" / "heat.yaml"
+    path.write_text(path.read_text().replace("sources: [", "sources: [no_such_source, ", 1))
+
+    result = run("kb", "check", "--data-dir", str(broken), "--json")
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)["problems"]
+    assert any(p["file"] == "guidance" and "no_such_source" in p["message"] for p in problems)
+
+
+def test_it_counts_the_guidance_and_evidence_that_cite_the_kb():
+    counts = run_json("kb", "check")["counts"]
+    assert counts["published_estimates"] == 87 and counts["guidance_modifiers"] > 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -34,18 +34,26 @@ def _load(data_dir: Path | None = None, as_json: bool = False) -> KnowledgeBase:
     try:
         return load_knowledge(data_dir)
     except KnowledgeError as exc:
-        problems = [
-            {"file": p.file, "entry": p.entry, "field": p.field, "message": p.message} for p in exc.problems
-        ]
-        if as_json:
-            emit({"ok": False, "problems": problems}, True, lambda _: None)
-        else:
-            err_console.print(
-                f"[bold red]knowledge base invalid:[/] {len(problems)} problem(s)", highlight=False
-            )
-            for p in exc.problems:
-                err_console.print(f"  - {p}", highlight=False, soft_wrap=True, markup=False)
-        raise typer.Exit(EXIT_INVALID_KB) from None
+        _report_invalid(
+            [
+                {"file": p.file, "entry": p.entry, "field": p.field, "message": p.message}
+                for p in exc.problems
+            ],
+            as_json,
+        )
+
+
+def _report_invalid(problems: list[dict[str, Any]], as_json: bool) -> NoReturn:
+    """Print every problem (file, entry, field, message) and exit with code 1."""
+    if as_json:
+        emit({"ok": False, "problems": problems}, True, lambda _: None)
+    else:
+        err_console.print(f"[bold red]knowledge base invalid:[/] {len(problems)} problem(s)", highlight=False)
+        for p in problems:
+            location = ".".join(str(p[key]) for key in ("entry", "field") if p.get(key))
+            where = f"{p['file']}: {location}" if location else p["file"]
+            err_console.print(f"  - {where}: {p['message']}", highlight=False, soft_wrap=True, markup=False)
+    raise typer.Exit(EXIT_INVALID_KB)
 
 
 def _citations(kb: KnowledgeBase, source_ids: list[str] | tuple[str, ...]) -> list[dict[str, Any]]:
@@ -62,6 +70,33 @@ def _print_sources(console: Console, kb: KnowledgeBase, source_ids: list[str] | 
         console.print(f"  [{item['id']}] {item['citation']}{url}", highlight=False, markup=False)
 
 
+def _check_data_citing_the_kb(kb: KnowledgeBase, as_json: bool) -> dict[str, int]:
+    """Validate the assessment guidance and the evidence data against ``kb``; exit 1 on any problem.
+
+    Both cite the knowledge base's sources, regions and measures, so a knowledge base that loads but
+    breaks either of them is reported here rather than on a patient's report.
+    """
+    from dryneedling.evidence.syntheses import EvidenceDataError, load_evidence
+    from dryneedling.knowledge.guidance import GuidanceError, load_guidance_from
+
+    problems: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    try:
+        guidance = load_guidance_from(kb.data_dir / "guidance", kb)
+        counts["guidance_modifiers"] = len(guidance.modifiers)
+    except GuidanceError as exc:
+        problems += [{"file": "guidance", "entry": None, "field": None, "message": m} for m in exc.problems]
+    try:
+        evidence = load_evidence(kb=kb)
+        counts["published_estimates"] = len(evidence.syntheses)
+        counts["evidence_gaps"] = len(evidence.gaps)
+    except EvidenceDataError as exc:
+        problems.append({"file": exc.file, "entry": exc.row, "field": exc.field, "message": exc.message})
+    if problems:
+        _report_invalid(problems, as_json)
+    return counts
+
+
 @kb_app.command("check")
 def kb_check(
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Check this data directory instead."),
@@ -69,7 +104,7 @@ def kb_check(
 ) -> None:
     """Validate the knowledge base and print how many entries of each kind it holds (exit 1 if invalid)."""
     kb = _load(data_dir, as_json)
-    counts = kb.counts()
+    counts = {**kb.counts(), **_check_data_citing_the_kb(kb, as_json)}
 
     def render(console: Console) -> None:
         console.print(f"Knowledge base OK: {kb.data_dir}", highlight=False, soft_wrap=True)
