@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dryneedling.errors import InputError
-from dryneedling.evidence import METHODS, effect_sizes, pool
+from dryneedling.evidence import METHODS, effect_sizes, pool, pool_many
 
 # BCG vaccine trials (Colditz et al. 1994; metafor's dat.bcg): tpos, tneg, cpos, cneg
 BCG = {
@@ -164,3 +164,40 @@ def test_bracketing_fallback_reaches_the_same_optimum(monkeypatch, bcg, method):
     many = batch.pool_many(np.tile(bcg.yi, 3), np.tile(bcg.vi, 3), np.repeat([1, 2, 3], bcg.k), method=method)
     np.testing.assert_allclose(many.tau2, expected.tau2, rtol=1e-9)
     assert many.converged.all()
+
+
+@pytest.mark.parametrize(
+    ("method", "tau2", "estimate"),
+    [
+        # y <- c(0, 1.25, -1); v <- c(1, 0.0625, 1)
+        # rma(y, v, method="ML", control=list(threshold=1e-12))$tau2 -> 0.4191654 (coef 0.5424107)
+        ("ML", 0.4191654, 0.5424107),
+        # rma(y, v, method="REML", control=list(threshold=1e-12))$tau2 -> 0.9763953 (coef 0.3531162)
+        ("REML", 0.9763953, 0.3531162),
+    ],
+)
+def test_bimodal_likelihood_returns_the_global_maximum(method, tau2, estimate):
+    """The ML likelihood here has a boundary maximum at 0 and a higher interior one (score < 0 at 0)."""
+    y, v = [0.0, 1.25, -1.0], [1.0, 0.0625, 1.0]
+    res = pool(y, v, method=method)
+    assert res.tau2 == pytest.approx(tau2, rel=1e-6)
+    assert res.estimate == pytest.approx(estimate, rel=1e-6)
+    many = pool_many(y * 2, v * 2, [1, 1, 1, 2, 2, 2], method=method)
+    np.testing.assert_allclose(many.tau2, tau2, rtol=1e-6)
+
+
+def test_finds_an_interior_maximum_that_metafor_misses():
+    """metafor stops at the boundary here; the interior maximum has the higher likelihood.
+
+    y <- c(0, 0, 1); v <- c(1, 0.1875, 0.015625)
+    rma(y, v, method="ML", control=list(threshold=1e-12))  -> tau2 0, logLik -2.721902
+    logLik(rma(y, v, method="ML", tau2=0.1246397838776802)) -> -2.551361
+    """
+    from dryneedling.evidence._estimators import loglik
+
+    y, v = np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.1875, 0.015625])
+    res = pool(y, v, method="ML")
+    assert res.tau2 == pytest.approx(0.1246397838776802, rel=1e-6)
+    assert loglik(y, v, res.tau2, reml=False) == pytest.approx(-2.551361, abs=1e-6)
+    assert loglik(y, v, 0.0, reml=False) == pytest.approx(-2.721902, abs=1e-6)
+    assert "boundary maximum" in res.message

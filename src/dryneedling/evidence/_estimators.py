@@ -5,11 +5,12 @@ DerSimonian-Laird (1986), Hedges (HE), Hunter-Schmidt (HS) and Sidik-Jonkman (20
 estimators solve their estimating equations with a safeguarded Newton method instead of metafor's plain
 Fisher scoring, so that they converge on every dataset whose optimum exists:
 
-- REML and ML: root of the (restricted) likelihood score on [0, inf), Newton steps with the observed
-  information (Fisher information when the observed one is not positive), kept inside a sign-change bracket
-  (bisection when a step leaves it), plus ``brentq`` as a last resort. A boundary optimum tau^2 = 0 is
-  accepted when the score at 0 is <= 0 (Karush-Kuhn-Tucker condition). Like metafor's ``ll0check``, an
-  interior solution is compared with tau^2 = 0 and the higher likelihood wins.
+- REML and ML: if the score at tau^2 = 0 is positive, an interior maximum exists and Newton steps with the
+  observed information (Fisher information when the observed one is not positive) find it, kept inside a
+  sign-change bracket (bisection when a step leaves it; ``brentq`` as a last resort). If the score at 0 is
+  <= 0, tau^2 = 0 is a boundary maximum (Karush-Kuhn-Tucker condition) - but the likelihood can be bimodal,
+  so the score is scanned on a wide geometric grid and any interior maximum with a higher likelihood wins.
+  (metafor's Fisher scoring with ``ll0check`` can stop at the lower of two maxima; see tests.)
 - PM (Paule-Mandel 1982) and EB (Morris 1983; identical estimating equation in the intercept-only model,
   Viechtbauer et al. 2015): root of the generalised Q statistic ``Q(tau^2) = k - 1``.
 """
@@ -157,84 +158,140 @@ def _score(yi: np.ndarray, vi: np.ndarray, tau2: float, method: str) -> tuple[fl
     return Score(yi, vi, method)(tau2)
 
 
-def solve_iterative(yi: np.ndarray, vi: np.ndarray, method: str, start: float | None = None) -> Tau2Fit:
-    """Safeguarded Newton for REML, ML, PM or EB on [0, inf); see the module docstring."""
+# Geometric grid (relative to the data's scale, steps of about x2) on which the score is scanned when
+# tau^2 = 0 is a boundary maximum: a positive score on it reveals a second, interior maximum. Above ~the
+# spread of the effects the score cannot be positive (sum w^2 r^2 < sum w), so the grid stops at 100x.
+SCAN_GRID = np.geomspace(1e-6, 1e2, 28)
+
+
+def scan_scale(yi: np.ndarray, vbar: float) -> float:
+    """Scale of the scan grid: the larger of the mean sampling variance and the spread of the effects."""
+    k = yi.shape[0]
+    return max(vbar, float(((yi - yi.sum() / k) ** 2).sum()) / k)
+
+
+def solve_iterative(
+    yi: np.ndarray,
+    vi: np.ndarray,
+    method: str,
+    start: float | None = None,
+    bracket: tuple[float, float] | None = None,
+) -> Tau2Fit:
+    """Global optimum of REML/ML, or the root of the PM/EB equation, on [0, inf); see the module docstring.
+
+    ``bracket=(lo, hi)`` with g(lo) > 0 >= g(hi) restricts the search (used by the batch solver).
+    """
     if yi.shape[0] == 1:
         return Tau2Fit(0.0, True, 0, "k = 1: tau^2 fixed at 0")
     vbar = float(vi.sum()) / vi.shape[0]
     tol = min(1e-10, 1e-11 * vbar)
     score = Score(yi, vi, method)
+    if bracket is not None:
+        lo, hi = bracket
+        return newton_in_bracket(score, lo if start is None else start, lo, hi, tol, vbar)
     g0, dl_start = score.at_zero()
-    t = dl_start if start is None else max(0.0, start)
-    lo, hi = 0.0, math.inf
-    lo_positive = g0 > 0
-    if not lo_positive and t == 0.0:
-        return Tau2Fit(0.0, True, 0, "")
+    if g0 > 0:
+        # the estimating function is positive at 0 and negative for large tau^2: an interior root exists
+        return newton_in_bracket(
+            score, dl_start if start is None else max(0.0, start), 0.0, math.inf, tol, vbar
+        )
+    if method in ("PM", "EB"):
+        return Tau2Fit(0.0, True, 0, "")  # Q(tau^2) is decreasing: Q(0) <= k - 1 means no positive root
+    return _boundary_or_interior(yi, vi, method, score, vbar, tol)
+
+
+def newton_in_bracket(score: Score, t: float, lo: float, hi: float, tol: float, vbar: float) -> Tau2Fit:
+    """Newton steps kept inside (lo, hi), where g(lo) > 0 >= g(hi); bisection when a step leaves it."""
     for it in range(1, MAXITER + 1):
         g, newton, fisher = score(t)
         if g > 0:
-            lo, lo_positive = t, True
-        elif t == 0.0:
-            return Tau2Fit(0.0, True, it, "")
+            lo = t
         else:
             hi = t
         slope = newton if newton > 0 else fisher
-        if slope > 0:
-            cand = t + g / slope
-        elif g > 0:
-            cand = 2 * t + tol
-        else:
-            cand = 0.5 * t
-        if not lo_positive and cand <= 0:
-            # score at 0 is <= 0 and the step leaves the feasible set: the boundary is the optimum
-            return Tau2Fit(0.0, True, it, "")
+        cand = t + g / slope if slope > 0 else (2 * t + tol if g > 0 else 0.5 * t)
         step = abs(cand - t)
         # Newton converges quadratically: after a step of size s the error is about s^2/(t + v), so a step
         # below 1e-7 (t + v) leaves an error far under the tolerance and needs no confirming iteration
         if step <= tol + 1e-14 * t or (slope == newton and step <= 1e-7 * (t + vbar)):
-            return _check_boundary(yi, vi, method, Tau2Fit(max(cand, 0.0), True, it, ""), g0)
+            return Tau2Fit(max(cand, 0.0), True, it, "")
         if not lo < cand < hi:
             cand = 0.5 * (lo + hi) if math.isfinite(hi) else max(2 * t, t + tol)
-        if lo_positive and math.isfinite(hi) and hi - lo <= tol + 1e-14 * hi:
-            return _check_boundary(yi, vi, method, Tau2Fit(cand, True, it, ""), g0)
+        if math.isfinite(hi) and hi - lo <= tol + 1e-14 * hi:
+            return Tau2Fit(cand, True, it, "")
         t = cand
-    return _bracket_fallback(yi, vi, method, score, g0, tol)
+    return _brentq_fallback(score, lo, hi, tol)
 
 
-def _check_boundary(yi: np.ndarray, vi: np.ndarray, method: str, fit: Tau2Fit, g0: float) -> Tau2Fit:
-    """If tau^2 = 0 is itself a (boundary) maximum, keep the higher of the two likelihoods."""
-    if method in ("REML", "ML") and fit.tau2 > 0 and g0 <= 0:
-        reml = method == "REML"
-        if loglik(yi, vi, 0.0, reml) > loglik(yi, vi, fit.tau2, reml):
-            fit.tau2 = 0.0
-            fit.message = "tau^2 = 0 has a higher likelihood than the interior stationary point"
-    return fit
+def score_on_grid(score: Score, grid: np.ndarray) -> np.ndarray:
+    """The estimating function g at every point of ``grid`` in one vectorised pass (REML or ML)."""
+    w = 1.0 / (score.vi[:, None] + grid[None, :])
+    w2 = w * w
+    m1 = score.ypow.T @ w  # rows: sum w, sum w y, sum w y^2 (centred y)
+    m2 = score.ypow.T @ w2
+    sw, swy = m1[0], m1[1]
+    sw2, sw2y, sw2yy = m2[0], m2[1], m2[2]
+    mu = swy / sw
+    w2r2 = sw2yy - 2 * mu * sw2y + mu * mu * sw2
+    if score.method == "ML":
+        return 0.5 * (w2r2 - sw)
+    return 0.5 * (w2r2 - (sw - sw2 / sw))
 
 
-def _bracket_fallback(
-    yi: np.ndarray, vi: np.ndarray, method: str, score: Score, g0: float, tol: float
+def positive_brackets(grid: np.ndarray, g: np.ndarray) -> list[tuple[float, float]]:
+    """Grid intervals where g changes from positive to non-positive (upper end inf if g ends positive)."""
+    pos = g > 0
+    out = [(float(grid[i]), float(grid[i + 1])) for i in np.flatnonzero(pos[:-1] & ~pos[1:])]
+    if pos[-1]:
+        out.append((float(grid[-1]), math.inf))
+    return out
+
+
+def _boundary_or_interior(
+    yi: np.ndarray, vi: np.ndarray, method: str, score: Score, vbar: float, tol: float
 ) -> Tau2Fit:
-    """Last resort: brentq on the estimating function over [0, upper] (upper doubled until g < 0)."""
-    if g0 <= 0:
-        return Tau2Fit(
-            0.0, True, MAXITER, "Newton did not settle; boundary tau^2 = 0 satisfies the score condition"
-        )
-    upper = max(1.0, 10 * float(np.var(yi)))
-    for _ in range(200):
-        if score(upper)[0] < 0:
-            break
-        upper *= 4
-    else:
-        return Tau2Fit(
-            math.nan, False, MAXITER, "no sign change of the score found: tau^2 has no finite optimum"
-        )
+    """g(0) <= 0: tau^2 = 0 is a local maximum; look for interior maxima and keep the highest likelihood.
+
+    The likelihood of the random-effects model can be bimodal (a boundary maximum at 0 and an interior one);
+    metafor's Fisher scoring plus ``ll0check`` may stop at either. Scanning the score on a wide geometric
+    grid finds every interior maximum whose basin spans a grid step.
+    """
+    grid = scan_scale(yi, vbar) * SCAN_GRID
+    brackets = positive_brackets(grid, score_on_grid(score, grid))
+    best = Tau2Fit(0.0, True, 1, "")
+    if not brackets:
+        return best
+    reml = method == "REML"
+    best_ll = loglik(yi, vi, 0.0, reml)
+    for lo, hi in brackets:
+        fit = newton_in_bracket(score, lo, lo, hi, tol, vbar)
+        fit.iterations += 1
+        ll = loglik(yi, vi, fit.tau2, reml)
+        if fit.converged and ll > best_ll:
+            best, best_ll = fit, ll
+            best.message = (
+                "the likelihood also has a boundary maximum at tau^2 = 0; the interior one is higher"
+            )
+    return best
+
+
+def _brentq_fallback(score: Score, lo: float, hi: float, tol: float) -> Tau2Fit:
+    """Last resort: brentq on the estimating function over the bracket (upper end grown until g < 0)."""
+    if not math.isfinite(hi):
+        hi = max(2 * lo, 1.0)
+        for _ in range(200):
+            if score(hi)[0] <= 0:
+                break
+            lo, hi = hi, hi * 4
+        else:
+            return Tau2Fit(
+                math.nan, False, MAXITER, "no sign change of the score found: tau^2 has no finite optimum"
+            )
     try:
-        root, info = brentq(lambda t: score(t)[0], 0.0, upper, xtol=tol, rtol=1e-15, full_output=True)
+        root, info = brentq(lambda t: score(t)[0], lo, hi, xtol=tol, rtol=1e-15, full_output=True)
     except (ValueError, RuntimeError) as exc:  # pragma: no cover - brentq on a verified bracket
         return Tau2Fit(math.nan, False, MAXITER, f"bracketing root search failed: {exc}")
-    return _check_boundary(
-        yi, vi, method, Tau2Fit(float(root), bool(info.converged), MAXITER + info.iterations, ""), g0
-    )
+    return Tau2Fit(float(root), bool(info.converged), MAXITER + info.iterations, "")
 
 
 def estimate_tau2(yi: np.ndarray, vi: np.ndarray, method: str) -> Tau2Fit:

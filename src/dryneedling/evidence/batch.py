@@ -17,7 +17,7 @@ import numpy as np
 from scipy.special import chdtrc, erfc, ndtri, stdtr, stdtrit
 
 from dryneedling.errors import InputError
-from dryneedling.evidence._estimators import MAXITER, solve_iterative
+from dryneedling.evidence._estimators import MAXITER, SCAN_GRID, solve_iterative
 from dryneedling.evidence._validate import level_fraction
 from dryneedling.evidence.pooling import (
     ConvergenceWarning,
@@ -67,6 +67,11 @@ class BatchResult:
 
     def __len__(self) -> int:
         return int(self.groups.shape[0])
+
+    @property
+    def tau(self) -> np.ndarray:
+        """Between-study standard deviations, ``sqrt(tau2)``."""
+        return np.sqrt(self.tau2)
 
     def rows(self, index: int) -> np.ndarray:
         """Input positions of the studies in the ``index``-th group."""
@@ -147,8 +152,10 @@ def pool_many(
     seg = _Segments(groups)
     y, v = y_in[seg.order], v_in[seg.order]
     k = seg.counts
-    tau2, converged, iterations = _tau2(seg, y, v, k, method)
+    tau2, converged, iterations, notes = _tau2(seg, y, v, k, method)
     messages = ["k = 1: tau^2 fixed at 0" if kk == 1 and method != "EE" else "" for kk in k]
+    for i, note in notes.items():
+        messages[i] = note
     if not converged.all():
         bad = np.flatnonzero(~converged)
         warnings.warn(
@@ -169,30 +176,30 @@ def _tau2(seg: _Segments, y: np.ndarray, v: np.ndarray, k: np.ndarray, method: s
     multi = k > 1
     km1 = np.maximum(k - 1, 1)
     if method == "EE":
-        return np.zeros(n_groups), converged, iterations
+        return np.zeros(n_groups), converged, iterations, {}
     ybar = seg.sum(y) / k
     rss = seg.sum((y - ybar[seg.seg]) ** 2)
     he = np.where(multi, np.maximum(0.0, (rss - seg.sum(v) * (k - 1) / k) / km1), 0.0)
     if method == "HE":
-        return he, converged, iterations
+        return he, converged, iterations, {}
     w = 1.0 / v
     sw = seg.sum(w)
     mu = seg.sum(w * y) / sw
     q = seg.sum(w * (y - mu[seg.seg]) ** 2)
     if method == "HS":
-        return np.where(multi, np.maximum(0.0, (q - k) / sw), 0.0), converged, iterations
+        return np.where(multi, np.maximum(0.0, (q - k) / sw), 0.0), converged, iterations, {}
     c = sw - seg.sum(w * w) / sw
     with np.errstate(divide="ignore", invalid="ignore"):
         dl = np.where(multi & (c > 0), np.maximum(0.0, (q - (k - 1)) / c), 0.0)
     if method == "DL":
-        return dl, converged, iterations
+        return dl, converged, iterations, {}
     if method == "SJ":
         # identical effects within a group: t0 is exactly 0 (not a rounding-level residue)
         t0 = np.where(np.maximum.reduceat(y, seg.starts) > np.minimum.reduceat(y, seg.starts), rss / k, 0.0)
         w = 1.0 / (v + t0[seg.seg])
         mu = seg.sum(w * y) / seg.sum(w)
         qw = seg.sum(w * (y - mu[seg.seg]) ** 2)
-        return np.where(multi & (t0 > 0), t0 * qw / km1, 0.0), converged, iterations
+        return np.where(multi & (t0 > 0), t0 * qw / km1, 0.0), converged, iterations, {}
     return _solve_iterative(seg, y, v, k, method, dl)
 
 
@@ -256,66 +263,136 @@ class _Subset:
 def _solve_iterative(
     seg: _Segments, y: np.ndarray, v: np.ndarray, k: np.ndarray, method: str, start: np.ndarray
 ):
-    """Vectorised twin of ``_estimators.solve_iterative`` (same steps, per-group masks)."""
+    """Vectorised twin of ``_estimators.solve_iterative`` (same cases, same steps, per-group masks)."""
     n_groups = k.shape[0]
     vbar_all = seg.sum(v) / k
     tol_all = np.minimum(1e-10, 1e-11 * vbar_all)
     g0_all = _scores(seg, y, v, k, np.zeros(n_groups), method)[0]
-    t_all = np.where((k > 1) & ((g0_all > 0) | (start > 0)), start, 0.0)
+    t_all = np.zeros(n_groups)
+    lo_all = np.zeros(n_groups)
+    hi_all = np.full(n_groups, np.inf)
     iterations = np.zeros(n_groups, dtype=int)
-    work = _Subset(seg, y, v, k, np.flatnonzero((k > 1) & ((g0_all > 0) | (start > 0))))
-    t, tol, vbar = t_all[work.groups], tol_all[work.groups], vbar_all[work.groups]
-    lo, hi = np.zeros_like(t), np.full_like(t, np.inf)
-    lo_pos = g0_all[work.groups] > 0
-    active = np.ones(t.shape[0], dtype=bool)
+    converged = np.ones(n_groups, dtype=bool)
+    messages: dict[int, str] = {}
+    multi = k > 1
+    interior = multi & (g0_all > 0)
+    t_all[interior] = start[interior]
+    scanned = np.zeros(n_groups, dtype=bool)
+    if method in ("REML", "ML"):
+        candidates = np.flatnonzero(multi & (g0_all <= 0))
+        if candidates.size:
+            single, lo, hi, complicated = _scan(seg, y, v, k, candidates, vbar_all, method)
+            iterations[candidates] = 1
+            t_all[single], lo_all[single], hi_all[single] = lo, lo, hi
+            scanned[single] = True
+            for i in complicated:  # several interior maxima or an open bracket: the scalar solver decides
+                fit = solve_iterative(
+                    y[seg.starts[i] : seg.starts[i] + k[i]], v[seg.starts[i] : seg.starts[i] + k[i]], method
+                )
+                t_all[i], converged[i], iterations[i], messages[i] = (
+                    fit.tau2,
+                    fit.converged,
+                    fit.iterations,
+                    fit.message,
+                )
+    run = np.flatnonzero(interior | scanned)
+    if run.size:
+        t, it, ok, lo, hi = _newton(
+            seg, y, v, k, run, t_all[run], lo_all[run], hi_all[run], tol_all, vbar_all, method
+        )
+        t_all[run], iterations[run], converged[run] = t, iterations[run] + it, True
+        for j in np.flatnonzero(~ok):
+            i = run[j]
+            rows = slice(seg.starts[i], seg.starts[i] + k[i])
+            fit = solve_iterative(
+                y[rows], v[rows], method, start=float(t[j]), bracket=(float(lo[j]), float(hi[j]))
+            )
+            t_all[i], converged[i], iterations[i] = fit.tau2, fit.converged, MAXITER + fit.iterations
+    if scanned.any():
+        # keep an interior maximum only if it beats the boundary maximum at tau^2 = 0 (as the scalar solver)
+        reml = method == "REML"
+        ll0 = _loglik(seg, y, v, k, np.zeros(n_groups), reml)
+        llt = _loglik(seg, y, v, k, t_all, reml)
+        keep_zero = scanned & ~(llt > ll0)
+        t_all = np.where(keep_zero, 0.0, t_all)
+        for i in np.flatnonzero(scanned & ~keep_zero):
+            messages[int(i)] = (
+                "the likelihood also has a boundary maximum at tau^2 = 0; the interior one is higher"
+            )
+    return t_all, converged, iterations, messages
+
+
+def _scan(seg, y, v, k, groups, vbar_all, method):
+    """Vectorised twin of the scalar boundary scan: the score on the geometric grid for each group."""
+    sub = _Subset(seg, y, v, k, groups)
+    ybar = sub.sum(sub.y) / sub.k
+    yc = sub.y - ybar[sub.seg]
+    scale = np.maximum(vbar_all[groups], sub.sum(yc * yc) / sub.k)
+    grid = scale[:, None] * SCAN_GRID[None, :]
+    w = 1.0 / (sub.v[:, None] + grid[sub.seg])
+    w2 = w * w
+    sw = np.add.reduceat(w, sub.starts, axis=0)
+    mu = np.add.reduceat(w * yc[:, None], sub.starts, axis=0) / sw
+    sw2 = np.add.reduceat(w2, sub.starts, axis=0)
+    sw2y = np.add.reduceat(w2 * yc[:, None], sub.starts, axis=0)
+    sw2yy = np.add.reduceat(w2 * (yc * yc)[:, None], sub.starts, axis=0)
+    w2r2 = sw2yy - 2 * mu * sw2y + mu * mu * sw2
+    g = 0.5 * (w2r2 - sw) if method == "ML" else 0.5 * (w2r2 - (sw - sw2 / sw))
+    pos = g > 0
+    falls = pos[:, :-1] & ~pos[:, 1:]
+    n_brackets = falls.sum(axis=1) + pos[:, -1]
+    one = (n_brackets == 1) & ~pos[:, -1]
+    first = np.argmax(falls, axis=1)
+    rows = np.flatnonzero(one)
+    lo = grid[rows, first[rows]]
+    hi = grid[rows, first[rows] + 1]
+    return groups[one], lo, hi, groups[(n_brackets > 1) | pos[:, -1]]
+
+
+def _newton(seg, y, v, k, groups, t, lo, hi, tol_all, vbar_all, method):
+    """Vectorised twin of ``newton_in_bracket``; finished groups are dropped from the working set."""
+    iterations = np.zeros(groups.shape[0], dtype=int)
+    done = np.zeros(groups.shape[0], dtype=bool)
+    pos_in_run = np.arange(groups.shape[0])
+    work = _Subset(seg, y, v, k, groups)
+    w_t, w_lo, w_hi = t.copy(), lo.copy(), hi.copy()
+    w_tol, w_vbar = tol_all[groups], vbar_all[groups]
+    active = np.ones(groups.shape[0], dtype=bool)
+    out_t, out_lo, out_hi = t.copy(), lo.copy(), hi.copy()
     for it in range(1, MAXITER + 1):
         if not active.any():
             break
         if active.sum() < 0.5 * active.shape[0]:
             # re-pack: the remaining groups no longer pay for the finished ones
-            t_all[work.groups] = t
             keep = np.flatnonzero(active)
             work = _Subset(seg, y, v, k, work.groups[keep])
-            t, tol, vbar, lo, hi, lo_pos = t[keep], tol[keep], vbar[keep], lo[keep], hi[keep], lo_pos[keep]
+            pos_in_run = pos_in_run[keep]
+            w_t, w_lo, w_hi, w_tol, w_vbar = w_t[keep], w_lo[keep], w_hi[keep], w_tol[keep], w_vbar[keep]
             active = np.ones(keep.shape[0], dtype=bool)
-        g, newton, fisher = _scores(work, work.y, work.v, work.k, t, method)
-        iterations[work.groups[active]] = it
+        g, newton, fisher = _scores(work, work.y, work.v, work.k, w_t, method)
+        iterations[pos_in_run] = it
         pos = g > 0
-        lo = np.where(active & pos, t, lo)
-        lo_pos |= active & pos
-        at_zero = active & ~pos & (t == 0.0)
-        hi = np.where(active & ~pos & (t > 0), t, hi)
+        w_lo = np.where(pos, w_t, w_lo)
+        w_hi = np.where(pos, w_hi, w_t)
         slope = np.where(newton > 0, newton, fisher)
         with np.errstate(divide="ignore", invalid="ignore"):
-            cand = np.where(slope > 0, t + g / slope, np.where(pos, 2 * t + tol, 0.5 * t))
-        boundary = active & ~at_zero & ~lo_pos & (cand <= 0)
-        live = active & ~at_zero & ~boundary
-        step = np.abs(cand - t)
+            cand = np.where(slope > 0, w_t + g / slope, np.where(pos, 2 * w_t + w_tol, 0.5 * w_t))
+        step = np.abs(cand - w_t)
         # same quadratic-convergence acceptance as the scalar solver
-        small_step = live & ((step <= tol + 1e-14 * t) | ((newton > 0) & (step <= 1e-7 * (t + vbar))))
-        cand = np.where(small_step, np.maximum(cand, 0.0), cand)
-        outside = ~small_step & ~((lo < cand) & (cand < hi))
-        finite_hi = np.isfinite(hi)
-        cand = np.where(outside, np.where(finite_hi, 0.5 * (lo + hi), np.maximum(2 * t, t + tol)), cand)
-        closed = lo_pos & finite_hi & (hi - lo <= tol + 1e-14 * np.where(finite_hi, hi, 0.0))
-        settled = live & (small_step | closed)
-        t = np.where(at_zero | boundary, 0.0, np.where(active, cand, t))
-        active &= ~(at_zero | boundary | settled)
-    t_all[work.groups] = t
-    converged = np.ones(n_groups, dtype=bool)
-    for i in work.groups[active]:
-        rows = slice(seg.starts[i], seg.starts[i] + k[i])
-        fit = solve_iterative(y[rows], v[rows], method, start=float(t_all[i]))
-        t_all[i], converged[i], iterations[i] = fit.tau2, fit.converged, MAXITER + fit.iterations
-    if method in ("REML", "ML"):
-        # like metafor's ll0check: an interior stationary point must beat the boundary tau^2 = 0
-        check = (t_all > 0) & (g0_all <= 0)
-        if check.any():
-            reml = method == "REML"
-            ll0 = _loglik(seg, y, v, k, np.zeros(n_groups), reml)
-            llt = _loglik(seg, y, v, k, t_all, reml)
-            t_all = np.where(check & (ll0 > llt), 0.0, t_all)
-    return t_all, converged, iterations
+        small = (step <= w_tol + 1e-14 * w_t) | ((newton > 0) & (step <= 1e-7 * (w_t + w_vbar)))
+        cand = np.where(small, np.maximum(cand, 0.0), cand)
+        outside = ~small & ~((w_lo < cand) & (cand < w_hi))
+        finite_hi = np.isfinite(w_hi)
+        cand = np.where(
+            outside, np.where(finite_hi, 0.5 * (w_lo + w_hi), np.maximum(2 * w_t, w_t + w_tol)), cand
+        )
+        closed = finite_hi & (w_hi - w_lo <= w_tol + 1e-14 * np.where(finite_hi, w_hi, 0.0))
+        settled = small | closed
+        w_t = cand
+        out_t[pos_in_run], out_lo[pos_in_run], out_hi[pos_in_run] = w_t, w_lo, w_hi
+        done[pos_in_run[settled]] = True
+        active = ~settled
+    return out_t, iterations, done, out_lo, out_hi
 
 
 def _summarise(seg, y, v, k, tau2, converged, iterations, method, test, lv, messages) -> BatchResult:

@@ -46,6 +46,8 @@ class PoolResult:
 
     ``weights`` are percent; ``df`` is ``None`` for z tests and ``k - 1`` under Knapp-Hartung;
     ``vt`` is the typical within-study variance used for I^2/H^2; ``message`` explains any special case.
+    For the common-effect model (tau^2 = 0) the prediction interval equals the confidence interval
+    (metafor's ``predict()`` reports none there).
     """
 
     k: int
