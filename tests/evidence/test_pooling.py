@@ -201,3 +201,12 @@ def test_finds_an_interior_maximum_that_metafor_misses():
     assert loglik(y, v, res.tau2, reml=False) == pytest.approx(-2.551361, abs=1e-6)
     assert loglik(y, v, 0.0, reml=False) == pytest.approx(-2.721902, abs=1e-6)
     assert "boundary maximum" in res.message
+
+
+def test_result_converts_to_plain_json(bcg):
+    import json
+
+    data = pool(bcg.yi, bcg.vi, method="REML", test="knha").as_dict()
+    text = json.dumps(data)
+    assert json.loads(text)["df"] == 12
+    assert len(data["weights"]) == 13 and data["tau"] == pytest.approx(math.sqrt(data["tau2"]))

@@ -82,9 +82,10 @@ def effect_sizes(measure: str, convention: str = "metafor", **columns: object) -
         return _continuous(measure, convention, columns)
     if measure in ("RR", "OR", "RD"):
         return _two_by_two(measure, convention, columns)
-    if measure == "ZCOR":
-        return _correlation(columns)
-    return _proportion(measure, columns)
+    # RevMan's conventions differ only for SMD and the OR/RR double-zero rule; other measures are shared
+    es = _correlation(columns) if measure == "ZCOR" else _proportion(measure, columns)
+    es.convention = convention
+    return es
 
 
 def _take(columns: dict[str, object], names: tuple[str, ...], measure: str) -> dict[str, np.ndarray]:
