@@ -79,5 +79,7 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture(scope="session")
 def screenshot_dir(tmp_path_factory) -> Path:
-    """Where browser tests save their screenshots."""
-    return tmp_path_factory.mktemp("screenshots")
+    """Where browser tests save their screenshots (printed so a person can look at them)."""
+    path = tmp_path_factory.mktemp("screenshots")
+    print(f"\nscreenshots: {path}")
+    return path

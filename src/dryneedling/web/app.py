@@ -35,6 +35,9 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     app.state.templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+    from dryneedling.render.html import condition_label, region_label
+
+    app.state.templates.env.filters.update(region=region_label, condition=condition_label)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     install_error_handlers(app)
 

@@ -97,17 +97,21 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def _html_error(request: Request, body: dict[str, Any], status: int) -> HTMLResponse:
+def _html_error(
+    request: Request, body: dict[str, Any], status: int, headers: dict[str, str] | None
+) -> HTMLResponse:
     templates = request.app.state.templates
     return templates.TemplateResponse(
-        request, "error.html", {"error": body["error"], "status": status}, status_code=status
+        request, "error.html", {"error": body["error"], "status": status}, status_code=status, headers=headers
     )
 
 
-def _respond(request: Request, body: dict[str, Any], status: int) -> JSONResponse | HTMLResponse:
+def _respond(
+    request: Request, body: dict[str, Any], status: int, headers: dict[str, str] | None = None
+) -> JSONResponse | HTMLResponse:
     if _wants_html(request):
-        return _html_error(request, body, status)
-    return JSONResponse(body, status_code=status)
+        return _html_error(request, body, status, headers)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -129,7 +133,8 @@ def install_error_handlers(app: FastAPI) -> None:
             message = f"method {request.method} not allowed on {request.url.path}"
         else:
             message = str(exc.detail)
-        return _respond(request, error_body(None, message), exc.status_code)
+        # Keep the exception's headers: a 405 must say which methods are allowed (RFC 9110 Allow).
+        return _respond(request, error_body(None, message), exc.status_code, getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
+from dryneedling.assessment.profile import REGION_LIST_FIELDS
 from dryneedling.errors import InputError
 from dryneedling.render.body_chart import body_chart_svg, charted_region_ids, highlight_for
 from dryneedling.render.html import condition_label, render_report_fragment, report_stylesheet
@@ -26,6 +27,16 @@ router = APIRouter(include_in_schema=False)
 # How many of the best-ranked muscles have their referral zones shaded on the atlas chart.
 CHART_TOP_MUSCLES = 5
 NO_STORE = {"Cache-Control": "no-store"}
+# Form labels of the profile's regional lists; a list the profile adds later still appears, humanised.
+REGION_LIST_LABELS = {
+    "lymphedema_regions": "Lymphoedema",
+    "lymphedema_risk_regions": "At risk of lymphoedema (e.g. after lymph node removal)",
+    "skin_lesion_regions": "Skin lesion or infection",
+    "implant_regions": "Implant",
+    "recent_surgery_regions": "Recent surgery",
+    "local_inflammation_regions": "Local inflammation",
+    "tumour_regions": "Tumour",
+}
 
 
 def _render(
@@ -147,6 +158,10 @@ def _assess_form_context(form: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         **_region_lists(),
         "areas": catalog.areas(),
+        "region_lists": [
+            (name, REGION_LIST_LABELS.get(name, name.removesuffix("_regions").replace("_", " ").capitalize()))
+            for name in REGION_LIST_FIELDS
+        ],
         "comorbidities": catalog.comorbidities(),
         "muscles": sorted(((m.id, m.name) for m in kb.muscles.values()), key=lambda pair: pair[1].lower()),
         "form": form or {},

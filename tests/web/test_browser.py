@@ -1,0 +1,106 @@
+"""End to end in a real Chromium: the assess form to a report, the clickable atlas chart, the evidence
+filters and the PDF download. Screenshots are saved under pytest's tmp dir (path printed with -s)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dryneedling.assessment.atlas import rank_muscles
+
+pytestmark = pytest.mark.browser
+
+TIMEOUT_MS = 15_000
+
+
+def _region(page, region_id: str, view: str):
+    # Click the shape itself (a group's bounding box centre can fall on a neighbour).
+    return page.locator(
+        f'#atlas-chart [data-region="{region_id}"][data-view="{view}"] ellipse, '
+        f'.chart-box [data-region="{region_id}"][data-view="{view}"] ellipse'
+    ).first
+
+
+def test_it_ranks_muscles_when_a_region_is_clicked_on_the_atlas_chart(page, live_server, screenshot_dir):
+    page.goto(f"{live_server}/atlas")
+    _region(page, "posterior_neck", "back").click()
+    page.wait_for_selector("#atlas-table tr.candidate", timeout=TIMEOUT_MS)
+    expected = rank_muscles(["posterior_neck"])
+    first_row = page.locator("#atlas-table tr.candidate").first
+    assert first_row.get_attribute("data-muscle") == expected[0].muscle
+    assert page.locator("#atlas-table tr.candidate").count() == len(expected)
+    # The chart came back re-shaded: the clicked region is painful, referral zones are shaded too.
+    page.wait_for_selector(
+        '#atlas-chart [data-region="posterior_neck"][data-kind="pain"], '
+        '#atlas-chart [data-region="posterior_neck"][data-kind="both"]',
+        state="attached",
+        timeout=TIMEOUT_MS,
+    )
+    assert page.locator('#atlas-chart [data-kind="referral"]').count() > 0
+    assert page.locator('#pain-select option[value="posterior_neck"]').evaluate("o => o.selected")
+    page.screenshot(path=str(screenshot_dir / "atlas.png"), full_page=True)
+
+    # A second click on the same region removes it again.
+    _region(page, "posterior_neck", "back").click()
+    page.wait_for_selector("#atlas-results >> text=Pick at least one painful region", timeout=TIMEOUT_MS)
+
+
+def _fill_assessment(page, live_server):
+    page.goto(f"{live_server}/assess")
+    page.fill('input[name="age"]', "46")
+    page.select_option('select[name="condition"]', "low_back_pain")
+    page.select_option('select[name="side"]', "right")
+    page.fill('input[name="pain_nprs"]', "6")
+    page.fill('input[name="duration_weeks"]', "20")
+    _region(page, "low_back", "back").click()
+    assert page.locator('#assess-pain option[value="low_back"]').evaluate("o => o.selected")
+    page.check('input[name="consent"]')
+
+
+def test_it_goes_from_the_assess_form_to_a_report_in_both_renderings(page, live_server, screenshot_dir):
+    _fill_assessment(page, live_server)
+    page.click("#show-report")
+    page.wait_for_selector('#report [data-audience="clinician"]', timeout=TIMEOUT_MS)
+    clinician = page.locator('#report [data-audience="clinician"]')
+    assert clinician.is_visible()
+    for heading in ("Screening", "Candidate muscles", "What the research shows", "Aftercare", "Bibliography"):
+        assert clinician.locator("h2", has_text=heading).count() == 1, heading
+    assert clinician.locator("svg.body-chart [data-kind]").count() > 0
+    page.screenshot(path=str(screenshot_dir / "assess-clinician.png"), full_page=True)
+
+    page.click('.tab[data-tab="patient"]')
+    patient = page.locator('#report [data-audience="patient"]')
+    assert patient.is_visible() and not clinician.is_visible()
+    assert patient.locator("h1").inner_text() == "Your dry needling handout"
+    assert patient.locator("#aftercare").is_visible()
+    page.screenshot(path=str(screenshot_dir / "assess-patient.png"), full_page=True)
+
+
+def test_it_shows_what_is_missing_when_the_form_is_incomplete(page, live_server):
+    page.goto(f"{live_server}/assess")
+    page.fill('input[name="age"]', "46")
+    page.select_option('select[name="condition"]', "low_back_pain")
+    page.click("#show-report")
+    alert = page.wait_for_selector('#report [role="alert"]', timeout=TIMEOUT_MS)
+    assert "pain_regions" in alert.inner_text()
+
+
+def test_it_downloads_the_patient_pdf(page, live_server, screenshot_dir):
+    _fill_assessment(page, live_server)
+    with page.expect_download(timeout=30_000) as download_info:
+        page.click('button[formaction="/assess/pdf"][value="patient"]')
+    download = download_info.value
+    target = screenshot_dir / download.suggested_filename
+    download.save_as(str(target))
+    assert target.read_bytes().startswith(b"%PDF")
+
+
+def test_it_filters_the_evidence_table_in_place(page, live_server, screenshot_dir):
+    page.goto(f"{live_server}/evidence")
+    all_rows = page.locator("tr.evidence-row").count()
+    page.select_option('select[name="region"]', "neck")
+    page.wait_for_function(
+        "n => document.querySelectorAll('tr.evidence-row').length !== n", arg=all_rows, timeout=TIMEOUT_MS
+    )
+    regions = page.locator("tr.evidence-row").evaluate_all("rows => rows.map(r => r.dataset.region)")
+    assert regions and set(regions) == {"neck"}
+    page.screenshot(path=str(screenshot_dir / "evidence.png"), full_page=True)
