@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dryneedling.errors import InputError
@@ -31,6 +31,9 @@ class ErrorDetail(BaseModel):
     value: Any = None
     suggestions: list[str] = []
     choices: list[str] | None = None
+    errors: list[dict[str, Any]] | None = Field(
+        None, description="Every problem of a profile, each in this shape (the first is repeated above)."
+    )
 
 
 class ErrorResponse(BaseModel):
