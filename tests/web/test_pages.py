@@ -5,10 +5,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
+from starlette.datastructures import FormData
 
 from dryneedling.assessment.atlas import rank_muscles
+from dryneedling.assessment.profile import REGION_LIST_FIELDS, load_profile
+from dryneedling.assessment.report import build_report
 from dryneedling.knowledge import load_knowledge
+from dryneedling.render.html import render_report_fragment
+from dryneedling.web.forms import profile_from_form
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
 HTML = {"accept": "text/html"}
@@ -23,7 +29,7 @@ def form_data(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
 
 
 def form_fields(profile: dict) -> list[tuple[str, str]]:
-    """The assess form's fields for a profile mapping (the inverse of web.forms.profile_from_form)."""
+    """The assess form's fields for a profile mapping, as a person would fill them in."""
     fields: list[tuple[str, str]] = []
     for name in (
         "age",
@@ -40,15 +46,16 @@ def form_fields(profile: dict) -> list[tuple[str, str]]:
             fields.append((name, str(profile[name])))
     for name in ("pain_regions", "comorbidities"):
         fields += [(name, str(v)) for v in profile.get(name, [])]
-    for name in (
-        "lymphedema_regions",
-        "skin_lesion_regions",
-        "implant_regions",
-        "recent_surgery_regions",
-        "local_inflammation_regions",
-        "tumour_regions",
-    ):
-        fields += [(name, v if isinstance(v, str) else v["region"]) for v in profile.get(name, [])]
+    for name in REGION_LIST_FIELDS:
+        for mark in profile.get(name, []):
+            side, _, region = (
+                mark.rpartition(":") if isinstance(mark, str) else (mark.get("side"), "", mark["region"])
+            )
+            fields.append((name, region))
+            if side:
+                fields.append(("regional_side", side))
+    for finding in profile.get("trigger_points", []):
+        fields.append((f"{finding['kind']}_trigger_points", finding["muscle"]))
     fields += [("medications", "\n".join(profile.get("medications", [])))]
     fields += [("prior_injuries", "\n".join(profile.get("prior_injuries", [])))]
     if profile.get("consent"):
@@ -58,7 +65,37 @@ def form_fields(profile: dict) -> list[tuple[str, str]]:
         fields.append(("pregnant", "on"))
         if pregnancy.get("trimester"):
             fields.append(("trimester", str(pregnancy["trimester"])))
+    previous = profile.get("previous_dry_needling") or {}
+    if previous.get("sessions"):
+        fields.append(("previous_sessions", str(previous["sessions"])))
+    if previous.get("vasovagal_reaction"):
+        fields.append(("vasovagal_reaction", "on"))
+    practitioner = profile.get("practitioner") or {}
+    if practitioner.get("training_hours") is not None:
+        fields.append(("training_hours", str(practitioner["training_hours"])))
+    if practitioner.get("ultrasound_guidance"):
+        fields.append(("ultrasound_guidance", "on"))
+    # One side serves all regional findings; keep it once.
+    sides = [value for name, value in fields if name == "regional_side"]
+    fields = [(n, v) for n, v in fields if n != "regional_side"] + (
+        [("regional_side", sides[0])] if sides else []
+    )
     return fields
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_it_reads_the_same_profile_from_the_form_as_from_the_yaml_file(example):
+    form = FormData(form_fields(yaml.safe_load(example.read_text())))
+    assert load_profile(profile_from_form(form)) == load_profile(example)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_it_shows_the_same_report_for_a_pasted_profile_as_the_core_builds(client, example):
+    response = client.post("/assess/report", data={"profile_text": example.read_text()}, headers=HTML)
+    assert response.status_code == 200, response.text[:300]
+    clinician = render_report_fragment(build_report(load_profile(example)), "clinician")
+    patient = render_report_fragment(build_report(load_profile(example), audience="patient"), "patient")
+    assert clinician in response.text and patient in response.text
 
 
 def test_it_links_every_page_from_home(client):

@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from dryneedling.assessment.profile import REGION_LIST_FIELDS
+from dryneedling.assessment.profile import REGION_LIST_FIELDS, parse_profile_text
 
 SCALAR_FIELDS = (
     "age",
@@ -24,7 +24,7 @@ SCALAR_FIELDS = (
     "needle_fear",
     "activity",
 )
-LIST_FIELDS = ("pain_regions", "comorbidities", *REGION_LIST_FIELDS)
+LIST_FIELDS = ("pain_regions", "comorbidities")
 TEXT_LIST_FIELDS = ("medications", "prior_injuries")
 
 
@@ -41,7 +41,15 @@ def _checked(form: FormData, name: str) -> bool:
 
 
 def profile_from_form(form: FormData) -> dict[str, Any]:
-    """The profile mapping for the fields of the assess form (see ``web/templates/assess.html``)."""
+    """The profile mapping for the fields of the assess form (see ``web/templates/assess.html``).
+
+    A pasted YAML/JSON profile (``profile_text``) wins over the fields, so any profile the CLI reads
+    can be assessed on the page too. Trigger points are recorded on the pain's side when that is left
+    or right; the regional lists carry the side chosen for them (``regional_side``).
+    """
+    pasted = str(form.get("profile_text") or "")
+    if pasted.strip():
+        return dict(parse_profile_text(pasted))
     data: dict[str, Any] = {}
     for name in SCALAR_FIELDS:
         value = form.get(name)
@@ -75,7 +83,20 @@ def profile_from_form(form: FormData) -> dict[str, Any]:
         practitioner["ultrasound_guidance"] = True
     if practitioner:
         data["practitioner"] = practitioner
-    active = [str(m) for m in form.getlist("active_trigger_points") if not _blank(m)]
-    if active:
-        data["trigger_points"] = [{"muscle": muscle, "kind": "active"} for muscle in active]
+    regional_side = str(form.get("regional_side") or "").strip()
+    for name in REGION_LIST_FIELDS:
+        values = [str(v) for v in form.getlist(name) if not _blank(v)]
+        if values:
+            data[name] = [{"region": v, "side": regional_side} if regional_side else v for v in values]
+    side = data.get("side")
+    findings = []
+    for kind in ("active", "latent"):
+        for muscle in form.getlist(f"{kind}_trigger_points"):
+            if not _blank(muscle):
+                finding = {"muscle": str(muscle), "kind": kind}
+                if side in ("left", "right"):
+                    finding["side"] = side
+                findings.append(finding)
+    if findings:
+        data["trigger_points"] = findings
     return data
