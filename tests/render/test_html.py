@@ -136,3 +136,12 @@ def test_it_refuses_an_unknown_audience(example_reports):
     with pytest.raises(InputError) as caught:
         render_html(report, "press")
     assert caught.value.field == "audience"
+
+
+OVERCLAIMS = re.compile(r"\b(cures?|cured|proven|proves|guarantee[sd]?|definitely|always works|100%)\b", re.I)
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_it_never_overclaims_in_the_patient_handout(example_reports, stem):
+    text = " ".join(visible_blocks(render_html(example_reports[(stem, "patient")], "patient")))
+    assert not OVERCLAIMS.findall(text)
