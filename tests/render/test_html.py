@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dryneedling.assessment.evidence_view import PATIENT_HIGHLIGHTS
 from dryneedling.errors import InputError
 from dryneedling.render.html import render_html
 
@@ -116,11 +117,13 @@ def test_it_keeps_the_patient_handout_at_reading_grade_8_or_lower(example_report
 
 @pytest.mark.parametrize("stem", STEMS)
 def test_it_leaves_evidence_unsafe_for_patients_out_of_the_handout(example_reports, stem):
-    # Even given the clinician's report (all rows), the handout shows only rows marked patient-safe.
+    # Even given the clinician's report (all rows), the handout lists only its few patient-safe highlights.
     report = example_reports[(stem, "clinician")]
     shown = set(re.findall(r'data-row="([^"]+)"', render_html(report, "patient")))
     safe = {row["id"] for row in report.evidence.rows if row.get("patient_safe") and row.get("plain_summary")}
-    assert shown == safe
+    assert shown == {row["id"] for row in report.evidence.patient_highlights}
+    assert shown <= safe and len(shown) <= PATIENT_HIGHLIGHTS
+    assert bool(shown) == bool(safe)
 
 
 def test_it_shades_the_painful_regions_on_the_report_chart(example_reports):

@@ -24,15 +24,32 @@ def _dump(item: Any) -> dict[str, Any]:
     return item.model_dump(mode="json") if hasattr(item, "model_dump") else dict(item)
 
 
-def _headline(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The row a patient sees first: pain versus sham/control when there is one, else the first row."""
+# A handout lists a few findings; the clinician report keeps every row.
+PATIENT_HIGHLIGHTS = 4
 
-    def rank(row: dict[str, Any]) -> tuple[int, int]:
+
+def _patient_highlights(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Patient-safe rows a patient reads: one per comparator, pain before function, sham/control first,
+    earliest time point first. Rows the evidence table keeps from patients never qualify."""
+    from dryneedling.evidence.syntheses import default_evidence
+
+    timepoints = default_evidence().vocabulary.timepoints
+
+    def rank(row: dict[str, Any]) -> tuple[int, int, int]:
         outcome = str(row.get("outcome", ""))
         comparator = str(row.get("comparator", ""))
-        return (0 if "pain" in outcome else 1, 0 if "sham" in comparator or "control" in comparator else 1)
+        term = timepoints.get(str(row.get("timepoint")))
+        return (
+            0 if "pain" in outcome else 1 if "disab" in outcome or "function" in outcome else 2,
+            0 if "sham" in comparator or "control" in comparator else 1,
+            term.order if term else 99,
+        )
 
-    return min(rows, key=rank)
+    safe = [row for row in rows if row.get("patient_safe", True) and row.get("plain_summary")]
+    per_comparator: dict[str, dict[str, Any]] = {}
+    for row in sorted(safe, key=rank):
+        per_comparator.setdefault(str(row.get("comparator")), row)
+    return list(per_comparator.values())[:PATIENT_HIGHLIGHTS]
 
 
 def evidence_section(profile: PatientProfile, kb: Any, audience: str = "clinician") -> EvidenceSection:
@@ -50,9 +67,14 @@ def evidence_section(profile: PatientProfile, kb: Any, audience: str = "clinicia
         (CERTAINTY_TO_CONFIDENCE.get(c, "low") for c in certainties), key=rank.__getitem__, default="low"
     )
     strengths = sorted({str(row.get("strength")) for row in rows if row.get("strength")})
+    highlights = _patient_highlights(rows)
     if rows:
         summary = f"{len(rows)} pooled estimate(s) for {region}; plain strength: {', '.join(strengths) or 'not rated'}."
-        patient_text = _headline(rows)["plain_summary"] or summary
+        patient_text = (
+            highlights[0]["plain_summary"]
+            if highlights
+            else "The studies on this problem are not clear enough to sum up here. Your therapist can explain them."
+        )
     else:
         summary = " ".join(g["statement"] for g in gaps) or NO_REGION_TEXT
         patient_text = " ".join(dict.fromkeys(g["plain"] for g in gaps)) or NO_REGION_TEXT
@@ -71,4 +93,5 @@ def evidence_section(profile: PatientProfile, kb: Any, audience: str = "clinicia
         sources=sources or list(condition.sources),
         confidence=confidence,
         patient_text=patient_text,
+        patient_highlights=highlights,
     )

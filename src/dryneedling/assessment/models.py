@@ -108,6 +108,10 @@ class EvidenceSection(Cited):
     gaps: list[dict[str, Any]] = Field(default_factory=list)
     rule: str = ""
     summary: str = ""
+    patient_highlights: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The few patient-safe rows a handout lists: one per comparator, pain first.",
+    )
 
 
 class Modifier(Cited):

@@ -69,7 +69,9 @@ class Report(BaseModel):
                 for value in node:
                     walk(value)
 
-        walk(self.model_dump(mode="json", exclude={"sources", "profile"}))
+        # A patient reads the evidence highlights, not every row the clinician sees.
+        clinician_only = {"evidence": {"rows"}, "care_plan": {"combined_evidence"}}
+        walk(self.model_dump(mode="json", exclude={"sources": True, "profile": True, **clinician_only}))
         texts.append(self.patient_disclaimer)
         return texts
 
