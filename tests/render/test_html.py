@@ -148,3 +148,11 @@ OVERCLAIMS = re.compile(r"\b(cures?|cured|proven|proves|guarantee[sd]?|definitel
 def test_it_never_overclaims_in_the_patient_handout(example_reports, stem):
     text = " ".join(visible_blocks(render_html(example_reports[(stem, "patient")], "patient")))
     assert not OVERCLAIMS.findall(text)
+
+
+def test_it_says_which_arm_each_estimate_favours_in_the_clinician_report(example_reports):
+    report = example_reports[("neck_pain_headache", "clinician")]
+    html = render_html(report, "clinician")
+    for row in report.evidence.rows:
+        body = re.search(rf'data-id="{row["id"]}">(.*?)</tbody>', html, re.S).group(1)
+        assert f"<td>{row['favours_label']}</td>" in body, row["id"]

@@ -201,3 +201,11 @@ def test_it_shows_a_friendly_404_page_to_browsers(client):
     response = client.get("/no-such-page", headers=HTML)
     assert response.status_code == 404
     assert "<html" in response.text and "not found" in response.text
+
+
+def test_it_says_which_arm_each_estimate_favours_on_the_evidence_page(client):
+    # A positive SMD favours the injection arm in this review; without the column it reads as a DN win.
+    html = client.get("/evidence/table?region=neck", headers=HTML).text
+    header = re.search(r"<thead>(.*?)</thead>", html, re.S).group(1)
+    assert "Favours" in header
+    assert "wet needling" in html and "dry needling" in html

@@ -95,7 +95,8 @@ def _clinician(report: Any) -> list[Any]:
         lines.append(
             f"- {row.get('comparator_label', row.get('comparator'))}, {row.get('outcome_label', row.get('outcome'))}, "
             f"{row.get('timepoint_label', row.get('timepoint'))}: {row.get('effect_measure')} "
-            f"{estimate if estimate is not None else 'n/a'}{ci}; certainty {row.get('certainty') or 'not rated'}; "
+            f"{estimate if estimate is not None else 'n/a'}{ci}, favours {row.get('favours_label') or row.get('favours')}; "
+            f"certainty {row.get('certainty') or 'not rated'}; "
             f"strength {row.get('strength')} [{row.get('source')}]"
         )
     for gap in ev.gaps:
