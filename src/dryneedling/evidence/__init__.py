@@ -24,3 +24,8 @@ __all__ = [
     "CI_TYPES",
     "Tau2Interval",
 ]
+from dryneedling.evidence.bias import egger_test, rank_test, trim_and_fill  # noqa: F401 (evidence-B exports)
+from dryneedling.evidence.binary import mantel_haenszel, peto  # noqa: F401
+from dryneedling.evidence.meta_regression import meta_regression  # noqa: F401
+from dryneedling.evidence.sensitivity import cumulative, influence, leave_one_out  # noqa: F401
+from dryneedling.evidence.subgroup import subgroup  # noqa: F401

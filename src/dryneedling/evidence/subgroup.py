@@ -21,7 +21,7 @@ import numpy as np
 from scipy import stats
 
 from dryneedling.errors import InputError
-from dryneedling.evidence.meta_regression import MetaRegressionResult, meta_regression
+from dryneedling.evidence.meta_regression import REGRESSION_METHODS, MetaRegressionResult, meta_regression
 from dryneedling.evidence.pooling import PoolResult, normalise_method, pool
 
 
@@ -102,7 +102,7 @@ def subgroup(
     dummies = np.column_stack([(labels == name).astype(float) for name in names[1:]])
     regression: MetaRegressionResult | None = None
     common: SubgroupDifference | None = None
-    if y.size > len(names):
+    if y.size > len(names) and method in REGRESSION_METHODS:
         regression = meta_regression(
             y, v, dummies, method=method, test=test, level=level, names=list(names[1:])
         )
