@@ -158,9 +158,24 @@ def _fisher_scoring(y: np.ndarray, v: np.ndarray, x: np.ndarray, reml: bool) -> 
             step = (py @ py - w.sum()) / np.sum(w * w)
         new = max(0.0, float(tau2 + step))
         if abs(new - tau2) < _THRESHOLD * max(1.0, tau2):
+            # metafor's ll0check: a stationary point below the likelihood at tau^2 = 0 is not the maximum.
+            if new > 0 and _loglik(y, v, x, 0.0, reml) > _loglik(y, v, x, new, reml):
+                return 0.0, True
             return new, True
         tau2 = new
     return tau2, False
+
+
+def _loglik(y: np.ndarray, v: np.ndarray, x: np.ndarray, tau2: float, reml: bool) -> float:
+    """(Restricted) log-likelihood up to a constant that does not depend on tau^2."""
+    w = 1 / (v + tau2)
+    xtwx = x.T @ (x * w[:, None])
+    coef = np.linalg.solve(xtwx, x.T @ (w * y))
+    resid = y - x @ coef
+    value = -0.5 * (np.sum(np.log(v + tau2)) + np.sum(w * resid**2))
+    if reml:
+        value -= 0.5 * np.linalg.slogdet(xtwx)[1]
+    return float(value)
 
 
 def meta_regression(
