@@ -13,6 +13,7 @@ from dryneedling.cli.output import emit, fail
 from dryneedling.errors import InputError
 from dryneedling.evidence.bias import trim_and_fill
 from dryneedling.evidence.effect_sizes import MEASURES
+from dryneedling.evidence.meta_regression import REGRESSION_METHODS
 from dryneedling.evidence.plots import forest_plot, funnel_plot
 from dryneedling.evidence.pooling import METHODS, normalise_method, normalise_test, pool
 from dryneedling.evidence.studies import analyse_studies, read_studies
@@ -202,7 +203,9 @@ def pool_command(
             plots["forest"] = str(forest)
         if funnel is not None:
             # Trim-and-fill needs a few studies; its imputed studies show as open circles.
-            filled = trim_and_fill(data.yi, data.vi, method=method) if data.k >= 3 else None
+            # (metafor picks its side with a meta-regression, which here supports EE/DL/HE/ML/REML.)
+            fill = data.k >= 3 and method in REGRESSION_METHODS
+            filled = trim_and_fill(data.yi, data.vi, method=method) if fill else None
             svg = funnel_plot(
                 data.yi,
                 data.vi,
