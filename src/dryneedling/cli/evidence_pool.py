@@ -14,7 +14,6 @@ from dryneedling.errors import InputError
 from dryneedling.evidence.bias import trim_and_fill
 from dryneedling.evidence.effect_sizes import MEASURES
 from dryneedling.evidence.meta_regression import REGRESSION_METHODS
-from dryneedling.evidence.plots import forest_plot, funnel_plot
 from dryneedling.evidence.pooling import METHODS, normalise_method, normalise_test, pool
 from dryneedling.evidence.studies import analyse_studies, read_studies
 
@@ -194,6 +193,9 @@ def pool_command(
         exponentiate = data.is_ratio
         xlabel = f"{data.measure}" + (" (log scale)" if exponentiate else "")
         if forest is not None or funnel is not None:
+            # matplotlib takes about a second to import; only plotting runs pay for it.
+            from dryneedling.evidence.plots import forest_plot, funnel_plot
+
             result = pool(data.yi, data.vi, method=method, test=test, level=level)
         if forest is not None:
             _write(
