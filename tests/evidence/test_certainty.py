@@ -18,6 +18,8 @@ from dryneedling.evidence.certainty import (
 )
 from dryneedling.evidence.syntheses import load_rules
 
+from .overclaim import FORBIDDEN
+
 RULES = load_rules()
 
 # Inputs that pass every domain: a precise, consistent, direct estimate with enough participants and
@@ -207,22 +209,6 @@ def test_the_one_strength_rule(certainty, strength):
     assert strength_for(certainty, RULES) == strength
 
 
-# Our own table of words each strength may not use (independent of grade_rules.yaml).
-FORBIDDEN = {
-    "Moderate": ["cure", "cures", "works", "proven", "guarantee", "definitely"],
-    "Emerging": ["cure", "cures", "works", "proven", "guarantee", "definitely", "probably", "likely"],
-    "Limited": [
-        "cure",
-        "cures",
-        "works",
-        "proven",
-        "guarantee",
-        "definitely",
-        "probably",
-        "likely",
-        "may help",
-    ],
-}
 FIELDS = dict(who="Dry needling", outcome="pain", comparator="fake needling", time=" in the first weeks")
 
 

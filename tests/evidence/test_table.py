@@ -14,6 +14,8 @@ from dryneedling.evidence.syntheses import DATA_DIR, EvidenceDataError, default_
 from dryneedling.evidence.table import choose_best, evidence_table
 from dryneedling.knowledge import load_knowledge
 
+from .overclaim import FORBIDDEN
+
 KB = load_knowledge()
 DATA = default_evidence()
 # Rows the reference marks unreliable: numbers inconsistent in the PDF text, direction only, CI only, and
@@ -303,23 +305,6 @@ def test_patient_summaries_read_at_grade_8_or_below(reading_grade):
     assert reading_grade(text) <= 8
     hardest = max(table.rows, key=lambda row: reading_grade(row.plain_summary))
     assert reading_grade(hardest.plain_summary) <= 8, hardest.plain_summary
-
-
-FORBIDDEN = {
-    "Moderate": ["cure", "cures", "works", "proven", "guarantee", "definitely"],
-    "Emerging": ["cure", "cures", "works", "proven", "guarantee", "definitely", "probably", "likely"],
-    "Limited": [
-        "cure",
-        "cures",
-        "works",
-        "proven",
-        "guarantee",
-        "definitely",
-        "probably",
-        "likely",
-        "may help",
-    ],
-}
 
 
 def test_no_patient_summary_claims_more_than_its_strength():
