@@ -26,7 +26,7 @@ from scipy import stats
 
 from dryneedling.errors import InputError
 from dryneedling.evidence.meta_regression import meta_regression
-from dryneedling.evidence.pooling import PoolResult, normalise_method, pool
+from dryneedling.evidence.pooling import PoolResult, check_inputs, normalise_method, pool
 
 EGGER_MODELS = ("rma", "lm")
 ESTIMATORS = ("L0", "R0")
@@ -76,14 +76,7 @@ class TrimFillResult:
 
 
 def _vectors(yi, vi, minimum: int = MIN_STUDIES) -> tuple[np.ndarray, np.ndarray]:
-    y = np.asarray(yi, dtype=float).ravel()
-    v = np.asarray(vi, dtype=float).ravel()
-    if y.size != v.size:
-        raise InputError("vi", f"has {v.size} values but yi has {y.size}; lengths must match")
-    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(v))):
-        raise InputError("yi", "effect sizes and variances must be finite numbers")
-    if np.any(v <= 0):
-        raise InputError("vi", "sampling variances must be positive")
+    y, v = check_inputs(yi, vi)
     if y.size < minimum:
         raise InputError("yi", f"needs at least {minimum} studies (got {y.size})")
     return y, v

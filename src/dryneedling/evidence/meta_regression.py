@@ -25,6 +25,7 @@ import numpy as np
 from scipy import stats
 
 from dryneedling.errors import InputError
+from dryneedling.evidence.pooling import check_inputs
 
 REGRESSION_METHODS = ("EE", "DL", "HE", "ML", "REML")
 TESTS = ("z", "knha")
@@ -95,14 +96,7 @@ def normalise_method(method: str) -> str:
 def _design(
     yi, vi, mods, intercept: bool, names
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
-    y = np.asarray(yi, dtype=float).ravel()
-    v = np.asarray(vi, dtype=float).ravel()
-    if y.size != v.size:
-        raise InputError("vi", f"has {v.size} values but yi has {y.size}; lengths must match")
-    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(v))):
-        raise InputError("yi", "effect sizes and variances must be finite numbers")
-    if np.any(v <= 0):
-        raise InputError("vi", "sampling variances must be positive")
+    y, v = check_inputs(yi, vi)
     if mods is None:
         x = np.empty((y.size, 0))
     else:
