@@ -6,6 +6,8 @@ import pytest
 import textstat
 import textstat.backend.counts._count_syllables as syllable_counter
 
+from shipped import shipped_catalog
+
 
 @pytest.fixture
 def reading_grade(monkeypatch):
@@ -17,3 +19,10 @@ def reading_grade(monkeypatch):
     """
     monkeypatch.setattr(syllable_counter, "get_cmudict", lambda lang: None)
     return textstat.flesch_kincaid_grade
+
+
+@pytest.fixture(scope="session")
+def catalog():
+    """The shipped catalog, built once for the whole run (it is read-only)."""
+
+    return shipped_catalog()

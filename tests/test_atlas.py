@@ -8,11 +8,11 @@ from hypothesis import strategies as st
 
 from dryneedling.assessment.atlas import rank_muscles
 from dryneedling.errors import InputError
-from dryneedling.knowledge import load_knowledge
+from shipped import shipped_catalog
 
 
 def top(pain, n=5, **kwargs):
-    return [c.muscle for c in rank_muscles(pain, **kwargs)[:n]]
+    return [c.muscle for c in rank_muscles(shipped_catalog(), pain, **kwargs)[:n]]
 
 
 def test_it_puts_the_classic_headache_muscles_first_for_temple_and_occiput():
@@ -28,7 +28,7 @@ def test_it_finds_gluteus_minimus_and_vastus_lateralis_for_the_outer_thigh_and_k
 
 
 def test_it_scores_the_share_of_painful_regions_explained():
-    by_muscle = {c.muscle: c for c in rank_muscles(["temple", "occiput"])}
+    by_muscle = {c.muscle: c for c in rank_muscles(shipped_catalog(), ["temple", "occiput"])}
     scm = by_muscle["sternocleidomastoid"]
     assert scm.score == 0.5
     assert scm.matched_regions == ["occiput"] and scm.unmatched_regions == ["temple"]
@@ -36,21 +36,21 @@ def test_it_scores_the_share_of_painful_regions_explained():
 
 
 def test_it_breaks_ties_by_confidence_then_name():
-    ranked = rank_muscles(["temple", "occiput"])
+    ranked = rank_muscles(shipped_catalog(), ["temple", "occiput"])
     full = [c for c in ranked if c.score == 1.0]
     assert [c.confidence for c in full] == ["high", "moderate", "low"]
-    heel = rank_muscles(["plantar_heel"])
+    heel = rank_muscles(shipped_catalog(), ["plantar_heel"])
     assert [c.name for c in heel] == sorted(c.name for c in heel)
 
 
 def test_it_leaves_out_muscles_that_explain_none_of_the_pain():
-    assert all(c.matched_regions for c in rank_muscles(["great_toe"]))
+    assert all(c.matched_regions for c in rank_muscles(shipped_catalog(), ["great_toe"]))
     assert "upper_trapezius" not in top(["great_toe"], n=50)
 
 
 def test_it_gives_a_bounded_bonus_to_muscles_listed_for_the_condition():
-    plain = {c.muscle: c.score for c in rank_muscles(["temple", "occiput"])}
-    with_tmd = {c.muscle: c for c in rank_muscles(["temple", "occiput"], condition="tmd_orofacial_pain")}
+    plain = {c.muscle: c.score for c in rank_muscles(shipped_catalog(), ["temple", "occiput"])}
+    with_tmd = {c.muscle: c for c in rank_muscles(shipped_catalog(), ["temple", "occiput"], condition="tmd_orofacial_pain")}
     assert with_tmd["temporalis"].condition_match and not with_tmd["upper_trapezius"].condition_match
     assert with_tmd["temporalis"].score > plain["temporalis"] * 0.8
     # explaining every region still beats explaining half, even with the condition bonus
@@ -62,11 +62,11 @@ def test_it_never_scores_on_a_zone_the_audit_doubts():
 
 
 def test_it_records_the_side_on_paired_muscles():
-    assert {c.side for c in rank_muscles(["plantar_heel"], side="left")} == {"left"}
+    assert {c.side for c in rank_muscles(shipped_catalog(), ["plantar_heel"], side="left")} == {"left"}
 
 
 def test_it_carries_safety_notes_tied_to_the_anatomical_region():
-    candidate = next(c for c in rank_muscles(["temple"]) if c.muscle == "upper_trapezius")
+    candidate = next(c for c in rank_muscles(shipped_catalog(), ["temple"]) if c.muscle == "upper_trapezius")
     assert candidate.safety[0].anatomical_region == "thorax_lung"
     assert candidate.model_dump()["safety"][0]["region"] == "thorax_lung"
     assert candidate.sources
@@ -89,18 +89,18 @@ def test_it_drops_muscles_in_an_area_where_needling_is_not_allowed():
 )
 def test_it_rejects_bad_input_naming_the_field(kwargs, field):
     with pytest.raises(InputError) as caught:
-        rank_muscles(**kwargs)
+        rank_muscles(shipped_catalog(), **kwargs)
     assert caught.value.field == field
 
 
 def test_it_suggests_the_closest_region_for_a_typo():
     with pytest.raises(InputError) as caught:
-        rank_muscles(["plantar_heal"])
+        rank_muscles(shipped_catalog(), ["plantar_heal"])
     assert caught.value.suggestions[0] == "plantar_heel"
 
 
-REGION_IDS = sorted(load_knowledge().regions)
-CONDITION_IDS = sorted(load_knowledge().conditions)
+REGION_IDS = sorted(shipped_catalog().kb.regions)
+CONDITION_IDS = sorted(shipped_catalog().kb.conditions)
 
 
 @settings(max_examples=150, deadline=None)
@@ -109,7 +109,7 @@ CONDITION_IDS = sorted(load_knowledge().conditions)
     condition=st.one_of(st.none(), st.sampled_from(CONDITION_IDS)),
 )
 def test_it_always_returns_bounded_sorted_scores_that_account_for_every_painful_region(pain, condition):
-    ranked = rank_muscles(pain, condition=condition)
+    ranked = rank_muscles(shipped_catalog(), pain, condition=condition)
     unique = list(dict.fromkeys(pain))
     scores = [c.score for c in ranked]
     assert scores == sorted(scores, reverse=True)

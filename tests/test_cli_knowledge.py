@@ -103,7 +103,7 @@ def test_it_prints_a_readable_atlas_table():
     ("args", "expected"),
     [
         (["atlas", "--pain", "templ"], "did you mean: temple"),
-        (["atlas", "--pain", ""], "give at least one painful body region"),
+        (["atlas", "--pain", ""], "name at least one painful body region"),
         (["atlas", "--pain", "temple", "--side", "up"], "side must be left or right"),
         (["atlas", "--pain", "temple", "--condition", "migrane_like_headache"], "migraine_like_headache"),
         (["atlas", "--pain", "temple", "--limit", "0"], "limit"),
@@ -186,7 +186,29 @@ def test_it_fails_kb_check_when_the_guidance_cites_a_source_the_kb_lacks(tmp_pat
     result = run("kb", "check", "--data-dir", str(broken), "--json")
     assert result.exit_code == 1
     problems = json.loads(result.stdout)["problems"]
-    assert any(p["file"] == "guidance" and "no_such_source" in p["message"] for p in problems)
+    assert any(p["file"] == "guidance/heat.yaml" and "no_such_source" in p["message"] for p in problems)
+
+
+def test_it_checks_the_evidence_data_of_the_directory_it_is_given(tmp_path):
+    broken = tmp_path / "data"
+    shutil.copytree(DATA_DIR, broken)
+    path = broken / "evidence" / "syntheses.csv"
+    path.write_text(path.read_text().replace("\nES001,", "\nXS001,", 1))
+
+    result = run("kb", "check", "--data-dir", str(broken), "--json")
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)["problems"]
+    assert any(p["file"] == "evidence/syntheses.csv" for p in problems), problems
+
+
+def test_it_prints_the_catalog_version_that_changes_with_the_data(tmp_path):
+    copy = tmp_path / "data"
+    shutil.copytree(DATA_DIR, copy)
+    before = json.loads(run("kb", "check", "--data-dir", str(copy), "--json").stdout)["catalog_version"]
+    path = copy / "guidance" / "heat.yaml"
+    path.write_text(path.read_text() + "\n# a curator's note\n")
+    after = json.loads(run("kb", "check", "--data-dir", str(copy), "--json").stdout)["catalog_version"]
+    assert len(before) == 12 and before != after
 
 
 def test_it_counts_the_guidance_and_evidence_that_cite_the_kb():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 
 def closest(value: str, choices: Iterable[str], n: int = 3) -> list[str]:
@@ -61,3 +62,32 @@ class InputError(ValueError):
             "suggestions": self.suggestions,
             "choices": self.choices if self.choices and len(self.choices) <= 100 else None,
         }
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the curated data: where (file, entry, field) and what."""
+
+    file: str
+    entry: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.entry}"
+        if self.field:
+            where += f".{self.field}"
+        return f"{where}: {self.message}"
+
+
+class DataError(Exception):
+    """The curated data (knowledge base, guidance or evidence) does not validate.
+
+    The one error type of every data loader: it collects every problem found, each naming its file,
+    entry and field, so a curator sees the whole list at once instead of fixing one typo per run.
+    """
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"data has {len(self.problems)} problem(s):\n{lines}")

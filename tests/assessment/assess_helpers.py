@@ -8,6 +8,7 @@ from typing import Any
 
 from dryneedling.assessment.profile import load_profile
 from dryneedling.assessment.report import Report, build_report
+from shipped import shipped_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -30,10 +31,13 @@ def profile(**changes: Any) -> dict[str, Any]:
 
 def report_for(**changes: Any) -> Report:
     """Build the report of ``profile(**changes)``."""
-    return build_report(load_profile(profile(**changes)))
+    catalog = shipped_catalog()
+    return build_report(load_profile(profile(**changes), catalog), catalog)
 
 
 @cache
 def example_report(name: str, audience: str = "clinician") -> Report:
     """The report of examples/<name>.yaml (cached: examples are read-only)."""
-    return build_report(load_profile(ROOT / "examples" / f"{name}.yaml"), audience=audience)
+    catalog = shipped_catalog()
+    path = ROOT / "examples" / f"{name}.yaml"
+    return build_report(load_profile(path, catalog), catalog, audience=audience)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dryneedling.knowledge import load_knowledge
-from dryneedling.knowledge.guidance import GUIDANCE_DIR, GuidanceError, load_guidance, load_guidance_from
+from dryneedling.knowledge.guidance import GUIDANCE_DIR, GuidanceError, load_guidance
+from shipped import shipped_catalog
 
 
 @pytest.fixture
@@ -28,8 +28,8 @@ def _edit(directory, name, change):
 
 
 def test_it_loads_the_shipped_guidance_with_every_source_resolved():
-    guidance = load_guidance()
-    kb = load_knowledge()
+    guidance = shipped_catalog().guidance
+    kb = shipped_catalog().kb
     assert {"anticoagulant", "antiplatelet"} == {c.id for c in guidance.medications.classes}
     assert all(s in kb.sources for m in guidance.modifiers for s in m.sources)
     assert "warfarin" in guidance.drug_index() and "eliquis" in guidance.drug_index()
@@ -38,14 +38,14 @@ def test_it_loads_the_shipped_guidance_with_every_source_resolved():
 def test_it_reports_an_unknown_source_id(copy):
     _edit(copy, "heat", lambda d: d["before"]["sources"].append("made_up_2099"))
     with pytest.raises(GuidanceError, match="made_up_2099"):
-        load_guidance_from(copy, load_knowledge())
+        load_guidance(copy, shipped_catalog().kb)
 
 
 def test_it_reports_an_unknown_safety_item_and_region(copy):
     _edit(copy, "screening", lambda d: d["region_fields"].update(implant_regions="no_such_item"))
     _edit(copy, "screening", lambda d: d["pregnancy"]["avoid_regions"].append("moon"))
     with pytest.raises(GuidanceError) as caught:
-        load_guidance_from(copy, load_knowledge())
+        load_guidance(copy, shipped_catalog().kb)
     text = str(caught.value)
     assert "no_such_item" in text and "moon" in text
 
@@ -56,7 +56,7 @@ def test_it_refuses_an_uncited_claim_that_is_not_marked_as_reasoning(copy):
 
     _edit(copy, "modifiers", strip)
     with pytest.raises(GuidanceError, match="sources"):
-        load_guidance_from(copy, load_knowledge())
+        load_guidance(copy, shipped_catalog().kb)
 
 
 def test_it_keeps_clinical_reasoning_at_low_confidence(copy):
@@ -66,7 +66,7 @@ def test_it_keeps_clinical_reasoning_at_low_confidence(copy):
 
     _edit(copy, "modifiers", raise_confidence)
     with pytest.raises(GuidanceError, match="clinical reasoning"):
-        load_guidance_from(copy, load_knowledge())
+        load_guidance(copy, shipped_catalog().kb)
 
 
 def test_it_requires_the_csi_cut_off_to_come_from_a_kb_measure(copy):
@@ -76,7 +76,7 @@ def test_it_requires_the_csi_cut_off_to_come_from_a_kb_measure(copy):
 
     _edit(copy, "modifiers", point_elsewhere)
     with pytest.raises(GuidanceError, match="cutoff"):
-        load_guidance_from(copy, load_knowledge())
+        load_guidance(copy, shipped_catalog().kb)
 
 
 REFERENCE = Path("/work/shared/reference")

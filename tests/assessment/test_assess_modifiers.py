@@ -7,16 +7,17 @@ from assess_helpers import profile
 
 from dryneedling.assessment.modifiers import assess_modifiers
 from dryneedling.assessment.profile import load_profile
-from dryneedling.knowledge import load_knowledge
-from dryneedling.knowledge.guidance import load_guidance
+from shipped import shipped_catalog
 
 
 def _ids(**changes) -> set[str]:
-    return {m.id for m in assess_modifiers(load_profile(profile(**changes)), load_knowledge())}
+    return {
+        m.id for m in assess_modifiers(load_profile(profile(**changes), shipped_catalog()), shipped_catalog())
+    }
 
 
 def _modifier(modifier_id, **changes):
-    found = assess_modifiers(load_profile(profile(**changes)), load_knowledge())
+    found = assess_modifiers(load_profile(profile(**changes), shipped_catalog()), shipped_catalog())
     return next(m for m in found if m.id == modifier_id)
 
 
@@ -68,16 +69,16 @@ def test_it_triggers_each_modifier_on_its_finding_and_not_otherwise(modifier, on
 
 
 def test_it_takes_the_csi_cut_off_from_the_knowledge_base():
-    cutoff = int(load_knowledge().measures["csi"].cutoff.value)
+    cutoff = int(shipped_catalog().kb.measures["csi"].cutoff.value)
     assert "central_sensitization" in _ids(central_sensitization_inventory=cutoff)
     assert "central_sensitization" not in _ids(central_sensitization_inventory=cutoff - 1)
     modifier = _modifier("central_sensitization", central_sensitization_inventory=cutoff + 5)
     assert f"cut-off {cutoff}" in modifier.finding
-    assert load_knowledge().measures["csi"].cutoff.source in modifier.sources
+    assert shipped_catalog().kb.measures["csi"].cutoff.source in modifier.sources
 
 
 def test_it_takes_the_chronicity_threshold_from_the_guidance_data():
-    weeks = next(m for m in load_guidance().modifiers if m.id == "chronic_pain").trigger.param("weeks")
+    weeks = next(m for m in shipped_catalog().guidance.modifiers if m.id == "chronic_pain").trigger.weeks
     assert "chronic_pain" in _ids(duration_weeks=weeks)
     assert "chronic_pain" not in _ids(duration_weeks=weeks - 1)
 
@@ -102,8 +103,10 @@ def test_it_says_what_in_the_profile_triggered_a_modifier():
 
 def test_it_marks_unsourced_claims_as_low_confidence_clinical_reasoning():
     found = assess_modifiers(
-        load_profile(profile(age=70, comorbidities=["fibromyalgia", "crps"], prior_injuries=["x"])),
-        load_knowledge(),
+        load_profile(
+            profile(age=70, comorbidities=["fibromyalgia", "crps"], prior_injuries=["x"]), shipped_catalog()
+        ),
+        shipped_catalog(),
     )
     reasoning = [m for m in found if m.clinical_reasoning]
     assert {m.id for m in reasoning} >= {"fibromyalgia", "crps", "older_age", "prior_injury_compensation"}
@@ -111,7 +114,7 @@ def test_it_marks_unsourced_claims_as_low_confidence_clinical_reasoning():
 
 
 def test_it_gives_every_modifier_sources_wording_and_a_patient_sentence():
-    kb = load_knowledge()
-    for rule in load_guidance().modifiers:
+    kb = shipped_catalog().kb
+    for rule in shipped_catalog().guidance.modifiers:
         assert rule.patient_text and rule.expected_effect and rule.what_to_do
         assert all(s in kb.sources for s in rule.sources)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from assess_helpers import example_report, report_for
 
-from dryneedling.knowledge import load_knowledge
-from dryneedling.knowledge.guidance import load_guidance
+from shipped import shipped_catalog
 
 
 def test_it_expects_soreness_for_24_to_72_hours_from_the_data():
     soreness = report_for().aftercare.soreness
-    rule = load_guidance().aftercare.soreness
+    rule = shipped_catalog().guidance.aftercare.soreness
     assert (soreness.low_hours, soreness.high_hours) == (rule.low_hours, rule.high_hours) == (24, 72)
     assert not soreness.may_last_longer and soreness.widened_by == []
 
@@ -82,7 +81,7 @@ def test_it_boosts_an_examined_trigger_point_and_says_how():
         pain_regions=["temple"], trigger_points=[{"muscle": "upper_trapezius", "kind": "active"}]
     )
     trapezius = next(c for c in examined.candidate_muscles if c.muscle == "upper_trapezius")
-    boost = load_guidance().screening.examined_trigger_point_boost["active"]
+    boost = shipped_catalog().guidance.screening.examined_trigger_point_boost["active"]
     assert trapezius.examined == "active" and trapezius.boosted
     assert trapezius.score == round(min(1.0, plain["upper_trapezius"] + boost), 4)
 
@@ -96,14 +95,14 @@ def test_it_adds_an_examined_muscle_the_atlas_did_not_list():
 
 
 def test_it_gives_every_candidate_its_high_risk_anatomy():
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     for candidate in example_report("neck_pain_headache").candidate_muscles:
         expected = {n.anatomical_region for n in kb.muscles[candidate.muscle].needling_safety}
         assert {n.anatomical_region for n in candidate.safety} == expected
 
 
 def test_it_lists_the_condition_measures_with_their_published_mcids():
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     plan = example_report("neck_pain_headache").care_plan
     assert [m.id for m in plan.measures] == list(kb.conditions["neck_pain_stiff_neck"].measures)
     ndi = next(m for m in plan.measures if m.id == "ndi")

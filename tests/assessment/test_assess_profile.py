@@ -9,11 +9,12 @@ from assess_helpers import profile
 
 from dryneedling.assessment.profile import InputErrors, load_profile, profile_schema
 from dryneedling.errors import InputError
+from shipped import shipped_catalog
 
 
 def _error(data) -> InputErrors:
     with pytest.raises(InputErrors) as caught:
-        load_profile(data)
+        load_profile(data, shipped_catalog())
     return caught.value
 
 
@@ -78,7 +79,9 @@ def test_it_reports_every_problem_and_reads_as_the_first():
 
 
 def test_it_checks_region_ids_of_regional_findings_and_accepts_areas_and_sides():
-    loaded = load_profile(profile(lymphedema_regions=["right:shoulder_arm", "lateral_arm"]))
+    loaded = load_profile(
+        profile(lymphedema_regions=["right:shoulder_arm", "lateral_arm"]), shipped_catalog()
+    )
     assert [(m.region, m.side) for m in loaded.lymphedema_regions] == [
         ("shoulder_arm", "right"),
         ("lateral_arm", None),
@@ -92,14 +95,14 @@ def test_it_reads_yaml_and_json_files_and_reports_a_missing_file(tmp_path):
     (tmp_path / "p.yaml").write_text(
         "age: 40\ncondition: low_back_pain\npain_regions: [low_back]\nconsent: true\n"
     )
-    assert load_profile(tmp_path / "p.json").condition == "neck_pain_stiff_neck"
-    assert load_profile(tmp_path / "p.yaml").pain_regions == ["low_back"]
+    assert load_profile(tmp_path / "p.json", shipped_catalog()).condition == "neck_pain_stiff_neck"
+    assert load_profile(tmp_path / "p.yaml", shipped_catalog()).pain_regions == ["low_back"]
     with pytest.raises(InputError) as caught:
-        load_profile(tmp_path / "missing.yaml")
+        load_profile(tmp_path / "missing.yaml", shipped_catalog())
     assert caught.value.field == "profile"
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
     with pytest.raises(InputError, match="mapping"):
-        load_profile(tmp_path / "list.yaml")
+        load_profile(tmp_path / "list.yaml", shipped_catalog())
 
 
 def test_it_rejects_a_trimester_when_not_pregnant():
@@ -108,7 +111,7 @@ def test_it_rejects_a_trimester_when_not_pregnant():
 
 
 def test_it_publishes_a_json_schema_with_the_comorbidity_choices():
-    schema = profile_schema()
+    schema = profile_schema(shipped_catalog())
     assert set(schema["required"]) >= {"age", "condition", "pain_regions", "consent"}
     assert "fibromyalgia" in schema["properties"]["comorbidities"]["items"]["enum"]
     assert schema["additionalProperties"] is False
@@ -117,4 +120,4 @@ def test_it_publishes_a_json_schema_with_the_comorbidity_choices():
 def test_it_rejects_booleans_and_nan_where_numbers_are_expected():
     assert _error(profile(age=True)).field == "age"
     assert _error(profile(duration_weeks=float("nan"))).field == "duration_weeks"
-    assert load_profile(profile(age="40")).age == 40  # form values arrive as strings
+    assert load_profile(profile(age="40"), shipped_catalog()).age == 40  # form values arrive as strings

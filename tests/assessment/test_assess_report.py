@@ -7,7 +7,7 @@ import json
 import pytest
 from assess_helpers import EXAMPLES, example_report
 
-from dryneedling.knowledge import load_knowledge
+from shipped import shipped_catalog
 
 NAMES = [path.stem for path in EXAMPLES]
 REQUIRED_EXAMPLES = {
@@ -27,7 +27,7 @@ def test_it_ships_the_required_examples():
 @pytest.mark.parametrize("name", NAMES)
 def test_it_builds_every_example_with_every_cited_source_resolved(name):
     report = example_report(name)
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     cited = report.cited_ids()
     assert cited and cited == set(report.sources)
     assert all(report.sources[sid] == kb.sources[sid].citation for sid in cited)

@@ -7,12 +7,11 @@ from assess_helpers import profile, report_for
 
 from dryneedling.assessment.profile import load_profile
 from dryneedling.assessment.screening import read_medications, screen
-from dryneedling.knowledge import load_knowledge
-from dryneedling.knowledge.guidance import load_guidance
+from shipped import shipped_catalog
 
 
 def _screen(**changes):
-    return screen(load_profile(profile(**changes)), load_knowledge())
+    return screen(load_profile(profile(**changes), shipped_catalog()), shipped_catalog())
 
 
 def _ids(screening):
@@ -59,7 +58,7 @@ def test_it_needles_with_precautions_for_a_relative_comorbidity(comorbidity, ite
     assert screening.decision == "needle_with_precautions"
     found = next(i for i in screening.items if i.id == item)
     assert found.effect == "precaution"
-    assert found.action == load_knowledge().safety_items[item].clinician_action
+    assert found.action == shipped_catalog().kb.safety_items[item].clinician_action
 
 
 def test_it_treats_a_cancer_history_as_a_precaution_not_a_block():
@@ -107,7 +106,7 @@ def test_it_recognises_antithrombotics_by_generic_and_brand_name_in_any_case():
             "enoxaparin",
             "metformin",
         ],
-        load_guidance(),
+        shipped_catalog().guidance,
     )
     classes = {f.name: f.drug_class for f in findings}
     assert classes["WARFARIN"] == "anticoagulant" and classes["Eliquis"] == "anticoagulant"
@@ -142,7 +141,7 @@ def _shoulder(**changes):
 
 
 def test_it_keeps_needles_out_of_a_lymphoedematous_right_arm_only():
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     plain = _shoulder()
     blocked = _shoulder(lymphedema_regions=["right:shoulder_arm"])
     arm_muscles = {c.muscle for c in plain.candidate_muscles if kb.muscles[c.muscle].area == "shoulder_arm"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 
 import pytest
@@ -16,11 +15,11 @@ from dryneedling.evidence.certainty import (
     reported_certainty,
     strength_for,
 )
-from dryneedling.evidence.syntheses import load_rules
+from shipped import shipped_catalog
 
 from .overclaim import FORBIDDEN
 
-RULES = load_rules()
+RULES = shipped_catalog().grade_rules
 
 # Inputs that pass every domain: a precise, consistent, direct estimate with enough participants and
 # review judgements of no serious risk of bias or publication bias.
@@ -221,8 +220,9 @@ def test_patient_wording_never_claims_more_than_its_strength(strength, kind):
 
 
 def test_a_template_that_overclaims_is_refused():
-    rules = copy.deepcopy(RULES)
-    rules["strength"]["wording"]["Limited"]["benefit"] = "{who} probably helps with {outcome}."
+    raw = RULES.model_dump()
+    raw["strength"]["wording"]["Limited"]["benefit"] = "{who} probably helps with {outcome}."
+    rules = type(RULES).model_validate(raw)
     with pytest.raises(ValueError, match="may not say 'probably'"):
         patient_sentence("Limited", "benefit", rules, **FIELDS)
 

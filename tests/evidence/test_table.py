@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from dryneedling.errors import InputError
-from dryneedling.evidence.syntheses import DATA_DIR, EvidenceDataError, default_evidence, load_evidence
+from dryneedling.evidence.syntheses import DATA_DIR, EvidenceDataError, load_evidence
 from dryneedling.evidence.table import choose_best, evidence_table
-from dryneedling.knowledge import load_knowledge
+from shipped import shipped_catalog
 
 from .overclaim import FORBIDDEN
 
-KB = load_knowledge()
-DATA = default_evidence()
+KB = shipped_catalog().kb
+DATA = shipped_catalog().evidence
 # Rows the reference marks unreliable: numbers inconsistent in the PDF text, direction only, CI only, and
 # the network estimate whose measure label does not match its scale.
 NOT_FOR_PATIENTS = {f"ES{n:03d}" for n in (*range(71, 79), *range(49, 53), 39)}
@@ -106,18 +106,26 @@ def test_a_bad_row_is_refused_naming_file_row_and_field(tmp_path, row_id, change
     _edit_row(data_dir, row_id, **changes)
     with pytest.raises(EvidenceDataError) as caught:
         load_evidence(data_dir, kb=KB)
-    error = caught.value
+    [problem] = caught.value.problems
     line = int(row_id.removeprefix("ES")) + 1
-    assert (error.file, error.row, error.field) == ("syntheses.csv", f"{line} ({row_id})", field)
-    assert message in str(error)
-    assert str(error).startswith(f"syntheses.csv, row {line} ({row_id}), field {field!r}")
+    assert (problem.file, problem.entry, problem.field) == ("evidence/syntheses.csv", f"{line} ({row_id})", field)
+    assert message in problem.message
+
+
+def test_every_bad_row_is_reported_not_only_the_first(tmp_path):
+    data_dir = _copy_data(tmp_path)
+    _edit_row(data_dir, "ES001", i2="150")
+    _edit_row(data_dir, "ES002", k="0")
+    with pytest.raises(EvidenceDataError) as caught:
+        load_evidence(data_dir, kb=KB)
+    assert {p.field for p in caught.value.problems} == {"i2", "k"}
 
 
 def test_a_missing_column_is_refused_naming_it(tmp_path):
     data_dir = _copy_data(tmp_path)
     path = data_dir / "syntheses.csv"
     path.write_text(path.read_text().replace(",i2,", ",i_squared,", 1))
-    with pytest.raises(EvidenceDataError, match=r"syntheses.csv, row 1 \(header\), field 'i2'"):
+    with pytest.raises(EvidenceDataError, match=r"evidence/syntheses.csv: 1 \(header\).i2: column missing"):
         load_evidence(data_dir, kb=KB)
 
 
@@ -125,7 +133,7 @@ def test_a_gap_citing_an_unknown_source_is_refused(tmp_path):
     data_dir = _copy_data(tmp_path)
     path = data_dir / "gaps.yaml"
     path.write_text(path.read_text().replace("forogh_2023_hip", "nobody_2099", 1))
-    with pytest.raises(EvidenceDataError, match=r"gaps.yaml, row gaps\[1\], field 'sources'"):
+    with pytest.raises(EvidenceDataError, match=r"evidence/gaps.yaml: gaps\[1\].sources: unknown source"):
         load_evidence(data_dir, kb=KB)
 
 
@@ -183,7 +191,7 @@ def test_last_the_lower_row_id_wins():
 
 
 def test_superseded_estimates_stay_available_and_point_to_the_winner():
-    table = evidence_table(region="plantar_heel", all_estimates=True)
+    table = evidence_table(shipped_catalog(), region="plantar_heel", all_estimates=True)
     superseded = [row for row in table.rows if not row.best]
     assert {row.id for row in superseded} >= {"ES042", "ES044"}
     best_ids = {row.id for row in table.rows if row.best}
@@ -196,13 +204,13 @@ def test_superseded_estimates_stay_available_and_point_to_the_winner():
             row.outcome,
             row.timepoint,
         )
-    default = evidence_table(region="plantar_heel")
+    default = evidence_table(shipped_catalog(), region="plantar_heel")
     assert all(row.best for row in default.rows)
     assert len(default.rows) == len(best_ids)
 
 
 def test_the_table_states_its_rules():
-    table = evidence_table(region="neck")
+    table = evidence_table(shipped_catalog(), region="neck")
     assert "most recent review" in table.rule
     assert "very low or not rated -> Limited" in table.strength_rule
 
@@ -212,7 +220,7 @@ def test_the_table_states_its_rules():
 
 @pytest.mark.parametrize("region", REGIONS)
 def test_every_region_has_estimates_or_an_explicit_gap(region):
-    table = evidence_table(region=region)
+    table = evidence_table(shipped_catalog(), region=region)
     assert table.rows or table.gaps, region
     for gap in table.gaps:
         assert gap.plain and gap.statement
@@ -221,7 +229,7 @@ def test_every_region_has_estimates_or_an_explicit_gap(region):
 
 @pytest.mark.parametrize("region", ["hip", "doms_athletic"])
 def test_hip_and_athletic_recovery_have_no_pooled_estimate_and_say_so_with_sources(region):
-    table = evidence_table(region=region)
+    table = evidence_table(shipped_catalog(), region=region)
     assert table.rows == []
     (gap,) = table.gaps
     assert gap.scope == "whole region"
@@ -230,10 +238,10 @@ def test_hip_and_athletic_recovery_have_no_pooled_estimate_and_say_so_with_sourc
 
 
 def test_regions_accept_aliases_and_knowledge_base_conditions():
-    assert {r.region for r in evidence_table(region="other").rows} == {"spasticity"}
-    assert {r.region for r in evidence_table(region="jaw_tmd").rows} == {"tmd_jaw"}
-    assert {r.region for r in evidence_table(condition="plantar_heel_pain").rows} == {"plantar_heel"}
-    assert [g.region for g in evidence_table(condition="greater_trochanteric_pain").gaps] == ["hip"]
+    assert {r.region for r in evidence_table(shipped_catalog(), region="other").rows} == {"spasticity"}
+    assert {r.region for r in evidence_table(shipped_catalog(), region="jaw_tmd").rows} == {"tmd_jaw"}
+    assert {r.region for r in evidence_table(shipped_catalog(), condition="plantar_heel_pain").rows} == {"plantar_heel"}
+    assert [g.region for g in evidence_table(shipped_catalog(), condition="greater_trochanteric_pain").gaps] == ["hip"]
 
 
 @pytest.mark.parametrize(
@@ -242,13 +250,13 @@ def test_regions_accept_aliases_and_knowledge_base_conditions():
 )
 def test_unknown_filters_raise_input_error_with_the_closest_values(field, value, suggestion):
     with pytest.raises(InputError) as caught:
-        evidence_table(**{field: value})
+        evidence_table(shipped_catalog(), **{field: value})
     assert caught.value.field == field
     assert suggestion in caught.value.suggestions
 
 
 def test_a_published_grade_is_reported_as_rated_by_the_review_with_our_check_beside_it():
-    rows = {r.id: r for r in evidence_table(all_estimates=True).rows}
+    rows = {r.id: r for r in evidence_table(shipped_catalog(), all_estimates=True).rows}
     shoulder = rows["ES015"]
     assert shoulder.certainty == "moderate"
     assert shoulder.strength == "Moderate"
@@ -262,14 +270,14 @@ def test_a_published_grade_is_reported_as_rated_by_the_review_with_our_check_bes
 
 
 def test_our_check_uses_the_knowledge_base_mcid_for_pain_on_a_0_to_10_scale():
-    (row,) = [r for r in evidence_table(region="neck", all_estimates=True).rows if r.id == "ES001"]
+    (row,) = [r for r in evidence_table(shipped_catalog(), region="neck", all_estimates=True).rows if r.id == "ES001"]
     (imprecision,) = [d for d in row.our_check.downgrades if d.domain == "imprecision"]
     smallest = min(m.value for m in KB.measures["nprs"].mcid if m.value is not None)
     assert f"nprs MCID {smallest:g}" in imprecision.reason
 
 
 def test_strength_never_exceeds_the_reported_certainty():
-    for row in evidence_table(all_estimates=True).rows:
+    for row in evidence_table(shipped_catalog(), all_estimates=True).rows:
         if row.strength == "Moderate":
             assert row.certainty in ("high", "moderate"), row.id
         if row.strength == "Emerging":
@@ -277,7 +285,7 @@ def test_strength_never_exceeds_the_reported_certainty():
 
 
 def test_favours_comes_from_the_favours_column_not_the_sign():
-    rows = {r.id: r for r in evidence_table(all_estimates=True).rows}
+    rows = {r.id: r for r in evidence_table(shipped_catalog(), all_estimates=True).rows}
     injection = rows["ES009"]  # negative estimate, yet it favours the injection
     assert injection.estimate < 0 and injection.favours == "comparator_injection"
     assert "more for pain than dry needling" in injection.plain_summary
@@ -291,8 +299,8 @@ def test_favours_comes_from_the_favours_column_not_the_sign():
 
 
 def test_patient_output_never_includes_rows_marked_unreliable():
-    patient = evidence_table(audience="patient", all_estimates=True)
-    clinician = evidence_table(audience="clinician", all_estimates=True)
+    patient = evidence_table(shipped_catalog(), audience="patient", all_estimates=True)
+    clinician = evidence_table(shipped_catalog(), audience="clinician", all_estimates=True)
     assert not NOT_FOR_PATIENTS & {row.id for row in patient.rows}
     assert {row.id for row in clinician.rows} >= NOT_FOR_PATIENTS
     assert len(clinician.rows) == 87
@@ -300,7 +308,7 @@ def test_patient_output_never_includes_rows_marked_unreliable():
 
 
 def test_patient_summaries_read_at_grade_8_or_below(reading_grade):
-    table = evidence_table(audience="patient", all_estimates=True)
+    table = evidence_table(shipped_catalog(), audience="patient", all_estimates=True)
     text = " ".join([row.plain_summary for row in table.rows] + [gap.plain for gap in table.gaps])
     assert reading_grade(text) <= 8
     hardest = max(table.rows, key=lambda row: reading_grade(row.plain_summary))
@@ -308,14 +316,14 @@ def test_patient_summaries_read_at_grade_8_or_below(reading_grade):
 
 
 def test_no_patient_summary_claims_more_than_its_strength():
-    for row in evidence_table(audience="patient", all_estimates=True).rows:
+    for row in evidence_table(shipped_catalog(), audience="patient", all_estimates=True).rows:
         text = row.plain_summary.lower()
         for word in FORBIDDEN[row.strength]:
             assert not re.search(rf"\b{re.escape(word)}\b", text), (row.id, row.strength, word)
 
 
 def test_summaries_of_pooled_needling_say_acupuncture_is_included():
-    rows = [r for r in evidence_table(audience="patient", all_estimates=True).rows if not r.dn_specific]
+    rows = [r for r in evidence_table(shipped_catalog(), audience="patient", all_estimates=True).rows if not r.dn_specific]
     assert rows
     assert all("acupuncture" in row.plain_summary for row in rows if row.favours == "needling")
 
@@ -323,6 +331,6 @@ def test_summaries_of_pooled_needling_say_acupuncture_is_included():
 def test_our_check_agrees_with_the_review_where_its_grade_table_was_readable():
     # Jimenez-del-Barrio 2022 printed its GRADE domain judgements; our check, fed those and the numbers,
     # lands on the same level the review published.
-    rows = {r.id: r for r in evidence_table(region="knee", all_estimates=True).rows}
+    rows = {r.id: r for r in evidence_table(shipped_catalog(), region="knee", all_estimates=True).rows}
     for row_id in ("ES056", "ES057", "ES058", "ES059"):
         assert rows[row_id].our_check.level == rows[row_id].certainty == "very_low", row_id

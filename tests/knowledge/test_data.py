@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dryneedling.knowledge import load_knowledge
+from shipped import shipped_catalog
 
 REFERENCE = Path("/work/shared/reference")
 needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason="project reference notes not present")
@@ -21,7 +21,7 @@ def reference(name: str) -> dict:
 
 @needs_reference
 def test_it_keeps_every_atlas_muscle_with_its_zones_confidence_and_sources():
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     for ref in reference("trigger_points.yaml")["muscles"]:
         muscle = kb.muscle(ref["id"])
         assert set(muscle.referral_zones) | set(muscle.doubtful_referral_zones) == set(ref["referral_zones"])
@@ -35,14 +35,14 @@ def test_it_keeps_every_atlas_muscle_with_its_zones_confidence_and_sources():
 
 
 def test_it_never_ranks_on_the_zone_the_audit_doubts():
-    vastus = load_knowledge().muscle("vastus_lateralis")
+    vastus = shipped_catalog().kb.muscle("vastus_lateralis")
     assert "lateral_buttock" in vastus.doubtful_referral_zones
     assert "lateral_buttock" not in vastus.referral_zones
 
 
 @needs_reference
 def test_it_keeps_every_safety_item_with_its_class_confidence_and_sources():
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     ref = reference("safety.yaml")
     for item in ref["items"]:
         ours = kb.safety_item(item["id"])
@@ -57,7 +57,7 @@ def test_it_keeps_every_safety_item_with_its_class_confidence_and_sources():
 
 
 def test_it_marks_local_items_as_regional():
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     regional = {i.id for i in kb.safety_items.values() if i.scope == "regional"}
     assert regional >= {
         "lymphedema_area",
@@ -71,12 +71,12 @@ def test_it_marks_local_items_as_regional():
 
 
 def test_it_places_the_lung_under_the_upper_back_and_chest_regions():
-    lung = load_knowledge().anatomical_region("thorax_lung")
+    lung = shipped_catalog().kb.anatomical_region("thorax_lung")
     assert {"anterior_chest", "interscapular", "suprascapular"} <= set(lung.body_regions)
 
 
 def test_it_writes_patient_text_at_grade_eight_or_below(reading_grade):
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     texts = {i.id: i.patient_text for i in kb.safety_items.values()}
     texts |= {r.id: r.patient_text for r in kb.anatomical_regions.values()}
     too_hard = {key: round(reading_grade(text), 1) for key, text in texts.items() if reading_grade(text) > 8}
@@ -85,7 +85,7 @@ def test_it_writes_patient_text_at_grade_eight_or_below(reading_grade):
 
 @needs_reference
 def test_it_keeps_every_measure_id_and_drops_unverified_mcids():
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     ref = reference("measures.yaml")["measures"]
     assert {m["id"] for m in ref} == set(kb.measures)
     for m in ref:
@@ -101,7 +101,7 @@ def test_it_keeps_every_measure_id_and_drops_unverified_mcids():
 
 
 def test_it_excludes_mcids_of_unknown_scale_from_use():
-    ndi = load_knowledge().measure("ndi")
+    ndi = shipped_catalog().kb.measure("ndi")
     assert [m.value for m in ndi.usable_mcids] == [5]
     assert {m.value for m in ndi.mcid} == {5, 7.5, 14}
 
@@ -117,13 +117,13 @@ def test_it_lists_only_icd10_codes_verified_in_the_billing_notes():
             stem, *tails = code.split("/")
             verified.add(stem)
             verified.update(stem.rsplit(".", 1)[0] + tail for tail in tails)
-    codes = {code.code for c in load_knowledge().conditions.values() for code in c.icd10}
+    codes = {code.code for c in shipped_catalog().kb.conditions.values() for code in c.icd10}
     assert codes and codes <= verified
 
 
 @needs_reference
 def test_it_covers_the_atlas_conditions_and_uses_the_evidence_table_regions():
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     assert set(reference("trigger_points.yaml")["vocabulary"]["conditions"]) <= set(kb.conditions)
     with (REFERENCE / "evidence_syntheses.csv").open(encoding="utf-8") as handle:
         csv_regions = {row["body_region"] for row in csv.DictReader(handle)}
@@ -133,7 +133,7 @@ def test_it_covers_the_atlas_conditions_and_uses_the_evidence_table_regions():
 
 
 def test_it_includes_the_conditions_the_evidence_covers():
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     expected = {
         "post_stroke_spasticity": "other",
         "fibromyalgia": "fibromyalgia_or_widespread",
@@ -147,7 +147,7 @@ def test_it_includes_the_conditions_the_evidence_covers():
 
 
 def test_it_gives_an_icd10_note_wherever_no_code_is_listed():
-    for condition in load_knowledge().conditions.values():
+    for condition in shipped_catalog().kb.conditions.values():
         assert condition.icd10 or condition.icd10_note, condition.id
 
 
@@ -180,7 +180,7 @@ def test_it_words_the_text_itself_instead_of_copying_the_reference():
     ref_words = re.findall(r"[a-z]+", reference_text.lower())
     ref_runs = {tuple(ref_words[i : i + run]) for i in range(len(ref_words) - run + 1)}
     copied = {}
-    for where, text in _prose(load_knowledge()).items():
+    for where, text in _prose(shipped_catalog().kb).items():
         words = re.findall(r"[a-z]+", text.lower())
         shared = [
             " ".join(words[i : i + run])

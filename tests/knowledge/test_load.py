@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from dryneedling.errors import InputError
 from dryneedling.knowledge import KnowledgeError, load_knowledge
 from dryneedling.knowledge.load import _load
+from shipped import shipped_catalog
 
 from .helpers import entry
 
@@ -22,7 +23,7 @@ def problems_of(data_dir: Path) -> list[str]:
 
 
 def test_it_loads_the_packaged_knowledge_base_with_the_expected_counts():
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     assert len(kb.muscles) == 45
     assert len(kb.safety_items) == 26
     assert len(kb.anatomical_regions) == 5
@@ -33,11 +34,11 @@ def test_it_loads_the_packaged_knowledge_base_with_the_expected_counts():
 
 
 def test_it_returns_the_same_cached_object_on_every_call():
-    assert load_knowledge() is load_knowledge()
+    assert shipped_catalog().kb is shipped_catalog().kb
 
 
 def test_it_loads_well_under_200_ms(data_copy):
-    load_knowledge()  # warm imports
+    assert shipped_catalog().kb  # warm imports
     timings = []
     for _ in range(3):
         start = time.perf_counter()
@@ -47,7 +48,7 @@ def test_it_loads_well_under_200_ms(data_copy):
 
 
 def test_it_is_read_only():
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     with pytest.raises(TypeError):
         kb.muscles["new"] = kb.muscles["deltoid"]  # type: ignore[index]
     with pytest.raises(ValidationError):
@@ -55,7 +56,7 @@ def test_it_is_read_only():
 
 
 def test_it_names_the_closest_ids_when_an_entry_is_unknown():
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     with pytest.raises(InputError) as caught:
         kb.muscle("upper_trapezus")
     assert caught.value.field == "muscle"

@@ -8,6 +8,7 @@ import pytest
 
 from dryneedling.assessment.profile import load_profile
 from dryneedling.assessment.report import build_report
+from shipped import shipped_catalog
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
 
@@ -16,7 +17,9 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yam
 def example_reports() -> dict[tuple[str, str], object]:
     """(example stem, audience) -> Report for every example profile."""
     return {
-        (path.stem, audience): build_report(load_profile(path), audience=audience)
+        (path.stem, audience): build_report(
+            load_profile(path, shipped_catalog()), shipped_catalog(), audience=audience
+        )
         for path in EXAMPLES
         for audience in ("clinician", "patient")
     }

@@ -6,7 +6,6 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from dryneedling.knowledge import load_knowledge
 from dryneedling.render.body_chart import (
     HIGHLIGHT_STYLES,
     body_chart_svg,
@@ -15,6 +14,7 @@ from dryneedling.render.body_chart import (
     highlight_for,
     region_views,
 )
+from shipped import shipped_catalog
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -25,13 +25,13 @@ def _groups(svg_text: str) -> list[ET.Element]:
 
 
 def test_it_has_a_shape_for_every_vocabulary_region():
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     missing = sorted(set(kb.regions) - charted_region_ids())
     assert not missing, f"body chart has no shape for: {missing}"
 
 
 def test_it_draws_only_regions_the_knowledge_base_knows():
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     assert not sorted(charted_region_ids() - set(kb.regions))
 
 
@@ -42,7 +42,7 @@ def test_it_places_every_region_on_a_known_view():
 
 
 def test_it_gives_each_drawn_region_a_plain_title_from_the_knowledge_base():
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     groups = _groups(body_chart_svg({}))
     drawn = {g.get("data-region") for g in groups}
     assert drawn == set(kb.regions)

@@ -130,7 +130,7 @@ def test_it_shades_the_painful_regions_on_the_report_chart(example_reports):
     stem = STEMS[0]
     report = example_reports[(stem, "clinician")]
     html = render_html(report, "clinician")
-    for region in report.profile["pain_regions"]:
+    for region in report.profile.pain_regions:
         assert re.search(rf'data-region="{region}" data-view="\w+" data-kind="(pain|both)"', html), region
 
 

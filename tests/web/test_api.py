@@ -11,7 +11,7 @@ from dryneedling.assessment.atlas import rank_muscles
 from dryneedling.assessment.profile import load_profile
 from dryneedling.assessment.report import build_report
 from dryneedling.evidence.table import evidence_table
-from dryneedling.knowledge import load_knowledge
+from shipped import shipped_catalog
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
 ERROR_KEYS = {"field", "message", "value", "suggestions", "choices"}
@@ -27,7 +27,7 @@ def _error(response, status=422):
 
 
 def test_it_reports_health_with_the_knowledge_base_size(client):
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     body = client.get("/api/health").json()
     assert body["status"] == "ok"
     assert (body["regions"], body["muscles"], body["conditions"]) == (
@@ -38,14 +38,14 @@ def test_it_reports_health_with_the_knowledge_base_size(client):
 
 
 def test_it_lists_every_region_with_a_label_and_a_chart_view(client):
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     regions = client.get("/api/regions").json()
     assert {r["id"] for r in regions} == set(kb.regions)
     assert all(r["label"] and r["views"] and r["area_label"] for r in regions)
 
 
 def test_it_lists_every_condition(client):
-    kb = load_knowledge()
+    kb = shipped_catalog().kb
     conditions = client.get("/api/conditions").json()
     assert {c["id"] for c in conditions} == set(kb.conditions)
 
@@ -54,7 +54,7 @@ def test_it_ranks_muscles_exactly_as_the_atlas_does(client):
     response = client.get("/api/atlas", params={"pain": "posterior_neck,temple", "side": "left"})
     assert response.status_code == 200, response.text
     body = response.json()
-    expected = rank_muscles(["posterior_neck", "temple"], side="left")
+    expected = rank_muscles(shipped_catalog(), ["posterior_neck", "temple"], side="left")
     assert [c["muscle"] for c in body["candidates"]] == [c.muscle for c in expected]
     assert body["candidates"], "neck and temple pain should have candidate muscles"
     scores = [c["score"] for c in body["candidates"]]
@@ -84,7 +84,7 @@ def test_it_names_a_missing_query_parameter(client):
 
 
 def test_it_filters_the_evidence_table_like_the_core(client):
-    expected = evidence_table(region="neck")
+    expected = evidence_table(shipped_catalog(), region="neck")
     body = client.get("/api/evidence", params={"region": "neck"}).json()
     assert [row["id"] for row in body["rows"]] == [row.id for row in expected.rows]
     assert body["rows"] and all(row["region"] == "neck" for row in body["rows"])
@@ -105,7 +105,9 @@ def test_it_returns_the_same_report_as_the_core_for_every_example(client, exampl
     data = yaml.safe_load(example.read_text())
     response = client.post(f"/api/assess?audience={audience}", json=data)
     assert response.status_code == 200, response.text
-    expected = build_report(load_profile(example), audience=audience).model_dump(mode="json")
+    expected = build_report(
+        load_profile(example, shipped_catalog()), shipped_catalog(), audience=audience
+    ).model_dump(mode="json")
     assert response.json() == expected
     assert response.headers["cache-control"] == "no-store"
     assert "set-cookie" not in response.headers

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dryneedling.assessment.atlas import rank_muscles
+from shipped import shipped_catalog
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +25,7 @@ def test_it_ranks_muscles_when_a_region_is_clicked_on_the_atlas_chart(page, live
     page.goto(f"{live_server}/atlas")
     _region(page, "posterior_neck", "back").click()
     page.wait_for_selector("#atlas-table tr.candidate", timeout=TIMEOUT_MS)
-    expected = rank_muscles(["posterior_neck"])
+    expected = rank_muscles(shipped_catalog(), ["posterior_neck"])
     first_row = page.locator("#atlas-table tr.candidate").first
     assert first_row.get_attribute("data-muscle") == expected[0].muscle
     assert page.locator("#atlas-table tr.candidate").count() == len(expected)

@@ -12,9 +12,9 @@ from starlette.datastructures import FormData
 from dryneedling.assessment.atlas import rank_muscles
 from dryneedling.assessment.profile import REGION_LIST_FIELDS, load_profile
 from dryneedling.assessment.report import build_report
-from dryneedling.knowledge import load_knowledge
 from dryneedling.render.html import render_report_fragment
 from dryneedling.web.forms import profile_from_form
+from shipped import shipped_catalog
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
 HTML = {"accept": "text/html"}
@@ -86,15 +86,22 @@ def form_fields(profile: dict) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_it_reads_the_same_profile_from_the_form_as_from_the_yaml_file(example):
     form = FormData(form_fields(yaml.safe_load(example.read_text())))
-    assert load_profile(profile_from_form(form)) == load_profile(example)
+    assert load_profile(profile_from_form(form), shipped_catalog()) == load_profile(
+        example, shipped_catalog()
+    )
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_it_shows_the_same_report_for_a_pasted_profile_as_the_core_builds(client, example):
     response = client.post("/assess/report", data={"profile_text": example.read_text()}, headers=HTML)
     assert response.status_code == 200, response.text[:300]
-    clinician = render_report_fragment(build_report(load_profile(example)), "clinician")
-    patient = render_report_fragment(build_report(load_profile(example), audience="patient"), "patient")
+    clinician = render_report_fragment(
+        build_report(load_profile(example, shipped_catalog()), shipped_catalog()), "clinician"
+    )
+    patient = render_report_fragment(
+        build_report(load_profile(example, shipped_catalog()), shipped_catalog(), audience="patient"),
+        "patient",
+    )
     assert clinician in response.text and patient in response.text
 
 
@@ -112,14 +119,14 @@ def test_it_serves_the_vendored_htmx_from_its_own_origin(client):
 
 def test_it_draws_a_clickable_chart_with_every_region_on_the_atlas_page(client):
     html = client.get("/atlas", headers=HTML).text
-    for region_id in load_knowledge().regions:
+    for region_id in shipped_catalog().kb.regions:
         assert f'data-region="{region_id}"' in html
     assert 'hx-get="/atlas/results"' in html
 
 
 def test_it_ranks_muscles_on_the_atlas_page_without_javascript(client):
     html = client.get("/atlas?pain=posterior_neck&pain=temple", headers=HTML).text
-    top = rank_muscles(["posterior_neck", "temple"])[0]
+    top = rank_muscles(shipped_catalog(), ["posterior_neck", "temple"])[0]
     assert f'data-muscle="{top.muscle}"' in html
 
 

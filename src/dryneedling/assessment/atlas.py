@@ -6,16 +6,16 @@ Pure domain code: it reads the knowledge base and returns pydantic objects; no s
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from dryneedling.errors import InputError
-from dryneedling.knowledge import CONFIDENCE_ORDER, KnowledgeBase, Muscle, load_knowledge
+from dryneedling.knowledge import KnowledgeBase, Muscle
+from dryneedling.vocabulary import CONFIDENCE_ORDER
 
-#: Weight of the condition match in the score when a condition is given. Bounded so that explaining
-#: more of the painful regions always matters more than being listed for the condition: a muscle that
-#: covers every region without the condition (0.8) outranks one that covers half with it (0.6).
-CONDITION_WEIGHT = 0.2
+if TYPE_CHECKING:
+    from dryneedling.catalog import Catalog
 
 SIDES = ("left", "right")
 
@@ -62,7 +62,9 @@ def _check_regions(kb: KnowledgeBase, pain: Iterable[str], field: str) -> list[s
     return regions
 
 
-def _candidate(muscle: Muscle, pain: list[str], condition: str | None, side: str | None) -> Candidate | None:
+def _candidate(
+    muscle: Muscle, pain: list[str], condition: str | None, side: str | None, condition_weight: float
+) -> Candidate | None:
     zones = set(muscle.referral_zones)  # doubtful zones are deliberately left out of ranking
     matched = [r for r in pain if r in zones]
     if not matched:
@@ -72,7 +74,7 @@ def _candidate(muscle: Muscle, pain: list[str], condition: str | None, side: str
     if condition is None:
         score = coverage
     else:
-        score = (1 - CONDITION_WEIGHT) * coverage + CONDITION_WEIGHT * condition_match
+        score = (1 - condition_weight) * coverage + condition_weight * condition_match
     return Candidate(
         muscle=muscle.id,
         name=muscle.name,
@@ -94,10 +96,10 @@ def _candidate(muscle: Muscle, pain: list[str], condition: str | None, side: str
 
 
 def rank_muscles(
+    catalog: Catalog,
     pain: list[str],
     condition: str | None = None,
     side: str | None = None,
-    kb: KnowledgeBase | None = None,
     excluded_regions: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
     """Rank the atlas muscles by how well their referral zones explain the painful regions.
@@ -107,9 +109,9 @@ def rank_muscles(
     * ``coverage`` = matched painful regions / all painful regions (duplicates counted once), where a
       region is matched when it is one of the muscle's referral zones. Zones the source audit marks
       as doubtful (``doubtful_referral_zones``) never count.
-    * Without a condition, ``score = coverage``. With a condition,
-      ``score = 0.8 * coverage + 0.2 * (1 if the muscle is listed for the condition else 0)``,
-      so the condition is a bounded bonus and explaining more regions still ranks higher.
+    * Without a condition, ``score = coverage``. With a condition, ``score = (1 - w) * coverage +
+      w * (1 if the muscle is listed for the condition else 0)`` with ``w = condition_weight`` from the
+      guidance data (0.2), so the condition is a bounded bonus and explaining more regions ranks higher.
     * Ties are broken by confidence (high > moderate > low), then by muscle name.
     * Muscles that explain none of the painful regions are not listed.
 
@@ -121,7 +123,8 @@ def rank_muscles(
     Raises :class:`~dryneedling.errors.InputError` for an empty pain list, an unknown region,
     condition or excluded region, or a side other than left/right.
     """
-    kb = kb or load_knowledge()
+    kb: KnowledgeBase = catalog.kb
+    weight = catalog.guidance.screening.condition_weight
     if not pain:
         raise InputError("pain", "give at least one painful body region", choices=kb.regions.keys())
     regions = _check_regions(kb, pain, "pain")
@@ -134,7 +137,7 @@ def rank_muscles(
     candidates = [
         c
         for muscle in kb.muscles.values()
-        if muscle.area not in blocked_areas and (c := _candidate(muscle, regions, condition, side))
+        if muscle.area not in blocked_areas and (c := _candidate(muscle, regions, condition, side, weight))
     ]
     candidates.sort(key=lambda c: (-c.score, CONFIDENCE_ORDER[c.confidence], c.name))
     return candidates

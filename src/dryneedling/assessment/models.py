@@ -6,11 +6,13 @@ in plain language. Renderers (text, HTML, PDF) and the web app template against 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Confidence = Literal["high", "moderate", "low"]
+from dryneedling.evidence.table import EvidenceGap, EvidenceRow
+from dryneedling.vocabulary import Confidence
+
 Decision = Literal["suitable", "needle_with_precautions", "do_not_needle"]
 
 
@@ -104,11 +106,11 @@ class EvidenceSection(Cited):
 
     region: str | None
     condition: str
-    rows: list[dict[str, Any]] = Field(default_factory=list)
-    gaps: list[dict[str, Any]] = Field(default_factory=list)
+    rows: list[EvidenceRow] = Field(default_factory=list)
+    gaps: list[EvidenceGap] = Field(default_factory=list)
     rule: str = ""
     summary: str = ""
-    patient_highlights: list[dict[str, Any]] = Field(
+    patient_highlights: list[EvidenceRow] = Field(
         default_factory=list,
         description="The few patient-safe rows a handout lists: one per comparator, pain first.",
     )
@@ -221,6 +223,6 @@ class CarePlan(Cited):
     """How needling fits with other care, how to measure progress and when to follow up."""
 
     components: list[CareComponent] = Field(default_factory=list)
-    combined_evidence: list[dict[str, Any]] = Field(default_factory=list)
+    combined_evidence: list[EvidenceRow] = Field(default_factory=list)
     measures: list[OutcomeMeasure] = Field(default_factory=list)
     follow_up: list[FollowUp] = Field(default_factory=list)

@@ -6,11 +6,14 @@ sources; this module only evaluates the triggers against the profile and fills i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dryneedling.assessment.models import Modifier
 from dryneedling.assessment.profile import PatientProfile
-from dryneedling.knowledge.guidance import Guidance, ModifierRule, load_guidance
+from dryneedling.knowledge.guidance import Distress, ModifierRule
+
+if TYPE_CHECKING:
+    from dryneedling.catalog import Catalog
 
 
 def _muscles(profile: PatientProfile, kind: str | None = None) -> str:
@@ -23,15 +26,16 @@ def _muscles(profile: PatientProfile, kind: str | None = None) -> str:
 
 def csi_cutoff(rule: ModifierRule, kb: Any) -> float:
     """The CSI cut-off named by the rule, read from the knowledge base measure."""
-    return float(kb.measures[rule.trigger.param("cutoff_from_measure")].cutoff.value)
+    return float(kb.measures[rule.trigger.cutoff_from_measure].cutoff.value)
 
 
-def _distress_finding(profile: PatientProfile) -> str | None:
+def _distress_finding(trigger: Distress, profile: PatientProfile) -> str | None:
     parts = []
-    if profile.needle_fear == "mild":
-        parts.append("mild fear of needles")
-    if "anxiety_distress" in profile.comorbidities:
-        parts.append("anxiety or psychological distress listed")
+    if profile.needle_fear in trigger.needle_fear:
+        parts.append(f"{profile.needle_fear} fear of needles")
+    listed = [c.replace("_", " ") for c in trigger.comorbidities if c in profile.comorbidities]
+    if listed:
+        parts.append(f"{', '.join(listed)} listed")
     return "; ".join(parts).capitalize() + "." if parts else None
 
 
@@ -66,14 +70,14 @@ def triggered(rule: ModifierRule, profile: PatientProfile, kb: Any) -> dict[str,
     kind = trigger.kind
     values: dict[str, Any] = profile.model_dump()
     if kind == "trigger_point_kind":
-        wanted = trigger.param("kind_value")
+        wanted = trigger.kind_value
         if any(tp.kind == wanted for tp in profile.trigger_points):
             return {**values, "muscles": _muscles(profile, wanted)}
     elif kind == "only_latent_trigger_points":
         if profile.trigger_points and all(tp.kind == "latent" for tp in profile.trigger_points):
             return {**values, "muscles": _muscles(profile, "latent")}
     elif kind == "duration_at_least":
-        if profile.duration_weeks is not None and profile.duration_weeks >= trigger.param("weeks"):
+        if profile.duration_weeks is not None and profile.duration_weeks >= trigger.weeks:
             return values
     elif kind == "csi_at_least":
         cutoff = csi_cutoff(rule, kb)
@@ -81,17 +85,17 @@ def triggered(rule: ModifierRule, profile: PatientProfile, kb: Any) -> dict[str,
         if score is not None and score >= cutoff:
             return {**values, "cutoff": cutoff}
     elif kind == "comorbidity_any":
-        if set(trigger.param("ids", [])) & set(profile.comorbidities):
+        if set(trigger.ids) & set(profile.comorbidities):
             return values
     elif kind == "distress":
-        finding = _distress_finding(profile)
+        finding = _distress_finding(trigger, profile)
         if finding:
             return {**values, "distress_finding": finding}
     elif kind == "sex_is":
-        if profile.sex == trigger.param("value"):
+        if profile.sex == trigger.value:
             return values
     elif kind == "age_at_least":
-        if profile.age >= trigger.param("years"):
+        if profile.age >= trigger.years:
             return values
     elif kind == "prior_injuries_present":
         if profile.prior_injuries:
@@ -110,17 +114,17 @@ def triggered(rule: ModifierRule, profile: PatientProfile, kb: Any) -> dict[str,
     return None
 
 
-def assess_modifiers(profile: PatientProfile, kb: Any, guidance: Guidance | None = None) -> list[Modifier]:
+def assess_modifiers(profile: PatientProfile, catalog: Catalog) -> list[Modifier]:
     """Every modifier in the guidance data that applies to ``profile``, in data order."""
-    guidance = guidance or load_guidance()
+    kb = catalog.kb
     found: list[Modifier] = []
-    for rule in guidance.modifiers:
+    for rule in catalog.guidance.modifiers:
         values = triggered(rule, profile, kb)
         if values is None:
             continue
         sources = list(rule.sources)
         if rule.trigger.kind == "csi_at_least":
-            cutoff_source = kb.measures[rule.trigger.param("cutoff_from_measure")].cutoff.source
+            cutoff_source = kb.measures[rule.trigger.cutoff_from_measure].cutoff.source
             sources = list(dict.fromkeys([cutoff_source, *sources]))
         found.append(
             Modifier(

@@ -6,7 +6,7 @@ decides which entries apply to one person.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dryneedling.assessment.models import (
     Aftercare,
@@ -29,19 +29,17 @@ from dryneedling.assessment.models import (
     WarningSign,
 )
 from dryneedling.assessment.profile import PatientProfile
-from dryneedling.assessment.screening import (
-    CONFIDENCE_RANK,
-    bleeding_risk,
-    expand_regions,
-    make_screening,
-)
-from dryneedling.knowledge.guidance import Guidance, Trigger, load_guidance
+from dryneedling.assessment.screening import bleeding_risk, expand_regions, make_screening
+from dryneedling.evidence.table import EvidenceRow
+from dryneedling.knowledge.guidance import Trigger
+from dryneedling.vocabulary import weakest_confidence
 
-GENERIC_MUSCLE_TEXT = "Sore spots in this muscle may add to your pain."
+if TYPE_CHECKING:
+    from dryneedling.catalog import Catalog
 
 
 def _weakest(*levels: str) -> str:
-    return max(levels, key=CONFIDENCE_RANK.__getitem__)
+    return weakest_confidence(levels)
 
 
 # ---------------- candidate muscles ----------------
@@ -68,12 +66,13 @@ def _block_reason(muscle: Any, items: list[ScreeningItem], kb: Any) -> Screening
     return None
 
 
-def _patient_text_for(safety: list[SafetyNote], kb: Any) -> str:
+def _patient_text_for(safety: list[SafetyNote], catalog: Catalog) -> str:
+    generic = catalog.guidance.screening.candidate_patient_text
     for note in safety:
-        region = kb.anatomical_regions.get(note.anatomical_region or "")
+        region = catalog.kb.anatomical_regions.get(note.anatomical_region or "")
         if region is not None:
-            return f"{GENERIC_MUSCLE_TEXT} {region.patient_text}"
-    return GENERIC_MUSCLE_TEXT
+            return f"{generic} {region.patient_text}"
+    return generic
 
 
 def _safety_notes(raw: Any) -> list[SafetyNote]:
@@ -85,7 +84,7 @@ def _safety_notes(raw: Any) -> list[SafetyNote]:
 
 
 def candidates_for(
-    profile: PatientProfile, screening: Screening, kb: Any, guidance: Guidance | None = None
+    profile: PatientProfile, screening: Screening, catalog: Catalog
 ) -> tuple[list[CandidateMuscle], list[ExcludedMuscle]]:
     """Atlas ranking for the painful regions, limited by screening, examined trigger points boosted.
 
@@ -94,18 +93,18 @@ def candidates_for(
     """
     from dryneedling.assessment.atlas import rank_muscles
 
-    guidance = guidance or load_guidance()
+    kb, guidance = catalog.kb, catalog.guidance
     blocking = _blocking_items(screening, profile)
     blocked_regions = frozenset(r for item in blocking for r in item.regions)
     side = profile.side if profile.side in ("left", "right") else None  # the atlas takes one side or none
-    ranked = rank_muscles(list(profile.pain_regions), profile.condition, side, kb=kb)
+    ranked = rank_muscles(catalog, list(profile.pain_regions), profile.condition, side)
     allowed = {
         c.muscle
         for c in rank_muscles(
+            catalog,
             list(profile.pain_regions),
             profile.condition,
             side,
-            kb=kb,
             excluded_regions=blocked_regions,
         )
     }
@@ -169,11 +168,11 @@ def candidates_for(
                     regions=list(blocker.regions),
                     sources=list(blocker.sources),
                     confidence=blocker.confidence,
-                    patient_text="This muscle will not be needled, for your safety.",
+                    patient_text=guidance.screening.excluded_patient_text,
                 )
             )
             continue
-        candidates.append(CandidateMuscle(**entry, patient_text=_patient_text_for(entry["safety"], kb)))
+        candidates.append(CandidateMuscle(**entry, patient_text=_patient_text_for(entry["safety"], catalog)))
     return candidates, excluded
 
 
@@ -181,14 +180,13 @@ def finish_screening(
     screening: Screening,
     candidates: list[CandidateMuscle],
     excluded: list[ExcludedMuscle],
-    kb: Any,
-    guidance: Guidance | None = None,
+    catalog: Catalog,
 ) -> Screening:
     """Add anatomy precautions raised by the candidates (e.g. thorax) and settle the decision.
 
     When screening blocked regions and no candidate muscle is left, needling this complaint is not advised.
     """
-    guidance = guidance or load_guidance()
+    kb, guidance = catalog.kb, catalog.guidance
     items = list(screening.items)
     present = {item.id for item in items}
     for region_id, safety_id in guidance.screening.anatomy_precautions.items():
@@ -213,12 +211,12 @@ def finish_screening(
     decision = None
     if not candidates and excluded and screening.decision != "do_not_needle":
         decision = "do_not_needle"
-    return make_screening(items, list(screening.medications), decision)
+    return make_screening(items, list(screening.medications), guidance, decision)
 
 
 # ---------------- heat ----------------
 def _trigger_hits(
-    trigger: Trigger, profile: PatientProfile, candidates: list[CandidateMuscle], kb: Any
+    trigger: Trigger, profile: PatientProfile, candidates: list[CandidateMuscle], catalog: Catalog
 ) -> tuple[list[str], bool]:
     """What in the profile fires a heat rule, and whether it stops heat everywhere it would go.
 
@@ -226,14 +224,14 @@ def _trigger_hits(
     heated (the painful regions or the candidate muscles). It withholds heat when it covers every painful
     area; otherwise heat stays advised, just not over those regions.
     """
+    kb = catalog.kb
     if trigger.kind == "comorbidity_any":
-        return sorted(set(trigger.param("ids", [])) & set(profile.comorbidities)), True
+        return sorted(set(trigger.ids) & set(profile.comorbidities)), True
     if trigger.kind == "bleeding_risk":
-        hit = bleeding_risk(profile)
+        hit = bleeding_risk(profile, catalog.guidance)
         return (["bleeding risk (bleeding disorder or antithrombotic medication)"] if hit else []), True
     if trigger.kind == "region_field":
-        fields = trigger.param("field")
-        fields = [fields] if isinstance(fields, str) else list(fields)
+        fields = list(trigger.field)
         pain_areas = {kb.regions[r].area for r in profile.pain_regions}
         treated = pain_areas | {kb.muscles[c.muscle].area for c in candidates}
         hits: list[str] = []
@@ -276,28 +274,26 @@ def heat_plan(
     profile: PatientProfile,
     screening: Screening,
     candidates: list[CandidateMuscle],
-    kb: Any,
-    guidance: Guidance | None = None,
+    catalog: Catalog,
 ) -> HeatPlan:
     """Heat before needling (to ease guarding) and gentle heat after, unless a heat rule withholds it."""
-    guidance = guidance or load_guidance()
-    heat = guidance.heat
+    heat = catalog.guidance.heat
     advice: dict[str, HeatAdvice] = {}
     for moment in ("before", "after"):
         default = getattr(heat, moment)
         blockers, cautions = [], []
         for rule in heat.contraindications:
             if moment in rule.applies_to:
-                hits, everywhere = _trigger_hits(rule.trigger, profile, candidates, kb)
+                hits, everywhere = _trigger_hits(rule.trigger, profile, candidates, catalog)
                 if hits:
                     (blockers if everywhere else cautions).append((rule, hits))
         if screening.decision == "do_not_needle":
             advice[moment] = HeatAdvice(
                 recommended=False,
-                reason="Not applicable: screening advises against needling.",
+                reason=heat.not_applicable_text,
                 sources=list(default.sources),
                 confidence=default.confidence,
-                patient_text="Heat advice for needling does not apply, because needling is not advised for you now.",
+                patient_text=heat.not_applicable_patient_text,
             )
         else:
             advice[moment] = _advice(default, blockers, cautions)
@@ -307,7 +303,7 @@ def heat_plan(
         evidence_note=heat.evidence_note,
         sources=list(heat.evidence_sources),
         confidence="low",
-        patient_text="No study has tested heat with dry needling. Heat is offered for comfort only.",
+        patient_text=heat.evidence_patient_text,
     )
 
 
@@ -317,11 +313,10 @@ def aftercare_plan(
     screening: Screening,
     candidates: list[CandidateMuscle],
     modifiers: list[Modifier],
-    kb: Any,
-    guidance: Guidance | None = None,
+    catalog: Catalog,
 ) -> Aftercare:
     """Soreness window (widened by modifiers), what helps, and the warning signs that apply."""
-    guidance = guidance or load_guidance()
+    guidance = catalog.guidance
     data = guidance.aftercare
     rule = data.soreness
     widening = [m for m in modifiers if m.widens_soreness]
@@ -399,14 +394,14 @@ def aftercare_plan(
 
 
 # ---------------- care plan ----------------
-def _measure(measure_id: str, kb: Any) -> OutcomeMeasure:
-    measure = kb.measures[measure_id]
+def _measure(measure_id: str, catalog: Catalog) -> OutcomeMeasure:
+    measure = catalog.kb.measures[measure_id]
     mcids = [
         MeasureMcid(value=m.value, text=m.text, population=m.context, source=m.source)
         for m in measure.mcid
         if getattr(m, "scale_verified", True)
     ]
-    patient_text = "Your therapist may use this form or test to see how you are doing over time."
+    patient_text = catalog.guidance.care_plan.measure_patient_text
     return OutcomeMeasure(
         id=measure.id,
         name=measure.name,
@@ -419,16 +414,14 @@ def _measure(measure_id: str, kb: Any) -> OutcomeMeasure:
     )
 
 
-def _is_combined(row: dict[str, Any]) -> bool:
+def _is_combined(row: EvidenceRow) -> bool:
     text = " ".join(str(row.get(k) or "") for k in ("comparator", "favours", "condition")).lower()
     return "combined" in text or "plus" in text or "added" in text or "adjunct" in text
 
 
-def care_plan(
-    profile: PatientProfile, evidence: EvidenceSection, kb: Any, guidance: Guidance | None = None
-) -> CarePlan:
+def care_plan(profile: PatientProfile, evidence: EvidenceSection, catalog: Catalog) -> CarePlan:
     """Components of care for this condition's area, combined-care evidence, measures and follow-up."""
-    guidance = guidance or load_guidance()
+    kb, guidance = catalog.kb, catalog.guidance
     area = kb.conditions[profile.condition].area
     components = [
         CareComponent(
@@ -447,7 +440,7 @@ def care_plan(
         for c in guidance.care_plan.components
         if c.applies_to(area)
     ]
-    measures = [_measure(m, kb) for m in kb.conditions[profile.condition].measures if m in kb.measures]
+    measures = [_measure(m, catalog) for m in kb.conditions[profile.condition].measures if m in kb.measures]
     follow_up = [
         FollowUp(
             id=f.id,
@@ -466,7 +459,5 @@ def care_plan(
         follow_up=follow_up,
         sources=list(dict.fromkeys(s for c in components for s in c.sources)),
         confidence="moderate",
-        patient_text=(
-            "Needling is one part of your care. Exercise, hands-on treatment and learning about pain do much of the work."
-        ),
+        patient_text=guidance.care_plan.plan_patient_text,
     )

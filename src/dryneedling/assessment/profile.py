@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dryneedling.errors import InputError
+
+if TYPE_CHECKING:
+    from dryneedling.catalog import Catalog
 
 Side = Literal["left", "right", "bilateral"]
 
@@ -239,13 +242,9 @@ def _from_validation_error(error: ValidationError) -> InputErrors:
     return InputErrors(found)
 
 
-def validate_ids(profile: PatientProfile, kb: Any = None) -> list[InputError]:
-    """Check every id in ``profile`` against the knowledge base and guidance data; return the errors."""
-    from dryneedling.knowledge import load_knowledge
-    from dryneedling.knowledge.guidance import load_guidance
-
-    kb = kb or load_knowledge()
-    guidance = load_guidance()
+def validate_ids(profile: PatientProfile, catalog: Catalog) -> list[InputError]:
+    """Check every id in ``profile`` against the catalog's knowledge base and guidance; return the errors."""
+    kb, guidance = catalog.kb, catalog.guidance
     errors: list[InputError] = []
     if profile.condition not in kb.conditions:
         errors.append(InputError.unknown("condition", profile.condition, kb.conditions, kind="condition"))
@@ -302,7 +301,13 @@ def parse_profile_text(text: str, suffix: str = "") -> Mapping[str, Any]:
     return data
 
 
-def load_profile(source: str | Path | Mapping[str, Any], kb: Any = None) -> PatientProfile:
+def read_profile(source: str | Path) -> Mapping[str, Any]:
+    """The mapping of profile fields in a YAML/JSON file (``-`` for standard input), not yet validated."""
+    text, suffix = _read_text(source)
+    return parse_profile_text(text, suffix)
+
+
+def load_profile(source: str | Path | Mapping[str, Any], catalog: Catalog) -> PatientProfile:
     """Read a profile from a YAML/JSON path (``-`` for stdin) or a dict; validate shape and every id.
 
     Raises :class:`InputErrors` (an :class:`InputError`) listing every problem, the first one in its message.
@@ -316,26 +321,23 @@ def load_profile(source: str | Path | Mapping[str, Any], kb: Any = None) -> Pati
         profile = PatientProfile.model_validate(dict(data))
     except ValidationError as exc:
         raise _from_validation_error(exc) from None
-    errors = validate_ids(profile, kb)
+    errors = validate_ids(profile, catalog)
     if errors:
         raise InputErrors(errors)
     return profile
 
 
-def profile_schema() -> dict:
+def profile_schema(catalog: Catalog) -> dict:
     """The JSON Schema of the profile (published by ``dryneedling assess --schema``).
 
     Id fields carry the valid ids of the knowledge base as ``enum`` so that forms and clients can offer
     them; region lists accept an id (``"shoulder_arm"``, ``"right:shoulder_arm"``) or ``{region, side}``.
     """
-    from dryneedling.knowledge import load_knowledge
-    from dryneedling.knowledge.guidance import load_guidance
-
-    kb = load_knowledge()
+    kb = catalog.kb
     schema = PatientProfile.model_json_schema()
     schema["title"] = "dryneedling patient profile"
     properties = schema["properties"]
-    properties["comorbidities"]["items"] = {"type": "string", "enum": sorted(load_guidance().comorbidities)}
+    properties["comorbidities"]["items"] = {"type": "string", "enum": sorted(catalog.guidance.comorbidities)}
     properties["condition"]["enum"] = sorted(kb.conditions)
     properties["pain_regions"]["items"] = {"type": "string", "enum": sorted(kb.regions)}
     schema["$defs"]["TriggerPointFinding"]["properties"]["muscle"]["enum"] = sorted(kb.muscles)

@@ -1,12 +1,13 @@
 """The Report: everything the assessment says about one person, in one object.
 
-``build_report(profile)`` runs screening, the atlas, the modifiers and the plan, and collects every
-source id it cites into ``sources``. JSON, text, HTML and PDF are renderings of this one object.
+``build_report(profile, catalog)`` runs screening, the atlas, the modifiers and the plan, and collects every
+source id it cites into ``sources``. JSON, text, HTML and PDF are renderings of this one object. The report
+records ``catalog_version``: the content hash of the data it was made with.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +22,9 @@ from dryneedling.assessment.models import (
     Screening,
 )
 from dryneedling.assessment.profile import PatientProfile, load_profile
+
+if TYPE_CHECKING:
+    from dryneedling.catalog import Catalog
 
 DISCLAIMER = (
     "Decision support, not a decision: this report summarises published evidence and safety guidance for "
@@ -37,7 +41,8 @@ class Report(BaseModel):
 
     model_config = ConfigDict(frozen=True, serialize_by_alias=True)
 
-    profile: dict[str, Any]
+    catalog_version: str = Field(description="Content hash of the curated data this report was made with.")
+    profile: PatientProfile
     screening: Screening
     candidate_muscles: list[CandidateMuscle] = Field(default_factory=list)
     excluded_muscles: list[ExcludedMuscle] = Field(default_factory=list)
@@ -92,7 +97,7 @@ def _collect_source_ids(node: Any) -> set[str]:
     return found
 
 
-def build_report(profile: PatientProfile | dict, kb: Any = None, audience: str = "clinician") -> Report:
+def build_report(profile: PatientProfile | dict, catalog: Catalog, audience: str = "clinician") -> Report:
     """Assess one person: screening, candidate muscles, evidence, modifiers, heat, aftercare, care plan.
 
     ``audience="patient"`` drops evidence rows the evidence table marks unsafe for patients.
@@ -107,26 +112,26 @@ def build_report(profile: PatientProfile | dict, kb: Any = None, audience: str =
         heat_plan,
     )
     from dryneedling.assessment.screening import screen
-    from dryneedling.knowledge import load_knowledge
 
-    kb = kb or load_knowledge()
+    kb = catalog.kb
     if not isinstance(profile, PatientProfile):
-        profile = load_profile(profile, kb=kb)
-    first_pass = screen(profile, kb)
-    candidates, excluded = candidates_for(profile, first_pass, kb)
-    screening = finish_screening(first_pass, candidates, excluded, kb)
-    modifiers = assess_modifiers(profile, kb)
-    evidence = evidence_section(profile, kb, audience=audience)
+        profile = load_profile(profile, catalog)
+    first_pass = screen(profile, catalog)
+    candidates, excluded = candidates_for(profile, first_pass, catalog)
+    screening = finish_screening(first_pass, candidates, excluded, catalog)
+    modifiers = assess_modifiers(profile, catalog)
+    evidence = evidence_section(profile, catalog, audience=audience)
     report = Report(
-        profile=profile.model_dump(mode="json"),
+        catalog_version=catalog.version,
+        profile=profile,
         screening=screening,
         candidate_muscles=candidates,
         excluded_muscles=excluded,
         evidence=evidence,
         modifiers=modifiers,
-        heat_plan=heat_plan(profile, screening, candidates, kb),
-        aftercare=aftercare_plan(profile, screening, candidates, modifiers, kb),
-        care_plan=care_plan(profile, evidence, kb),
+        heat_plan=heat_plan(profile, screening, candidates, catalog),
+        aftercare=aftercare_plan(profile, screening, candidates, modifiers, catalog),
+        care_plan=care_plan(profile, evidence, catalog),
     )
     cited = report.cited_ids()
     sources = {sid: kb.sources[sid].citation for sid in sorted(cited) if sid in kb.sources}

@@ -9,25 +9,15 @@ and precautions change how to needle (``needle_with_precautions``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dryneedling.assessment.models import MedicationFinding, Screening, ScreeningItem
 from dryneedling.assessment.profile import REGION_LIST_FIELDS, PatientProfile, RegionMark
-from dryneedling.knowledge.guidance import Guidance, load_guidance
+from dryneedling.knowledge.guidance import Guidance
+from dryneedling.vocabulary import weakest_confidence
 
-CONFIDENCE_RANK = {"high": 0, "moderate": 1, "low": 2}
-
-DECISION_TEXT = {
-    "suitable": "No contraindication or precaution was found in this profile. Your therapist will still check you.",
-    "needle_with_precautions": (
-        "Dry needling may be possible for you, with extra care. Your therapist will explain what they will do "
-        "differently."
-    ),
-    "do_not_needle": (
-        "Dry needling is not advised for you right now. Your therapist can offer other treatments, such as "
-        "pressure on the sore spot, stretching and exercise."
-    ),
-}
+if TYPE_CHECKING:
+    from dryneedling.catalog import Catalog
 
 
 def expand_regions(marks: Iterable[RegionMark], kb: Any) -> list[str]:
@@ -108,9 +98,8 @@ def read_medications(names: Iterable[str], guidance: Guidance) -> list[Medicatio
     return findings
 
 
-def bleeding_risk(profile: PatientProfile, guidance: Guidance | None = None) -> bool:
+def bleeding_risk(profile: PatientProfile, guidance: Guidance) -> bool:
     """True when the person has a bleeding disorder or takes an anticoagulant/antiplatelet."""
-    guidance = guidance or load_guidance()
     if "bleeding_disorder" in profile.comorbidities:
         return True
     return any(f.recognised for f in read_medications(profile.medications, guidance))
@@ -183,11 +172,9 @@ def _pregnancy_items(profile: PatientProfile, kb: Any, guidance: Guidance) -> li
     ]
 
 
-def screening_items(
-    profile: PatientProfile, kb: Any, guidance: Guidance | None = None
-) -> list[ScreeningItem]:
+def screening_items(profile: PatientProfile, catalog: Catalog) -> list[ScreeningItem]:
     """Every safety finding for ``profile`` (before looking at candidate muscles)."""
-    guidance = guidance or load_guidance()
+    kb, guidance = catalog.kb, catalog.guidance
     rules = guidance.screening
     items: list[ScreeningItem] = []
     if not profile.consent:
@@ -267,7 +254,10 @@ def decide(items: list[ScreeningItem]) -> str:
 
 
 def make_screening(
-    items: list[ScreeningItem], medications: list[MedicationFinding], decision: str | None = None
+    items: list[ScreeningItem],
+    medications: list[MedicationFinding],
+    guidance: Guidance,
+    decision: str | None = None,
 ) -> Screening:
     """Assemble the Screening object (blocked regions, overall confidence, patient text)."""
     decision = decision or decide(items)
@@ -276,7 +266,7 @@ def make_screening(
             r for item in items if item.effect in ("blocks_regions", "blocks_all") for r in item.regions
         )
     )
-    confidence = max((item.confidence for item in items), key=CONFIDENCE_RANK.__getitem__, default="moderate")
+    confidence = weakest_confidence(item.confidence for item in items)
     return Screening(
         decision=decision,
         items=items,
@@ -284,12 +274,11 @@ def make_screening(
         medications=medications,
         sources=list(dict.fromkeys(s for item in items for s in item.sources)),
         confidence=confidence,
-        patient_text=DECISION_TEXT[decision],
+        patient_text=guidance.screening.decision_text[decision],
     )
 
 
-def screen(profile: PatientProfile, kb: Any, guidance: Guidance | None = None) -> Screening:
+def screen(profile: PatientProfile, catalog: Catalog) -> Screening:
     """Screen ``profile``: items, blocked regions, recognised medications and the decision."""
-    guidance = guidance or load_guidance()
-    items = screening_items(profile, kb, guidance)
-    return make_screening(items, read_medications(profile.medications, guidance))
+    items = screening_items(profile, catalog)
+    return make_screening(items, read_medications(profile.medications, catalog.guidance), catalog.guidance)

@@ -53,16 +53,18 @@ def assess(
     schema: bool = typer.Option(False, "--schema", help="Print the JSON Schema of the profile and exit."),
 ) -> None:
     """Assess one person: screening, candidate muscles, evidence, modifiers, heat, aftercare, care plan."""
-    from dryneedling.assessment.profile import load_profile, profile_schema
-    from dryneedling.assessment.report import build_report
+    from dryneedling.assessment.profile import profile_schema, read_profile
+    from dryneedling.catalog import load_catalog
+    from dryneedling.services.assess import assess as assess_service
 
+    catalog = load_catalog()
     if schema:
-        _write(json.dumps(profile_schema(), indent=2), output)
+        _write(json.dumps(profile_schema(catalog), indent=2), output)
         return
     try:
         if profile is None:
             raise InputError("PROFILE", "a profile file is required (or '-' for standard input, or --schema)")
-        report = build_report(load_profile(profile), audience=audience.value)
+        report = assess_service(catalog, read_profile(profile), audience=audience.value)
         if output_format is Format.json:
             data: str | bytes = json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False)
         elif output_format is Format.text:

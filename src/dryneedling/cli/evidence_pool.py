@@ -11,11 +11,7 @@ from rich.table import Table
 from dryneedling.cli.evidence import evidence_app
 from dryneedling.cli.output import emit, fail
 from dryneedling.errors import InputError
-from dryneedling.evidence.bias import trim_and_fill
-from dryneedling.evidence.effect_sizes import MEASURES
-from dryneedling.evidence.meta_regression import REGRESSION_METHODS
-from dryneedling.evidence.pooling import METHODS, normalise_method, normalise_test, pool
-from dryneedling.evidence.studies import analyse_studies, read_studies
+from dryneedling.evidence.names import MEASURES, METHODS
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -182,13 +178,21 @@ def pool_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Meta-analyse your own studies: pooled estimate, heterogeneity, per-study weights, bias tests, subgroups."""
+    # The numerics (numpy, scipy) load only when a pooling command runs.
+    from dryneedling.catalog import load_catalog
+    from dryneedling.evidence.bias import trim_and_fill
+    from dryneedling.evidence.meta_regression import REGRESSION_METHODS
+    from dryneedling.evidence.pooling import normalise_method, normalise_test, pool
+    from dryneedling.services.evidence import pool_studies
+
     try:
         method = normalise_method(method)
         test = normalise_test(test)
         if not 0 < level < 100:
             raise InputError("level", "must be a percentage between 0 and 100", value=level)
-        data = read_studies(file, measure)
-        analysis = analyse_studies(data, method=method, test=test, level=level, by=by)
+        data, analysis = pool_studies(
+            load_catalog(), file, measure, method=method, test=test, level=level, by=by
+        )
         plots = {}
         exponentiate = data.is_ratio
         xlabel = f"{data.measure}" + (" (log scale)" if exponentiate else "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -9,7 +11,9 @@ from rich.table import Table
 from dryneedling.cli.evidence import evidence_app
 from dryneedling.cli.output import emit, fail
 from dryneedling.errors import InputError
-from dryneedling.evidence.table import EvidenceRow, EvidenceTable, evidence_table
+
+if TYPE_CHECKING:  # imported when the command runs, so that `dryneedling --help` starts at once
+    from dryneedling.evidence.table import EvidenceRow, EvidenceTable
 
 
 def _effect(row: EvidenceRow) -> str:
@@ -86,8 +90,12 @@ def table_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON: {rule, rows, gaps}."),
 ) -> None:
     """The graded evidence table: best published estimate per region, comparator, outcome and time."""
+    from dryneedling.catalog import load_catalog
+    from dryneedling.services.evidence import table as evidence_table
+
     try:
         table = evidence_table(
+            load_catalog(),
             region=region,
             comparator=comparator,
             outcome=outcome,

@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from dryneedling.assessment.atlas import rank_muscles
 from dryneedling.cli import app
 from dryneedling.cli.output import emit, err_console, fail, split_ids
-from dryneedling.errors import InputError
-from dryneedling.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
+from dryneedling.errors import DataError, InputError
+
+if TYPE_CHECKING:  # the data layer (pydantic, YAML) is imported only when a command runs
+    from dryneedling.catalog import Catalog
+    from dryneedling.knowledge import KnowledgeBase
 
 EXIT_INVALID_KB = 1
 
@@ -29,11 +31,13 @@ app.add_typer(kb_app, name="kb")
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of tables.")
 
 
-def _load(data_dir: Path | None = None, as_json: bool = False) -> KnowledgeBase:
-    """Load the knowledge base; a broken one is reported as a list of problems and exit code 1."""
+def _load(data_dir: Path | None = None, as_json: bool = False) -> Catalog:
+    """Build the catalog; broken data is reported as a list of problems and exit code 1."""
+    from dryneedling.catalog import load_catalog
+
     try:
-        return load_knowledge(data_dir)
-    except KnowledgeError as exc:
+        return load_catalog(data_dir)
+    except DataError as exc:
         _report_invalid(
             [
                 {"file": p.file, "entry": p.entry, "field": p.field, "message": p.message}
@@ -70,44 +74,28 @@ def _print_sources(console: Console, kb: KnowledgeBase, source_ids: list[str] | 
         console.print(f"  [{item['id']}] {item['citation']}{url}", highlight=False, markup=False)
 
 
-def _check_data_citing_the_kb(kb: KnowledgeBase, as_json: bool) -> dict[str, int]:
-    """Validate the assessment guidance and the evidence data against ``kb``; exit 1 on any problem.
-
-    Both cite the knowledge base's sources, regions and measures, so a knowledge base that loads but
-    breaks either of them is reported here rather than on a patient's report.
-    """
-    from dryneedling.evidence.syntheses import EvidenceDataError, load_evidence
-    from dryneedling.knowledge.guidance import GuidanceError, load_guidance_from
-
-    problems: list[dict[str, Any]] = []
-    counts: dict[str, int] = {}
-    try:
-        guidance = load_guidance_from(kb.data_dir / "guidance", kb)
-        counts["guidance_modifiers"] = len(guidance.modifiers)
-    except GuidanceError as exc:
-        problems += [{"file": "guidance", "entry": None, "field": None, "message": m} for m in exc.problems]
-    try:
-        evidence = load_evidence(kb=kb)
-        counts["published_estimates"] = len(evidence.syntheses)
-        counts["evidence_gaps"] = len(evidence.gaps)
-    except EvidenceDataError as exc:
-        problems.append({"file": exc.file, "entry": exc.row, "field": exc.field, "message": exc.message})
-    if problems:
-        _report_invalid(problems, as_json)
-    return counts
-
-
 @kb_app.command("check")
 def kb_check(
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Check this data directory instead."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Validate the knowledge base and print how many entries of each kind it holds (exit 1 if invalid)."""
-    kb = _load(data_dir, as_json)
-    counts = {**kb.counts(), **_check_data_citing_the_kb(kb, as_json)}
+    """Validate all curated data (knowledge base, guidance, evidence) and count it (exit 1 if invalid).
+
+    The guidance and the evidence data cite the knowledge base's sources, regions and measures, so a
+    knowledge base that loads but breaks either of them is reported here rather than on a patient's report.
+    """
+    catalog = _load(data_dir, as_json)
+    kb = catalog.kb
+    counts = {
+        **kb.counts(),
+        "guidance_modifiers": len(catalog.guidance.modifiers),
+        "published_estimates": len(catalog.evidence.syntheses),
+        "evidence_gaps": len(catalog.evidence.gaps),
+    }
 
     def render(console: Console) -> None:
         console.print(f"Knowledge base OK: {kb.data_dir}", highlight=False, soft_wrap=True)
+        console.print(f"catalog_version: {catalog.version}", highlight=False)
         table = Table()
         table.add_column("kind")
         table.add_column("entries", justify="right")
@@ -115,7 +103,11 @@ def kb_check(
             table.add_row(kind.replace("_", " "), str(count))
         console.print(table)
 
-    emit({"ok": True, "data_dir": str(kb.data_dir), "counts": counts}, as_json, render)
+    emit(
+        {"ok": True, "data_dir": str(kb.data_dir), "catalog_version": catalog.version, "counts": counts},
+        as_json,
+        render,
+    )
 
 
 @app.command("atlas")
@@ -127,12 +119,15 @@ def atlas(
     as_json: bool = JsonOption,
 ) -> None:
     """Rank the muscles whose trigger point referral zones best explain the painful regions."""
-    kb = _load(as_json=as_json)
+    from dryneedling.services.atlas import atlas as atlas_service
+
+    catalog = _load(as_json=as_json)
+    kb = catalog.kb
     regions = split_ids(pain)
     try:
         if limit < 1:
             raise InputError("limit", "must be 1 or more", value=limit)
-        candidates = rank_muscles(regions, condition=condition, side=side, kb=kb)[:limit]
+        candidates = atlas_service(catalog, regions, condition=condition, side=side).candidates[:limit]
     except InputError as error:
         fail(error, as_json)
     source_ids = [sid for c in candidates for sid in c.sources]
@@ -185,7 +180,8 @@ def atlas(
 @app.command("muscle")
 def muscle(muscle_id: str = typer.Argument(..., metavar="ID"), as_json: bool = JsonOption) -> None:
     """One muscle of the atlas: referral zones, conditions, needling safety, sources."""
-    kb = _load(as_json=as_json)
+    catalog = _load(as_json=as_json)
+    kb = catalog.kb
     try:
         entry = kb.muscle(muscle_id)
     except InputError as error:
@@ -221,7 +217,8 @@ def muscle(muscle_id: str = typer.Argument(..., metavar="ID"), as_json: bool = J
 @app.command("condition")
 def condition(condition_id: str = typer.Argument(..., metavar="ID"), as_json: bool = JsonOption) -> None:
     """One condition: ICD-10 codes, outcome measures, evidence region, typical painful regions, muscles."""
-    kb = _load(as_json=as_json)
+    catalog = _load(as_json=as_json)
+    kb = catalog.kb
     try:
         entry = kb.condition(condition_id)
     except InputError as error:
@@ -259,7 +256,8 @@ def safety(
     as_json: bool = JsonOption,
 ) -> None:
     """Contraindications, precautions and anatomical high-risk regions (all of them, or one by id)."""
-    kb = _load(as_json=as_json)
+    catalog = _load(as_json=as_json)
+    kb = catalog.kb
     if item_id is None:
         _safety_list(kb, as_json)
     elif item_id in kb.anatomical_regions:
@@ -339,7 +337,8 @@ def _anatomical_region(kb: KnowledgeBase, region_id: str, as_json: bool) -> None
 @app.command("measure")
 def measure(measure_id: str = typer.Argument(..., metavar="ID"), as_json: bool = JsonOption) -> None:
     """One outcome measure: range, direction, MCIDs with their population, MDC, bands, licensing."""
-    kb = _load(as_json=as_json)
+    catalog = _load(as_json=as_json)
+    kb = catalog.kb
     try:
         entry = kb.measure(measure_id)
     except InputError as error:
@@ -390,7 +389,8 @@ def measure(measure_id: str = typer.Argument(..., metavar="ID"), as_json: bool =
 @app.command("regions")
 def regions(as_json: bool = JsonOption) -> None:
     """The controlled vocabulary of body regions, grouped by area (ids to use with --pain)."""
-    kb = _load(as_json=as_json)
+    catalog = _load(as_json=as_json)
+    kb = catalog.kb
     areas = [
         {
             "id": area.id,

@@ -1,31 +1,57 @@
 """dryneedling.evidence: effect sizes, meta-analytic pooling and the evidence table.
 
 Numerics follow metafor (Viechtbauer 2010) and are checked against it in tests/evidence.
+Names are imported on first use (PEP 562), so that reading the evidence data or the grade rules does not
+pay for importing scipy: the CLI's start-up time depends on it.
 """
 
-from dryneedling.evidence.batch import BatchResult, pool_many
-from dryneedling.evidence.effect_sizes import MEASURES, EffectSizes, effect_sizes
-from dryneedling.evidence.pooling import METHODS, TESTS, ConvergenceWarning, PoolResult, pool
-from dryneedling.evidence.table import EvidenceGap, EvidenceRow, EvidenceTable, evidence_table  # noqa: F401
-from dryneedling.evidence.tau2_ci import CI_TYPES, Tau2Interval, tau2_ci
+from __future__ import annotations
 
-__all__ = [
-    "MEASURES",
-    "METHODS",
-    "TESTS",
-    "ConvergenceWarning",
-    "EffectSizes",
-    "PoolResult",
-    "effect_sizes",
-    "pool",
-    "pool_many",
-    "BatchResult",
-    "tau2_ci",
-    "CI_TYPES",
-    "Tau2Interval",
-]
-from dryneedling.evidence.bias import egger_test, rank_test, trim_and_fill  # noqa: F401 (evidence-B exports)
-from dryneedling.evidence.binary import mantel_haenszel, peto  # noqa: F401
-from dryneedling.evidence.meta_regression import meta_regression  # noqa: F401
-from dryneedling.evidence.sensitivity import cumulative, influence, leave_one_out  # noqa: F401
-from dryneedling.evidence.subgroup import subgroup  # noqa: F401
+import importlib
+from typing import Any
+
+# A function that shares its module's name must be bound eagerly: once the submodule is imported, Python
+# sets the package attribute to the module and a lazy lookup would never run.
+from dryneedling.evidence.effect_sizes import MEASURES, EffectSizes, effect_sizes
+
+_EXPORTS = {
+    "pool_many": "batch",
+    "BatchResult": "batch",
+    "METHODS": "pooling",
+    "TESTS": "pooling",
+    "ConvergenceWarning": "pooling",
+    "PoolResult": "pooling",
+    "pool": "pooling",
+    "EvidenceGap": "table",
+    "EvidenceRow": "table",
+    "EvidenceTable": "table",
+    "evidence_table": "table",
+    "CI_TYPES": "tau2_ci",
+    "Tau2Interval": "tau2_ci",
+    "tau2_ci": "tau2_ci",
+    "egger_test": "bias",
+    "rank_test": "bias",
+    "trim_and_fill": "bias",
+    "mantel_haenszel": "binary",
+    "peto": "binary",
+    "meta_regression": "meta_regression",
+    "cumulative": "sensitivity",
+    "influence": "sensitivity",
+    "leave_one_out": "sensitivity",
+    "subgroup": "subgroup",
+}
+
+__all__ = sorted([*_EXPORTS, "MEASURES", "EffectSizes", "effect_sizes"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dryneedling.evidence' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"dryneedling.evidence.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -20,12 +20,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from dryneedling.evidence.syntheses import load_rules
+from dryneedling.evidence.rules import GradeRules, Strength, WordingKind
 
 Level = Literal["high", "moderate", "low", "very_low"]
-Strength = Literal["Moderate", "Emerging", "Limited"]
 Domain = Literal["risk_of_bias", "inconsistency", "imprecision", "indirectness", "publication_bias"]
-WordingKind = Literal["benefit", "comparator_better", "no_difference"]
 
 
 class Downgrade(BaseModel):
@@ -100,16 +98,18 @@ class CertaintyCheck(BaseModel):
         return lines + [f"not assessed - {item}" for item in self.not_assessed]
 
 
-def _levels(rules: dict) -> list[str]:
-    return list(rules["certainty"]["levels"])
+def _levels(rules: GradeRules) -> list[str]:
+    return list(rules.certainty.levels)
 
 
-def _judged(inputs: CertaintyInputs, domain: str, rules: dict) -> int:
+def _judged(inputs: CertaintyInputs, domain: str, rules: GradeRules) -> int:
     level = inputs.review_judgements.get(domain)
-    return int(rules["certainty"]["judgement_levels"][level]) if level else 0
+    return int(rules.certainty.judgement_levels[level]) if level else 0
 
 
-def _risk_of_bias(inputs: CertaintyInputs, rules: dict, down: list[Downgrade], missing: list[str]) -> None:
+def _risk_of_bias(
+    inputs: CertaintyInputs, rules: GradeRules, down: list[Downgrade], missing: list[str]
+) -> None:
     judged = _judged(inputs, "risk_of_bias", rules)
     if "risk_of_bias" not in inputs.review_judgements:
         missing.append("risk of bias: not reported for this estimate")
@@ -118,17 +118,19 @@ def _risk_of_bias(inputs: CertaintyInputs, rules: dict, down: list[Downgrade], m
         down.append(Downgrade(domain="risk_of_bias", levels=judged, reason=f"the review judged it {level}"))
 
 
-def _inconsistency(inputs: CertaintyInputs, rules: dict, down: list[Downgrade], missing: list[str]) -> None:
-    cfg = rules["certainty"]["inconsistency"]
+def _inconsistency(
+    inputs: CertaintyInputs, rules: GradeRules, down: list[Downgrade], missing: list[str]
+) -> None:
+    cfg = rules.certainty.inconsistency
     if inputs.k == 1:
         missing.append("inconsistency: a single study, so there is nothing to be inconsistent with")
         return
     levels, why = 0, []
     if inputs.i2 is not None:
-        if inputs.i2 >= cfg["i2_very_serious"]:
-            levels, why = 2, [f"I2 {inputs.i2:g}% >= {cfg['i2_very_serious']}%"]
-        elif inputs.i2 >= cfg["i2_serious"]:
-            levels, why = 1, [f"I2 {inputs.i2:g}% >= {cfg['i2_serious']}%"]
+        if inputs.i2 >= cfg.i2_very_serious:
+            levels, why = 2, [f"I2 {inputs.i2:g}% >= {cfg.i2_very_serious}%"]
+        elif inputs.i2 >= cfg.i2_serious:
+            levels, why = 1, [f"I2 {inputs.i2:g}% >= {cfg.i2_serious}%"]
     if inputs.pi_low is not None and inputs.pi_high is not None:
         pi_crosses = inputs.pi_low <= inputs.null_value <= inputs.pi_high
         ci_crosses = (
@@ -137,7 +139,7 @@ def _inconsistency(inputs: CertaintyInputs, rules: dict, down: list[Downgrade], 
             and inputs.ci_low <= inputs.null_value <= inputs.ci_high
         )
         if pi_crosses and not ci_crosses:
-            levels = max(levels, int(cfg["prediction_interval_crossing_null"]))
+            levels = max(levels, int(cfg.prediction_interval_crossing_null))
             why.append(f"prediction interval [{inputs.pi_low:g}, {inputs.pi_high:g}] includes no effect")
     judged = _judged(inputs, "inconsistency", rules)
     if judged > levels:
@@ -146,7 +148,7 @@ def _inconsistency(inputs: CertaintyInputs, rules: dict, down: list[Downgrade], 
     if inputs.i2 is None and inputs.pi_low is None and "inconsistency" not in inputs.review_judgements:
         missing.append("inconsistency: I2 and prediction interval not reported")
         return
-    levels = min(levels, int(cfg["max_levels"]))
+    levels = min(levels, int(cfg.max_levels))
     if levels:
         down.append(Downgrade(domain="inconsistency", levels=levels, reason="; ".join(why)))
 
@@ -155,15 +157,17 @@ def _crosses(low: float, high: float, point: float) -> bool:
     return low < point < high
 
 
-def _imprecision(inputs: CertaintyInputs, rules: dict, down: list[Downgrade], missing: list[str]) -> None:
-    cfg = rules["certainty"]["imprecision"]
+def _imprecision(
+    inputs: CertaintyInputs, rules: GradeRules, down: list[Downgrade], missing: list[str]
+) -> None:
+    cfg = rules.certainty.imprecision
     levels, why = 0, []
     if inputs.ci_low is None or inputs.ci_high is None:
         missing.append("imprecision: no confidence interval")
     else:
         low, high, null = inputs.ci_low, inputs.ci_high, inputs.null_value
         if low <= null <= high:
-            levels += int(cfg["ci_crossing_null"])
+            levels += int(cfg.ci_crossing_null)
             why.append(f"95% CI [{low:g}, {high:g}] includes no effect ({null:g})")
         if inputs.mcid is None:
             missing.append("imprecision against an important difference: no MCID on this scale")
@@ -172,59 +176,58 @@ def _imprecision(inputs: CertaintyInputs, rules: dict, down: list[Downgrade], mi
             side = -1.0 if centre < null else 1.0
             threshold = null + side * inputs.mcid
             if _crosses(low, high, threshold):
-                levels += int(cfg["ci_crossing_mcid"])
+                levels += int(cfg.ci_crossing_mcid)
                 label = inputs.mcid_label or f"MCID {inputs.mcid:g}"
                 why.append(f"95% CI [{low:g}, {high:g}] spans the smallest important difference ({label})")
     if inputs.outcome_type != "continuous":
         missing.append("optimal information size: needs event counts for a binary outcome")
     elif inputs.n is None:
         missing.append("optimal information size: total participants not reported")
-    elif inputs.n < cfg["ois_continuous"]:
+    elif inputs.n < cfg.ois_continuous:
         levels += 1
-        why.append(f"{inputs.n} participants, below the optimal information size of {cfg['ois_continuous']}")
+        why.append(f"{inputs.n} participants, below the optimal information size of {cfg.ois_continuous}")
     judged = _judged(inputs, "imprecision", rules)
     if judged > levels:
         levels = judged
         why.append("the review rated down for imprecision")
-    levels = min(levels, int(cfg["max_levels"]))
+    levels = min(levels, int(cfg.max_levels))
     if levels:
         down.append(Downgrade(domain="imprecision", levels=levels, reason="; ".join(why)))
 
 
-def _indirectness(inputs: CertaintyInputs, rules: dict, down: list[Downgrade]) -> None:
+def _indirectness(inputs: CertaintyInputs, rules: GradeRules, down: list[Downgrade]) -> None:
     levels, why = 0, []
     if not inputs.dn_specific:
-        levels = int(rules["certainty"]["indirectness"]["not_dn_specific"])
+        levels = int(rules.certainty.indirectness.not_dn_specific)
         why.append("pools acupuncture with dry needling, so it does not answer the dry needling question")
     judged = _judged(inputs, "indirectness", rules)
     if judged > levels:
         levels = judged
         why.append("the review rated down for indirectness")
     if levels:
-        cap = int(rules["certainty"]["indirectness"]["max_levels"])
+        cap = int(rules.certainty.indirectness.max_levels)
         down.append(Downgrade(domain="indirectness", levels=min(levels, cap), reason="; ".join(why)))
 
 
 def _publication_bias(
-    inputs: CertaintyInputs, rules: dict, down: list[Downgrade], missing: list[str]
+    inputs: CertaintyInputs, rules: GradeRules, down: list[Downgrade], missing: list[str]
 ) -> None:
     judged = _judged(inputs, "publication_bias", rules)
     if "publication_bias" in inputs.review_judgements:
         if judged:
             down.append(Downgrade(domain="publication_bias", levels=judged, reason="the review suspected it"))
         return
-    minimum = rules["certainty"]["publication_bias"]["min_studies_for_test"]
+    minimum = rules.certainty.publication_bias.min_studies_for_test
     if inputs.k is not None and inputs.k < minimum:
         missing.append(f"publication bias: {inputs.k} studies, fewer than the {minimum} a funnel test needs")
     else:
         missing.append("publication bias: not reported for this estimate")
 
 
-def rate_certainty(inputs: CertaintyInputs, rules: dict | None = None) -> CertaintyCheck:
+def rate_certainty(inputs: CertaintyInputs, rules: GradeRules) -> CertaintyCheck:
     """Our GRADE-style check of one pooled estimate (see module docstring)."""
-    rules = rules or load_rules()
     levels = _levels(rules)
-    start = rules["certainty"]["start"][inputs.design]
+    start = rules.certainty.start[inputs.design]
     down: list[Downgrade] = []
     missing: list[str] = []
     _risk_of_bias(inputs, rules, down, missing)
@@ -236,37 +239,34 @@ def rate_certainty(inputs: CertaintyInputs, rules: dict | None = None) -> Certai
     return CertaintyCheck(start=start, level=levels[final], downgrades=down, not_assessed=missing)
 
 
-def reported_certainty(published: str | None, rules: dict | None = None) -> tuple[Level | None, str]:
+def reported_certainty(published: str | None, rules: GradeRules) -> tuple[Level | None, str]:
     """The certainty we report and how we got it: the review's own rating, or None (not rated).
 
     A published range counts at its lower end so we never claim more than the review did.
     """
-    rules = rules or load_rules()
     if not published:
         return None, "not rated by the review (no per-outcome GRADE rating visible)"
     levels = _levels(rules)
     if published in levels:
         return published, "as rated by the review"
-    lower = rules["certainty"]["published_aliases"].get(published)
+    lower = rules.certainty.published_aliases.get(published)
     if lower is None:
         raise ValueError(f"unknown published certainty {published!r}")
     return lower, f"as rated by the review ({published.replace('_', ' ')}; lower end used)"
 
 
-def strength_for(certainty: Level | None, rules: dict | None = None) -> Strength:
+def strength_for(certainty: Level | None, rules: GradeRules) -> Strength:
     """The plain strength word for a reported certainty: the one rule in grade_rules.yaml."""
-    rules = rules or load_rules()
-    return rules["strength"]["by_certainty"][certainty or "not_rated"]
+    return rules.strength.by_certainty[certainty or "not_rated"]
 
 
-def forbidden_words(strength: Strength, rules: dict | None = None) -> list[str]:
+def forbidden_words(strength: Strength, rules: GradeRules) -> list[str]:
     """Words and phrases patient text at this strength may not contain."""
-    rules = rules or load_rules()
-    cfg = rules["strength"]
-    return list(cfg["forbidden_always"]) + list(cfg["forbidden_by_strength"].get(strength, []))
+    cfg = rules.strength
+    return list(cfg.forbidden_always) + list(cfg.forbidden_by_strength.get(strength, []))
 
 
-def check_patient_text(text: str, strength: Strength, rules: dict | None = None) -> None:
+def check_patient_text(text: str, strength: Strength, rules: GradeRules) -> None:
     """Raise ValueError when patient text claims more than its strength allows."""
     lowered = text.lower()
     for word in forbidden_words(strength, rules):
@@ -274,10 +274,9 @@ def check_patient_text(text: str, strength: Strength, rules: dict | None = None)
             raise ValueError(f"patient text at strength {strength} may not say {word!r}: {text!r}")
 
 
-def patient_sentence(strength: Strength, kind: WordingKind, rules: dict | None = None, **fields: str) -> str:
+def patient_sentence(strength: Strength, kind: WordingKind, rules: GradeRules, **fields: str) -> str:
     """Fill the patient wording allowed at ``strength`` and check it against the forbidden words."""
-    rules = rules or load_rules()
-    template = rules["strength"]["wording"][strength][kind]
+    template = getattr(rules.strength.wording[strength], kind)
     comparator = fields.get("comparator", "")
     who = fields.get("who", "Dry needling")
     values = {

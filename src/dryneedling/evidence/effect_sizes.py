@@ -19,8 +19,8 @@ import numpy as np
 
 from dryneedling.errors import InputError
 from dryneedling.evidence._validate import as_vector, choice, non_negative, positive, same_length
+from dryneedling.evidence.names import MEASURES
 
-MEASURES: tuple[str, ...] = ("MD", "SMD", "ROM", "RR", "OR", "RD", "ZCOR", "PLO", "PR")
 CONVENTIONS: tuple[str, ...] = ("metafor", "revman")
 _CONTINUOUS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")
 

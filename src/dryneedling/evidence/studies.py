@@ -195,9 +195,6 @@ def read_studies(path: str | Path, measure: str | None = None) -> StudyData:
     )
 
 
-MIN_STUDIES_FOR_BIAS_TESTS = 10
-
-
 def _finite(value):
     """JSON-safe number: NaN and infinities become None, numpy scalars become floats."""
     if value is None or isinstance(value, bool | str):
@@ -230,11 +227,15 @@ def analyse_studies(
     test: str = "z",
     level: float = 95,
     by: str | None = None,
+    *,
+    min_studies: int,
 ) -> dict:
     """The full analysis behind ``dryneedling evidence pool``, as plain JSON-ready data.
 
+    ``min_studies`` is the fewest studies for the small-study tests (grade rules' publication_bias rule).
+
     Pooled result (estimate, CI, prediction interval, tau^2, I^2, Q test), per-study rows with weights,
-    small-study tests when k >= 10 (Egger's regression in metafor's meta-regression form and the classic
+    small-study tests when k >= ``min_studies`` (Egger's regression in metafor's meta-regression form and the classic
     weighted form, Begg's rank test) and, with ``by``, subgroups with both tests for subgroup differences.
     Ratio measures also get the exponentiated estimate and intervals.
     """
@@ -278,7 +279,7 @@ def analyse_studies(
             for name in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")
         }
 
-    if result.k >= MIN_STUDIES_FOR_BIAS_TESTS:
+    if result.k >= min_studies:
         bias: dict = {}
         if result.method in REGRESSION_METHODS:
             bias["egger"] = egger_test(
@@ -298,7 +299,7 @@ def analyse_studies(
             "egger_classic": None,
             "rank": None,
             "skipped": (
-                f"not run: small-study tests need at least {MIN_STUDIES_FOR_BIAS_TESTS} studies (k = {result.k}); "
+                f"not run: small-study tests need at least {min_studies} studies (k = {result.k}); "
                 "with fewer they cannot tell funnel asymmetry from chance"
             ),
         }

@@ -1,8 +1,9 @@
-"""Published dry-needling meta-analyses (evidence/data/syntheses.csv), loaded and validated.
+"""Published dry-needling meta-analyses (knowledge/data/evidence/syntheses.csv), loaded and validated.
 
 Each row is one pooled estimate from one review, with its citation (a source id of the knowledge base
 bibliography), the review's own GRADE rating where it published one, and whether patients may see it.
-Validation names the file, the row (CSV line and id) and the field, so a bad edit is found at once.
+Validation names the file, the row (CSV line and id) and the field of every problem, all in one
+:class:`~dryneedling.errors.DataError`, so a bad edit is found at once.
 
 Columns of syntheses.csv (vocabularies in vocabulary.yaml, rules in grade_rules.yaml):
 
@@ -29,14 +30,17 @@ import csv
 import math
 import re
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+from dryneedling.errors import DataError, Problem
+from dryneedling.evidence.rules import GradeRules
+
+#: The shipped evidence data lives with the rest of the curated data, so one directory versions it all.
+DATA_DIR = Path(__file__).resolve().parents[1] / "knowledge" / "data" / "evidence"
 SYNTHESES_FILE = "syntheses.csv"
 VOCABULARY_FILE = "vocabulary.yaml"
 RULES_FILE = "grade_rules.yaml"
@@ -72,16 +76,16 @@ COLUMNS = (
 )
 
 
-class EvidenceDataError(ValueError):
-    """A data file of the evidence table is wrong; names the file, the row and the field."""
+class _Stop(Exception):
+    """One problem that ends the reading of one row or file; collected into a DataError by the loader."""
 
     def __init__(self, file: str, row: str | None, field: str | None, message: str) -> None:
-        self.file = file
-        self.row = row
-        self.field = field
-        self.message = message
-        where = file + (f", row {row}" if row else "") + (f", field {field!r}" if field else "")
-        super().__init__(f"{where}: {message}")
+        self.problem = Problem(f"evidence/{file}", row or "-", field or "", message)
+        super().__init__(str(self.problem))
+
+
+#: The evidence data's name for the one data-error type (kept for readers of older code).
+EvidenceDataError = DataError
 
 
 class _Frozen(BaseModel):
@@ -170,7 +174,7 @@ class EvidenceData(_Frozen):
 
     syntheses: tuple[Synthesis, ...]
     vocabulary: Vocabulary
-    rules: dict
+    rules: GradeRules
     gaps: tuple[Gap, ...]
     source_years: dict[str, int | None]
 
@@ -179,11 +183,11 @@ def _read_yaml(path: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text())
     except FileNotFoundError as exc:
-        raise EvidenceDataError(path.name, None, None, "file not found") from exc
+        raise _Stop(path.name, None, None, "file not found") from exc
     except yaml.YAMLError as exc:
-        raise EvidenceDataError(path.name, None, None, f"not valid YAML: {exc}") from exc
+        raise _Stop(path.name, None, None, f"not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
-        raise EvidenceDataError(path.name, None, None, "expected a mapping at the top level")
+        raise _Stop(path.name, None, None, "expected a mapping at the top level")
     return data
 
 
@@ -194,32 +198,30 @@ def load_vocabulary(data_dir: Path = DATA_DIR) -> Vocabulary:
     for section in Vocabulary.model_fields:
         entries = raw.get(section)
         if not isinstance(entries, list) or not entries:
-            raise EvidenceDataError(VOCABULARY_FILE, None, section, "missing or empty section")
+            raise _Stop(VOCABULARY_FILE, None, section, "missing or empty section")
         terms: dict[str, Term] = {}
         for index, entry in enumerate(entries, start=1):
             try:
                 term = Term(**entry)
             except Exception as exc:
-                raise EvidenceDataError(VOCABULARY_FILE, f"{section}[{index}]", None, str(exc)) from exc
+                raise _Stop(VOCABULARY_FILE, f"{section}[{index}]", None, str(exc)) from exc
             if term.id in terms:
-                raise EvidenceDataError(
-                    VOCABULARY_FILE, f"{section}[{index}]", "id", f"duplicate id {term.id!r}"
-                )
+                raise _Stop(VOCABULARY_FILE, f"{section}[{index}]", "id", f"duplicate id {term.id!r}")
             terms[term.id] = term
         parts[section] = terms
     return Vocabulary(**parts)
 
 
 class _RowReader:
-    """Parses the cells of one CSV row, raising EvidenceDataError that names file, row and field."""
+    """Parses the cells of one CSV row; a bad cell stops the row with a problem naming file, row and field."""
 
     def __init__(self, file: str, line: int, cells: dict[str, str]) -> None:
         self.file = file
         self.cells = cells
         self.row = f"{line} ({cells.get('id') or 'no id'})"
 
-    def fail(self, field: str, message: str) -> EvidenceDataError:
-        return EvidenceDataError(self.file, self.row, field, message)
+    def fail(self, field: str, message: str) -> _Stop:
+        return _Stop(self.file, self.row, field, message)
 
     def text(self, field: str, required: bool = True) -> str | None:
         value = (self.cells.get(field) or "").strip()
@@ -284,12 +286,12 @@ def _parse_judgements(reader: _RowReader, levels: Iterable[str]) -> dict[str, st
 def _parse_row(
     reader: _RowReader,
     vocab: Vocabulary,
-    rules: dict,
+    rules: GradeRules,
     source_ids: set[str] | None,
     measure_ids: set[str] | None,
 ) -> Synthesis:
-    certainty_rules = rules["certainty"]
-    certainty_values = set(certainty_rules["levels"]) | set(certainty_rules["published_aliases"])
+    certainty_rules = rules.certainty
+    certainty_values = set(certainty_rules.levels) | set(certainty_rules.published_aliases)
     row_id = reader.text("id")
     if not row_id.startswith("ES"):
         raise reader.fail("id", f"ids start with 'ES', got {row_id!r}")
@@ -315,7 +317,7 @@ def _parse_row(
     verification = reader.choice("verification", vocab.verification)
     patient_safe = reader.flag("patient_safe")
     exclusion_reason = reader.text("exclusion_reason", required=False)
-    never = rules["patient_display"]["never_for_patients"]
+    never = rules.patient_display.never_for_patients
     if patient_safe and verification in never:
         raise reader.fail("patient_safe", f"rows read as {verification!r} are never shown to patients")
     if patient_safe and estimate is None:
@@ -343,7 +345,7 @@ def _parse_row(
         favours=reader.choice("favours", vocab.favours),
         verification=verification,
         dn_specific=reader.flag("dn_specific"),
-        review_judgements=_parse_judgements(reader, certainty_rules["judgement_levels"]),
+        review_judgements=_parse_judgements(reader, certainty_rules.judgement_levels),
         patient_safe=patient_safe,
         exclusion_reason=exclusion_reason,
         notes=reader.text("notes"),
@@ -353,60 +355,100 @@ def _parse_row(
 def read_syntheses(
     path: Path,
     vocab: Vocabulary,
-    rules: dict,
+    rules: GradeRules,
     source_ids: set[str] | None = None,
     measure_ids: set[str] | None = None,
+    problems: list[Problem] | None = None,
 ) -> tuple[Synthesis, ...]:
-    """Read and validate a syntheses CSV; the first error found names its file, row and field."""
+    """Read and validate a syntheses CSV; every bad row adds a problem naming its file, row and field.
+
+    Problems go to ``problems`` when given (the loader collects them), else they are raised together.
+    """
+    found: list[Problem] = [] if problems is None else problems
+    rows: list[Synthesis] = []
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise EvidenceDataError(path.name, None, None, "file not found") from exc
-    reader = csv.DictReader(text.splitlines())
-    missing = [column for column in COLUMNS if column not in (reader.fieldnames or [])]
-    if missing:
-        raise EvidenceDataError(path.name, "1 (header)", missing[0], "column missing from the header")
-    rows: list[Synthesis] = []
-    seen: set[str] = set()
-    for line, cells in enumerate(reader, start=2):
-        row = _parse_row(_RowReader(path.name, line, cells), vocab, rules, source_ids, measure_ids)
-        if row.id in seen:
-            raise EvidenceDataError(path.name, f"{line} ({row.id})", "id", f"duplicate id {row.id!r}")
-        seen.add(row.id)
-        rows.append(row)
-    if not rows:
-        raise EvidenceDataError(path.name, None, None, "no rows")
+        reader = csv.DictReader(text.splitlines())
+        missing = [column for column in COLUMNS if column not in (reader.fieldnames or [])]
+        if missing:
+            raise _Stop(path.name, "1 (header)", missing[0], "column missing from the header")
+    except FileNotFoundError:
+        found.append(_Stop(path.name, None, None, "file not found").problem)
+        reader = None
+    except _Stop as stop:
+        found.append(stop.problem)
+        reader = None
+    if reader is not None:
+        seen: set[str] = set()
+        for line, cells in enumerate(reader, start=2):
+            try:
+                row = _parse_row(_RowReader(path.name, line, cells), vocab, rules, source_ids, measure_ids)
+            except _Stop as stop:
+                found.append(stop.problem)
+                continue
+            if row.id in seen:
+                found.append(_Stop(path.name, f"{line} ({row.id})", "id", f"duplicate id {row.id!r}").problem)
+                continue
+            seen.add(row.id)
+            rows.append(row)
+        if not rows and not found:
+            found.append(_Stop(path.name, None, None, "no rows").problem)
+    if problems is None and found:
+        raise DataError(found)
     return tuple(rows)
 
 
-def read_gaps(path: Path, vocab: Vocabulary, source_ids: set[str] | None) -> tuple[Gap, ...]:
+def read_gaps(
+    path: Path, vocab: Vocabulary, source_ids: set[str] | None, problems: list[Problem] | None = None
+) -> tuple[Gap, ...]:
     """Read gaps.yaml; every gap names a known region and cites resolvable sources."""
-    raw = _read_yaml(path).get("gaps") or []
+    found: list[Problem] = [] if problems is None else problems
     gaps: list[Gap] = []
+    try:
+        raw = _read_yaml(path).get("gaps") or []
+    except _Stop as stop:
+        found.append(stop.problem)
+        raw = []
     for index, entry in enumerate(raw, start=1):
         row = f"gaps[{index}]"
         try:
-            gap = Gap(**{**entry, "sources": tuple(entry.get("sources") or ())})
-        except Exception as exc:
-            raise EvidenceDataError(path.name, row, None, str(exc)) from exc
-        if gap.region not in vocab.regions:
-            raise EvidenceDataError(path.name, row, "region", f"unknown region {gap.region!r}")
-        if not gap.sources:
-            raise EvidenceDataError(path.name, row, "sources", "a gap statement needs at least one source")
-        for source in gap.sources:
-            if source_ids is not None and source not in source_ids:
-                raise EvidenceDataError(path.name, row, "sources", f"unknown source id {source!r}")
+            if not isinstance(entry, dict):
+                raise _Stop(path.name, row, None, "each gap must be a mapping")
+            try:
+                gap = Gap(**{**entry, "sources": tuple(entry.get("sources") or ())})
+            except (ValidationError, TypeError) as exc:
+                raise _Stop(path.name, row, None, str(exc)) from exc
+            if gap.region not in vocab.regions:
+                raise _Stop(path.name, row, "region", f"unknown region {gap.region!r}")
+            if not gap.sources:
+                raise _Stop(path.name, row, "sources", "a gap statement needs at least one source")
+            for source in gap.sources:
+                if source_ids is not None and source not in source_ids:
+                    raise _Stop(path.name, row, "sources", f"unknown source id {source!r}")
+        except _Stop as stop:
+            found.append(stop.problem)
+            continue
         gaps.append(gap)
+    if problems is None and found:
+        raise DataError(found)
     return tuple(gaps)
 
 
-def load_rules(data_dir: Path = DATA_DIR) -> dict:
-    """grade_rules.yaml as a plain mapping (thresholds, strength rule, wording, display rules)."""
-    rules = _read_yaml(data_dir / RULES_FILE)
-    for section in ("certainty", "strength", "patient_display", "best_estimate"):
-        if section not in rules:
-            raise EvidenceDataError(RULES_FILE, None, section, "missing section")
-    return rules
+def load_rules(data_dir: Path = DATA_DIR) -> GradeRules:
+    """grade_rules.yaml as a typed, validated object; an unknown or missing key names its path."""
+    raw = _read_yaml(data_dir / RULES_FILE)
+    try:
+        return GradeRules.model_validate(raw)
+    except ValidationError as exc:
+        raise DataError(
+            Problem(
+                f"evidence/{RULES_FILE}",
+                ".".join(str(part) for part in err["loc"][:-1]) or "-",
+                str(err["loc"][-1]) if err["loc"] else "",
+                "unknown key" if err["type"] == "extra_forbidden" else err["msg"],
+            )
+            for err in exc.errors()
+        ) from None
 
 
 def _source_year(kb, source_id: str) -> int | None:
@@ -421,25 +463,23 @@ def _source_year(kb, source_id: str) -> int | None:
 
 
 def load_evidence(data_dir: Path = DATA_DIR, kb=None) -> EvidenceData:
-    """Load and cross-check syntheses, vocabulary, rules and gaps.
+    """Load and cross-check syntheses, vocabulary, rules and gaps; raise every problem in one DataError.
 
     With ``kb`` (a loaded knowledge base) every source id and scale must resolve in it; each row also
     gets the publication year of its review from the bibliography.
     """
-    vocab = load_vocabulary(data_dir)
-    rules = load_rules(data_dir)
+    problems: list[Problem] = []
+    try:
+        vocab = load_vocabulary(data_dir)
+        rules = load_rules(data_dir)
+    except _Stop as stop:
+        raise DataError([stop.problem]) from None
     source_ids = set(kb.sources) if kb is not None else None
     measure_ids = set(kb.measures) if kb is not None else None
-    rows = read_syntheses(data_dir / SYNTHESES_FILE, vocab, rules, source_ids, measure_ids)
-    gaps = read_gaps(data_dir / GAPS_FILE, vocab, source_ids)
+    rows = read_syntheses(data_dir / SYNTHESES_FILE, vocab, rules, source_ids, measure_ids, problems)
+    gaps = read_gaps(data_dir / GAPS_FILE, vocab, source_ids, problems)
+    if problems:
+        raise DataError(problems)
     years = {row.source: _source_year(kb, row.source) for row in rows}
     rows = tuple(row.model_copy(update={"year": years[row.source]}) for row in rows)
     return EvidenceData(syntheses=rows, vocabulary=vocab, rules=rules, gaps=gaps, source_years=years)
-
-
-@lru_cache(maxsize=4)
-def default_evidence() -> EvidenceData:
-    """The shipped evidence data, checked against the shipped knowledge base (cached)."""
-    from dryneedling.knowledge import load_knowledge
-
-    return load_evidence(DATA_DIR, kb=load_knowledge())

@@ -1,19 +1,20 @@
 """The evidence table: the best published estimate per region x comparator x outcome x time point.
 
+>>> from dryneedling.catalog import load_catalog
 >>> from dryneedling.evidence.table import evidence_table
->>> table = evidence_table(region="shoulder", audience="patient")
+>>> table = evidence_table(load_catalog(), region="shoulder", audience="patient")
 >>> table.rows[0].strength in ("Moderate", "Emerging", "Limited")
 True
 
 Rows carry the review's own certainty where it published one ("as rated by the review") and our own
 GRADE-style check beside it. Patient output (``audience="patient"``) never includes rows the reference
 marks unreliable (``patient_safe`` False). Where no pooled dry-needling estimate exists the table says
-so in ``gaps``. The selection rule is in ``EvidenceTable.rule`` and in data/grade_rules.yaml.
+so in ``gaps``. The selection rule is in ``EvidenceTable.rule`` and in knowledge/data/evidence/grade_rules.yaml.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,18 +29,35 @@ from dryneedling.evidence.certainty import (
     reported_certainty,
     strength_for,
 )
-from dryneedling.evidence.syntheses import EvidenceData, Synthesis, default_evidence
+from dryneedling.evidence.rules import GradeRules
+from dryneedling.evidence.syntheses import EvidenceData, Synthesis
+from dryneedling.vocabulary import AUDIENCES, Audience, Confidence
 
-Audience = Literal["clinician", "patient"]
-AUDIENCES = ("clinician", "patient")
+if TYPE_CHECKING:
+    from dryneedling.catalog import Catalog
+
 _CERTAINTY_RANK = {None: 0, "very_low": 1, "low": 2, "moderate": 3, "high": 4}
 _MEAN_DIFFERENCES = ("MD", "WMD", "MD_NMA")
 
 
-class EvidenceRow(BaseModel):
-    """One pooled estimate as shown in the table (see the module docstring)."""
+class _Readable(BaseModel):
+    """Frozen row models that templates may also read as ``row["field"]`` or ``row.get("field")``."""
 
     model_config = ConfigDict(frozen=True)
+
+    def __getitem__(self, name: str) -> object:
+        if name not in type(self).model_fields:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def get(self, name: str, default: object = None) -> object:
+        """The field ``name``, or ``default`` when the model has no such field (or it is None)."""
+        value = getattr(self, name, None)
+        return default if value is None else value
+
+
+class EvidenceRow(_Readable):
+    """One pooled estimate as shown in the table (see the module docstring)."""
 
     id: str
     region: str
@@ -82,10 +100,8 @@ class EvidenceRow(BaseModel):
     superseded_by: str | None
 
 
-class EvidenceGap(BaseModel):
+class EvidenceGap(_Readable):
     """A region (or part of one) with no pooled dry-needling estimate, said plainly, with sources."""
-
-    model_config = ConfigDict(frozen=True)
 
     region: str
     region_label: str
@@ -94,7 +110,7 @@ class EvidenceGap(BaseModel):
     plain: str
     sources: list[str]
     citations: list[str]
-    confidence: Literal["high", "moderate", "low"]
+    confidence: Confidence
 
 
 class EvidenceTable(BaseModel):
@@ -110,20 +126,14 @@ class EvidenceTable(BaseModel):
     audience: Audience
 
 
-def _kb():
-    from dryneedling.knowledge import load_knowledge
-
-    return load_knowledge()
-
-
-def _mcid(row: Synthesis, kb, rules: dict) -> tuple[float | None, str | None]:
+def _mcid(row: Synthesis, kb, rules: GradeRules) -> tuple[float | None, str | None]:
     """Smallest usable published MCID of the row's scale, with a label naming value and source."""
     if row.scale is None or kb is None or row.scale not in kb.measures:
         return None, None
     usable = [m for m in kb.measures[row.scale].mcid if m.usable]
     if not usable:
         return None, None
-    if rules["certainty"]["imprecision"]["mcid_choice"] != "smallest":
+    if rules.certainty.imprecision.mcid_choice != "smallest":
         raise ValueError("only mcid_choice: smallest is implemented")
     chosen = min(usable, key=lambda m: m.value)
     return chosen.value, f"{row.scale} MCID {chosen.value:g} ({chosen.source})"
@@ -259,7 +269,7 @@ def _to_row(row: Synthesis, data: EvidenceData, kb, best: bool, superseded_by: s
     )
 
 
-def preference_key(row: Synthesis, rules: dict) -> tuple:
+def preference_key(row: Synthesis, rules: GradeRules) -> tuple:
     """Sort key of the best-estimate rule (higher is preferred); see grade_rules.yaml best_estimate."""
     certainty, _ = reported_certainty(row.published_certainty, rules)
     return (
@@ -273,7 +283,7 @@ def preference_key(row: Synthesis, rules: dict) -> tuple:
     )
 
 
-def choose_best(rows: list[Synthesis], rules: dict) -> dict[tuple[str, str, str, str], list[Synthesis]]:
+def choose_best(rows: list[Synthesis], rules: GradeRules) -> dict[tuple[str, str, str, str], list[Synthesis]]:
     """Group rows per region x comparator x outcome x time point, best first within each cell."""
     cells: dict[tuple[str, str, str, str], list[Synthesis]] = {}
     for row in rows:
@@ -307,6 +317,7 @@ def _gap(region: str, scope: str, statement: str, plain: str, sources, confidenc
 
 
 def evidence_table(
+    catalog: Catalog,
     region: str | None = None,
     comparator: str | None = None,
     outcome: str | None = None,
@@ -314,8 +325,6 @@ def evidence_table(
     audience: Audience = "clinician",
     timepoint: str | None = None,
     all_estimates: bool = False,
-    data: EvidenceData | None = None,
-    kb=None,
 ) -> EvidenceTable:
     """Build the evidence table, filtered by region (id or alias), comparator, outcome, condition, time.
 
@@ -325,9 +334,7 @@ def evidence_table(
     """
     if audience not in AUDIENCES:
         raise InputError.unknown("audience", audience, AUDIENCES)
-    if data is None:
-        kb = kb or _kb()
-        data = default_evidence()
+    data, kb = catalog.evidence, catalog.kb
     vocab = data.vocabulary
     if region is not None:
         resolved = vocab.resolve_region(region)
@@ -338,8 +345,6 @@ def evidence_table(
     outcome = _resolve("outcome", outcome, vocab.outcomes, "outcome")
     timepoint = _resolve("timepoint", timepoint, vocab.timepoints, "time point")
     if condition is not None:
-        if kb is None:
-            raise InputError("condition", "filtering by condition needs the knowledge base")
         # A condition without an evidence_region in the knowledge base may still be named as an alias of
         # a region here (e.g. hip conditions, for which only a gap statement exists).
         linked = kb.condition(condition).evidence_region
@@ -424,8 +429,8 @@ def _table(
     return EvidenceTable(
         rows=rows,
         gaps=gaps,
-        rule=data.rules["best_estimate"]["rule"],
-        strength_rule=data.rules["strength"]["rule"],
-        patient_rule=data.rules["patient_display"]["rule"],
+        rule=data.rules.best_estimate.rule,
+        strength_rule=data.rules.strength.rule,
+        patient_rule=data.rules.patient_display.rule,
         audience=audience,
     )

@@ -1,31 +1,27 @@
 """Assessment guidance: the cited data behind modifiers, screening triggers, heat, aftercare and care plans.
 
 The YAML files live in ``data/guidance/``. :func:`load_guidance` validates them (pydantic, extra keys
-forbidden) and checks every source id against ``load_knowledge().sources`` and every safety item, region,
-area, anatomical region and measure id against the knowledge base. Thresholds (ages, weeks, soreness
+forbidden, triggers typed per kind) and checks every source id and every safety item, region, area,
+anatomical region and measure id against the knowledge base it is given. Thresholds (ages, weeks, soreness
 hours) live here, not in code; the CSI cut-off is read from the KB measure.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from dryneedling.knowledge.models import Confidence
+from dryneedling.errors import DataError, Problem
+from dryneedling.vocabulary import Confidence
 
 GUIDANCE_DIR = Path(__file__).parent / "data" / "guidance"
 
 
-class GuidanceError(Exception):
-    """The guidance data is inconsistent (a bad id, a missing source); lists every problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("guidance data problems:\n  " + "\n  ".join(problems))
+#: The guidance's name for the one data-error type (kept for readers of older code).
+GuidanceError = DataError
 
 
 class _Frozen(BaseModel):
@@ -113,31 +109,106 @@ class ScreeningRules(_Frozen):
     pregnancy: PregnancyRule
     anatomy_precautions: dict[str, str]
     examined_trigger_point_boost: dict[Literal["active", "latent"], float]
+    condition_weight: float = Field(ge=0, lt=1)
+    candidate_patient_text: str
+    excluded_patient_text: str
+    decision_text: dict[Literal["suitable", "needle_with_precautions", "do_not_needle"], str]
 
 
 # ---------------- modifiers ----------------
-class Trigger(_Frozen):
-    model_config = ConfigDict(frozen=True, extra="allow")
-    kind: Literal[
-        "trigger_point_kind",
-        "only_latent_trigger_points",
-        "duration_at_least",
-        "csi_at_least",
-        "comorbidity_any",
-        "distress",
-        "sex_is",
-        "age_at_least",
-        "prior_injuries_present",
-        "practitioner_recorded",
-        "first_treatment",
-        "previous_sessions",
-        "region_field",
-        "bleeding_risk",
-    ]
+class _Trigger(_Frozen):
+    """What in a profile fires a rule; one model per kind, each with only the keys that kind takes."""
 
-    def param(self, name: str, default: Any = None) -> Any:
-        """A trigger parameter (weeks, ids, value ...) from the YAML."""
-        return (self.model_extra or {}).get(name, default)
+
+class TriggerPointKind(_Trigger):
+    kind: Literal["trigger_point_kind"]
+    kind_value: Literal["active", "latent"]
+
+
+class OnlyLatentTriggerPoints(_Trigger):
+    kind: Literal["only_latent_trigger_points"]
+
+
+class DurationAtLeast(_Trigger):
+    kind: Literal["duration_at_least"]
+    weeks: float = Field(gt=0)
+
+
+class CsiAtLeast(_Trigger):
+    kind: Literal["csi_at_least"]
+    cutoff_from_measure: str
+
+
+class ComorbidityAny(_Trigger):
+    kind: Literal["comorbidity_any"]
+    ids: tuple[str, ...] = Field(min_length=1)
+
+
+class Distress(_Trigger):
+    kind: Literal["distress"]
+    comorbidities: tuple[str, ...] = Field(min_length=1)
+    needle_fear: tuple[Literal["mild", "severe"], ...] = ()
+
+
+class SexIs(_Trigger):
+    kind: Literal["sex_is"]
+    value: Literal["female", "male", "other"]
+
+
+class AgeAtLeast(_Trigger):
+    kind: Literal["age_at_least"]
+    years: int = Field(gt=0)
+
+
+class PriorInjuriesPresent(_Trigger):
+    kind: Literal["prior_injuries_present"]
+
+
+class PractitionerRecorded(_Trigger):
+    kind: Literal["practitioner_recorded"]
+
+
+class FirstTreatment(_Trigger):
+    kind: Literal["first_treatment"]
+
+
+class PreviousSessions(_Trigger):
+    kind: Literal["previous_sessions"]
+
+
+class RegionField(_Trigger):
+    kind: Literal["region_field"]
+    field: tuple[str, ...] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_or_many(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("field"), str):
+            return {**data, "field": (data["field"],)}
+        return data
+
+
+class BleedingRisk(_Trigger):
+    kind: Literal["bleeding_risk"]
+
+
+Trigger = Annotated[
+    TriggerPointKind
+    | OnlyLatentTriggerPoints
+    | DurationAtLeast
+    | CsiAtLeast
+    | ComorbidityAny
+    | Distress
+    | SexIs
+    | AgeAtLeast
+    | PriorInjuriesPresent
+    | PractitionerRecorded
+    | FirstTreatment
+    | PreviousSessions
+    | RegionField
+    | BleedingRisk,
+    Field(discriminator="kind"),
+]
 
 
 class ModifierRule(_CitedEntry):
@@ -174,6 +245,9 @@ class HeatGuidance(_Frozen):
     after: HeatDefault
     evidence_note: str
     evidence_sources: tuple[str, ...] = Field(min_length=1)
+    evidence_patient_text: str
+    not_applicable_text: str
+    not_applicable_patient_text: str
     contraindications: tuple[HeatContraindication, ...]
 
 
@@ -238,6 +312,8 @@ class FollowUpRule(_CitedEntry):
 
 class CarePlanGuidance(_Frozen):
     components: tuple[CareComponentRule, ...]
+    plan_patient_text: str
+    measure_patient_text: str
     follow_up: tuple[FollowUpRule, ...]
 
 
@@ -262,12 +338,6 @@ class Guidance(_Frozen):
         return index
 
 
-def _read(directory: Path, name: str) -> Any:
-    path = directory / f"{name}.yaml"
-    with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
 def _walk_sources(node: Any, where: str) -> list[tuple[str, str]]:
     """Every (location, source id) under ``node`` (keys ``sources``, ``evidence_sources``)."""
     found: list[tuple[str, str]] = []
@@ -286,16 +356,23 @@ def _walk_sources(node: Any, where: str) -> list[tuple[str, str]]:
     return found
 
 
-def _check_against_kb(guidance: Guidance, kb: Any) -> list[str]:
-    problems: list[str] = []
+def _check_against_kb(guidance: Guidance, kb: Any) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def add(where: str, message: str) -> None:
+        section, _, rest = where.lstrip(".").partition(".")
+        problems.append(
+            Problem(f"guidance/{SECTION_FILES.get(section, section)}.yaml", rest or "-", "", message)
+        )
+
     for where, sid in _walk_sources(guidance, ""):
         if sid not in kb.sources:
-            problems.append(f"{where}: unknown source id {sid!r}")
+            add(where, f"unknown source id {sid!r}")
 
     def need(table: Any, ids: Any, where: str, kind: str) -> None:
         for item in [ids] if isinstance(ids, str) else ids:
             if item not in table:
-                problems.append(f"{where}: unknown {kind} id {item!r}")
+                add(where, f"unknown {kind} id {item!r}")
 
     safety = kb.safety_items
     for klass in guidance.medications.classes:
@@ -327,11 +404,13 @@ def _check_against_kb(guidance: Guidance, kb: Any) -> list[str]:
     comorbidity_ids = set(guidance.comorbidities)
     for rule in [*guidance.modifiers, *guidance.heat.contraindications]:
         if rule.trigger.kind == "comorbidity_any":
-            need(comorbidity_ids, rule.trigger.param("ids", []), f"{rule.id}.trigger", "comorbidity")
+            need(comorbidity_ids, rule.trigger.ids, f"{_section(rule)}.{rule.id}.trigger", "comorbidity")
+        if rule.trigger.kind == "distress":
+            need(comorbidity_ids, rule.trigger.comorbidities, f"modifiers.{rule.id}.trigger", "comorbidity")
         if rule.trigger.kind == "csi_at_least":
-            measure = kb.measures.get(rule.trigger.param("cutoff_from_measure", ""))
+            measure = kb.measures.get(rule.trigger.cutoff_from_measure)
             if measure is None or getattr(measure, "cutoff", None) is None:
-                problems.append(f"modifiers.{rule.id}: cutoff_from_measure needs a KB measure with a cutoff")
+                add(f"modifiers.{rule.id}.trigger", "cutoff_from_measure needs a KB measure with a cutoff")
     for sign in guidance.aftercare.warning_signs:
         need(
             kb.anatomical_regions,
@@ -344,40 +423,77 @@ def _check_against_kb(guidance: Guidance, kb: Any) -> list[str]:
             need(kb.areas, component.areas, f"care_plan.{component.id}.areas", "area")
     soreness = guidance.aftercare.soreness
     if soreness.low_hours >= soreness.high_hours:
-        problems.append("aftercare.soreness: low_hours must be below high_hours")
+        add("aftercare.soreness", "low_hours must be below high_hours")
     return problems
 
 
-def load_guidance_from(directory: Path, kb: Any) -> Guidance:
-    """Load and validate the guidance YAML in ``directory`` against ``kb`` (raises GuidanceError)."""
-    try:
-        comorbidities = _read(directory, "comorbidities")["comorbidities"]
-        guidance = Guidance.model_validate(
-            {
-                "medications": _read(directory, "medications"),
-                "comorbidities": {entry["id"]: entry for entry in comorbidities},
-                "screening": _read(directory, "screening"),
-                "modifiers": _read(directory, "modifiers")["modifiers"],
-                "heat": _read(directory, "heat"),
-                "aftercare": _read(directory, "aftercare"),
-                "care_plan": _read(directory, "care_plan"),
-            }
+SECTION_FILES = {"care_plan": "care_plan", "comorbidities": "comorbidities", "heat": "heat"}
+
+
+def _section(rule: Any) -> str:
+    return "heat" if isinstance(rule, HeatContraindication) else "modifiers"
+
+
+def _pydantic_problems(exc: ValidationError, raw: dict[str, Any]) -> list[Problem]:
+    """One Problem per pydantic error: the file from the section, the entry id where there is one."""
+    problems = []
+    for err in exc.errors():
+        loc = [str(part) for part in err["loc"]]
+        section = loc[0] if loc else "-"
+        node: Any = raw.get(section)
+        entry_parts: list[str] = []
+        for part in loc[1:-1]:
+            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+                entry_parts.append(
+                    str(node.get("id", f"#{int(part) + 1}")) if isinstance(node, dict) else part
+                )
+            elif isinstance(node, dict):
+                node = node.get(part)
+                entry_parts.append(part)
+            else:
+                entry_parts.append(part)
+        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        if err["type"] == "missing":
+            message = "missing required field"
+        problems.append(
+            Problem(f"guidance/{section}.yaml", ".".join(entry_parts) or "-", loc[-1] if loc else "", message)
         )
+    return problems
+
+
+def load_guidance(directory: Path, kb: Any) -> Guidance:
+    """Load and validate the guidance YAML in ``directory`` against ``kb``.
+
+    Raises :class:`~dryneedling.errors.DataError` with every problem, each naming file, entry and field.
+    """
+    raw: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for name in ("medications", "comorbidities", "screening", "modifiers", "heat", "aftercare", "care_plan"):
+        path = directory / f"{name}.yaml"
+        try:
+            with path.open(encoding="utf-8") as handle:
+                raw[name] = yaml.safe_load(handle)
+        except OSError:
+            problems.append(Problem(f"guidance/{name}.yaml", "-", "", "file missing or unreadable"))
+        except yaml.YAMLError as exc:
+            problems.append(Problem(f"guidance/{name}.yaml", "-", "", f"not valid YAML: {exc}"))
+    if problems:
+        raise DataError(problems)
+    try:
+        comorbidities = (raw["comorbidities"] or {}).get("comorbidities") or []
+        data = {
+            **raw,
+            "comorbidities": {entry["id"]: entry for entry in comorbidities},
+            "modifiers": (raw["modifiers"] or {}).get("modifiers"),
+        }
+    except (AttributeError, KeyError, TypeError) as exc:
+        raise DataError([Problem("guidance/", "-", "", f"unexpected structure: {exc!r}")]) from None
+    try:
+        guidance = Guidance.model_validate(data)
     except ValidationError as exc:
-        raise GuidanceError(
-            [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        ) from None
-    except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
-        raise GuidanceError([f"{directory}: {exc!r}"]) from None
+        raise DataError(_pydantic_problems(exc, data)) from None
     problems = _check_against_kb(guidance, kb)
     if problems:
-        raise GuidanceError(problems)
+        raise DataError(problems)
     return guidance
-
-
-@lru_cache(maxsize=1)
-def load_guidance() -> Guidance:
-    """The project's guidance data, validated against ``load_knowledge()`` (cached)."""
-    from dryneedling.knowledge import load_knowledge
-
-    return load_guidance_from(GUIDANCE_DIR, load_knowledge())

@@ -9,7 +9,6 @@ entry and the field; all of them are raised together in one :class:`KnowledgeErr
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from dryneedling.errors import InputError
+from dryneedling.errors import DataError, InputError, Problem
 from dryneedling.knowledge.models import (
     AnatomicalRegion,
     Area,
@@ -41,29 +40,8 @@ except AttributeError:  # pragma: no cover - libyaml is present in the supported
 M = TypeVar("M", bound=BaseModel)
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the knowledge base: where (file, entry, field) and what."""
-
-    file: str
-    entry: str
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}: {self.entry}"
-        if self.field:
-            where += f".{self.field}"
-        return f"{where}: {self.message}"
-
-
-class KnowledgeError(Exception):
-    """The knowledge base does not validate; ``problems`` lists every problem found."""
-
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems: tuple[Problem, ...] = tuple(problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"knowledge base has {len(self.problems)} problem(s):\n{lines}")
+#: The knowledge base's name for the one data-error type (kept for readers of older code).
+KnowledgeError = DataError
 
 
 @dataclass(frozen=True)
@@ -364,7 +342,7 @@ def _load(data_dir: Path) -> KnowledgeBase:
         _check_measure(c, measures_path, measure, sources)
 
     if c.problems:
-        raise KnowledgeError(c.problems)
+        raise DataError(c.problems)
     return KnowledgeBase(
         data_dir=data_dir,
         areas=_freeze(areas),
@@ -379,15 +357,10 @@ def _load(data_dir: Path) -> KnowledgeBase:
     )
 
 
-@functools.lru_cache(maxsize=8)
-def _load_cached(data_dir: Path) -> KnowledgeBase:
-    return _load(data_dir)
-
-
 def load_knowledge(data_dir: Path | str | None = None) -> KnowledgeBase:
-    """Load and validate the knowledge base (cached per directory).
+    """Load and validate the knowledge base in ``data_dir`` (default: the packaged ``knowledge/data``).
 
-    ``data_dir`` defaults to the packaged ``knowledge/data``; tests pass a copy to check how a broken
-    file is reported. Raises :class:`KnowledgeError` listing every problem when anything is invalid.
+    Nothing is cached here: the application builds one :class:`~dryneedling.catalog.Catalog` and passes it
+    on. Raises :class:`~dryneedling.errors.DataError` listing every problem when anything is invalid.
     """
-    return _load_cached(Path(data_dir).resolve() if data_dir is not None else DATA_DIR)
+    return _load(Path(data_dir).resolve() if data_dir is not None else DATA_DIR)

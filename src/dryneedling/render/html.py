@@ -82,7 +82,7 @@ def referral_zones(report: Any) -> list[str]:
 def report_chart(report: Any) -> str:
     """The body chart of a report: painful regions and the candidate muscles' referral zones."""
     drawable = charted_region_ids()
-    pain = [region for region in report.profile.get("pain_regions", []) if region in drawable]
+    pain = [region for region in report.profile.pain_regions if region in drawable]
     referral = [zone for zone in referral_zones(report) if zone in drawable]
     labels = {region_id: region.label for region_id, region in _knowledge().regions.items()}
     return body_chart_svg(highlight_for(pain, referral), labels, title="Body chart: where it hurts")

@@ -47,8 +47,8 @@ def _clinician(report: Any) -> list[Any]:
     profile = report.profile
     parts.append(
         Text(
-            f"Condition: {profile['condition']} | pain regions: {', '.join(profile['pain_regions'])}"
-            f" | side: {profile.get('side') or 'not recorded'} | age {profile['age']}"
+            f"Condition: {profile.condition} | pain regions: {', '.join(profile.pain_regions)}"
+            f" | side: {profile.side or 'not recorded'} | age {profile.age}"
         )
     )
     parts.append(

@@ -7,20 +7,23 @@ in the one error shape installed by :mod:`dryneedling.web.errors`.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from dryneedling import __version__
-from dryneedling.assessment.atlas import Candidate, rank_muscles
-from dryneedling.assessment.profile import load_profile
-from dryneedling.assessment.report import Report, build_report
+from dryneedling.assessment.report import Report
+from dryneedling.catalog import Catalog
 from dryneedling.errors import InputError
-from dryneedling.evidence.table import EvidenceTable, evidence_table
-from dryneedling.render.html import AUDIENCES
-from dryneedling.web import catalog
+from dryneedling.evidence.table import EvidenceTable
+from dryneedling.services import evidence as evidence_service
+from dryneedling.services.assess import assess as assess_service
+from dryneedling.services.atlas import AtlasAnswer
+from dryneedling.services.atlas import atlas as atlas_service
+from dryneedling.web import choices
+from dryneedling.web.deps import get_catalog
 from dryneedling.web.errors import ERROR_RESPONSES
 
 router = APIRouter(prefix="/api", tags=["api"], responses=ERROR_RESPONSES)
@@ -34,18 +37,10 @@ class Health(BaseModel):
 
     status: Literal["ok"]
     version: str
+    catalog_version: str
     regions: int
     muscles: int
     conditions: int
-
-
-class AtlasAnswer(BaseModel):
-    """Candidate muscles for painful regions, best first."""
-
-    pain: list[str]
-    condition: str | None
-    side: str | None
-    candidates: list[Candidate]
 
 
 def split_ids(text: str | None) -> list[str]:
@@ -53,49 +48,30 @@ def split_ids(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
-def atlas_answer(pain: list[str], condition: str | None, side: str | None) -> AtlasAnswer:
-    """Rank candidate muscles (shared by the API and the atlas page)."""
-    kb = catalog.knowledge()
-    if not pain:
-        raise InputError("pain", "name at least one painful body region", choices=list(kb.regions))
-    candidates = rank_muscles(pain, condition=condition or None, side=side or None, kb=kb)
-    return AtlasAnswer(pain=pain, condition=condition or None, side=side or None, candidates=candidates)
-
-
-def assess_profile(data: Any, audience: str = "clinician") -> Report:
-    """Build the Report for a profile mapping, exactly as the CLI does (``load_profile`` + ``build_report``)."""
-    if audience not in AUDIENCES:
-        raise InputError.unknown("audience", audience, AUDIENCES, kind="audience")
-    if not isinstance(data, dict):
-        raise InputError("body", "must be a JSON object of profile fields", value=type(data).__name__)
-    kb = catalog.knowledge()
-    profile = load_profile(data, kb=kb)
-    return build_report(profile, kb=kb, audience=audience)
-
-
 @router.get("/health", response_model=Health, summary="Liveness and knowledge-base size")
-def health() -> Health:
-    """Report that the app runs and the knowledge base loaded."""
-    kb = catalog.knowledge()
+def health(data: Catalog = Depends(get_catalog)) -> Health:
+    """Report that the app runs, which data it serves and how much of it loaded."""
+    kb = data.kb
     return Health(
         status="ok",
         version=__version__,
+        catalog_version=data.version,
         regions=len(kb.regions),
         muscles=len(kb.muscles),
         conditions=len(kb.conditions),
     )
 
 
-@router.get("/regions", response_model=list[catalog.RegionOut], summary="Body-region vocabulary")
-def list_regions() -> list[catalog.RegionOut]:
+@router.get("/regions", response_model=list[choices.RegionOut], summary="Body-region vocabulary")
+def list_regions(data: Catalog = Depends(get_catalog)) -> list[choices.RegionOut]:
     """Every body-region id with its plain label, area and body-chart view(s)."""
-    return catalog.regions()
+    return choices.regions(data)
 
 
-@router.get("/conditions", response_model=list[catalog.ConditionOut], summary="Conditions")
-def list_conditions() -> list[catalog.ConditionOut]:
+@router.get("/conditions", response_model=list[choices.ConditionOut], summary="Conditions")
+def list_conditions(data: Catalog = Depends(get_catalog)) -> list[choices.ConditionOut]:
     """Every condition id with its label, area and evidence-table region."""
-    return catalog.conditions()
+    return choices.conditions(data)
 
 
 @router.get("/atlas", response_model=AtlasAnswer, summary="Painful regions to ranked candidate muscles")
@@ -103,9 +79,10 @@ def atlas(
     pain: str = Query(..., description="Comma-separated body-region ids, e.g. posterior_neck,temple"),
     condition: str | None = Query(None, description="Condition id (boosts muscles typical for it)"),
     side: SideParam | None = Query(None, description="Side of the pain"),
+    data: Catalog = Depends(get_catalog),
 ) -> AtlasAnswer:
     """Rank the muscles whose trigger points refer pain to the given regions (same as `dryneedling atlas`)."""
-    return atlas_answer(split_ids(pain), condition, side)
+    return atlas_service(data, split_ids(pain), condition, side)
 
 
 @router.get("/evidence", response_model=EvidenceTable, summary="Graded evidence table")
@@ -115,9 +92,11 @@ def evidence(
     outcome: str | None = Query(None, description="Outcome, e.g. pain"),
     condition: str | None = Query(None, description="Condition id (mapped to its evidence region)"),
     audience: AudienceParam = Query("clinician"),
+    data: Catalog = Depends(get_catalog),
 ) -> EvidenceTable:
     """Pooled estimates with certainty and strength, filtered (same as `dryneedling evidence table`)."""
-    return evidence_table(
+    return evidence_service.table(
+        data,
         region=region or None,
         comparator=comparator or None,
         outcome=outcome or None,
@@ -147,12 +126,13 @@ async def assess(
     audience: AudienceParam = Query(
         "clinician", description="patient drops evidence rows unsafe for patients"
     ),
+    data: Catalog = Depends(get_catalog),
 ) -> Report:
     """Assess one profile and return the Report (same object as `dryneedling assess --json`). Not stored."""
     raw = await request.body()
     try:
-        data = json.loads(raw)
+        body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError("body", f"malformed JSON: {exc}") from None
     response.headers["Cache-Control"] = "no-store"
-    return await run_in_threadpool(assess_profile, data, audience)
+    return await run_in_threadpool(assess_service, data, body, audience)

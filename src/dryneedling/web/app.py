@@ -15,13 +15,17 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from dryneedling import __version__
+from dryneedling.catalog import Catalog, load_catalog
 from dryneedling.web.errors import install_error_handlers
 
 WEB_DIR = Path(str(resources.files("dryneedling.web")))
 
 
-def create_app() -> FastAPI:
-    """Build the web app (pages under ``/``, JSON API under ``/api``, OpenAPI at ``/openapi.json``)."""
+def create_app(catalog: Catalog | None = None) -> FastAPI:
+    """Build the web app (pages under ``/``, JSON API under ``/api``, OpenAPI at ``/openapi.json``).
+
+    The catalog is built once here (or passed in by tests) and handed to every request as a dependency.
+    """
     app = FastAPI(
         title="dryneedling",
         version=__version__,
@@ -34,6 +38,7 @@ def create_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    app.state.catalog = catalog if catalog is not None else load_catalog()
     app.state.templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
     from dryneedling.render.html import condition_label, region_label
 
@@ -69,7 +74,8 @@ def _openapi_with_profile(app: FastAPI) -> dict:
         for name, definition in profile.pop("$defs", {}).items():
             components.setdefault(name, definition)
         # Same enum of comorbidity ids as `dryneedling assess --schema` publishes.
-        profile["properties"]["comorbidities"] = profile_schema()["properties"]["comorbidities"]
+        published = profile_schema(app.state.catalog)["properties"]["comorbidities"]
+        profile["properties"]["comorbidities"] = published
         components["PatientProfile"] = profile
         app.openapi_schema = schema
     return app.openapi_schema

@@ -14,12 +14,15 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from dryneedling.assessment.profile import REGION_LIST_FIELDS
+from dryneedling.catalog import Catalog
 from dryneedling.errors import InputError
 from dryneedling.render.body_chart import body_chart_svg, charted_region_ids, highlight_for
 from dryneedling.render.html import condition_label, render_report_fragment, report_stylesheet
 from dryneedling.render.pdf import render_pdf
-from dryneedling.web import catalog
-from dryneedling.web.api import assess_profile, atlas_answer
+from dryneedling.services import evidence as evidence_service
+from dryneedling.services.assess import assess as assess_service
+from dryneedling.services.atlas import atlas as atlas_service
+from dryneedling.web import choices
 from dryneedling.web.forms import profile_from_form
 
 router = APIRouter(include_in_schema=False)
@@ -46,12 +49,17 @@ def _render(
     return templates.TemplateResponse(request, template, context, status_code=status_code, headers=headers)
 
 
+def _data(request: Request) -> Catalog:
+    """The catalog the app was started with."""
+    return request.app.state.catalog
+
+
 def _error_context(error: InputError) -> dict[str, Any]:
     return {"error": error.to_dict()}
 
 
-def _atlas_chart(pain: list[str], candidates: list[Any]) -> Markup:
-    kb = catalog.knowledge()
+def _atlas_chart(data: Catalog, pain: list[str], candidates: list[Any]) -> Markup:
+    kb = data.kb
     referral: list[str] = []
     for candidate in candidates[:CHART_TOP_MUSCLES]:
         muscle = kb.muscles.get(candidate.muscle)
@@ -64,14 +72,14 @@ def _atlas_chart(pain: list[str], candidates: list[Any]) -> Markup:
     )
 
 
-def _region_lists() -> dict[str, Any]:
-    return {"region_groups": catalog.regions_by_area(), "conditions": catalog.conditions()}
+def _region_lists(data: Catalog) -> dict[str, Any]:
+    return {"region_groups": choices.regions_by_area(data), "conditions": choices.conditions(data)}
 
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request):
     """Home page: what the tool does and where to start."""
-    kb = catalog.knowledge()
+    kb = _data(request).kb
     return _render(
         request,
         "home.html",
@@ -84,7 +92,7 @@ def home(request: Request):
     )
 
 
-def _atlas_context(pain: list[str], condition: str | None, side: str | None) -> dict[str, Any]:
+def _atlas_context(data: Catalog, pain: list[str], condition: str | None, side: str | None) -> dict[str, Any]:
     context: dict[str, Any] = {
         "pain": pain,
         "condition": condition or "",
@@ -96,13 +104,13 @@ def _atlas_context(pain: list[str], condition: str | None, side: str | None) -> 
     candidates: list[Any] = []
     if pain:
         try:
-            answer = atlas_answer(pain, condition, side)
+            answer = atlas_service(data, pain, condition, side)
             context["answer"] = answer
             candidates = answer.candidates
         except InputError as error:
             context.update(_error_context(error))
     drawable_pain = [r for r in pain if r in charted_region_ids()]
-    context["chart"] = _atlas_chart(drawable_pain, candidates)
+    context["chart"] = _atlas_chart(data, drawable_pain, candidates)
     return context
 
 
@@ -110,30 +118,32 @@ def _atlas_context(pain: list[str], condition: str | None, side: str | None) -> 
 def atlas_page(request: Request, condition: str | None = None, side: str | None = None):
     """Pick painful regions on the chart (or in the list) and see the ranked candidate muscles."""
     pain = request.query_params.getlist("pain")
-    context = _atlas_context(pain, condition, side)
-    return _render(request, "atlas.html", 422 if context["error"] else 200, **context, **_region_lists())
+    context = _atlas_context(_data(request), pain, condition, side)
+    return _render(
+        request, "atlas.html", 422 if context["error"] else 200, **context, **_region_lists(_data(request))
+    )
 
 
 @router.get("/atlas/results", response_class=HTMLResponse)
 def atlas_results(request: Request, condition: str | None = None, side: str | None = None):
     """htmx partial: ranked muscles, plus the re-shaded chart swapped out of band."""
     pain = request.query_params.getlist("pain")
-    context = _atlas_context(pain, condition, side)
+    context = _atlas_context(_data(request), pain, condition, side)
     return _render(request, "_atlas_results.html", 422 if context["error"] else 200, oob=True, **context)
 
 
 def _evidence_context(request: Request) -> dict[str, Any]:
-    from dryneedling.evidence.table import evidence_table
-
     filters = {name: request.query_params.get(name) or "" for name in ("region", "comparator", "outcome")}
     context: dict[str, Any] = {
         "filters": filters,
         "table": None,
         "error": None,
-        "choices": catalog.evidence_filter_choices(),
+        "choices": choices.evidence_filter_choices(_data(request)),
     }
     try:
-        context["table"] = evidence_table(**{k: v or None for k, v in filters.items()})
+        context["table"] = evidence_service.table(
+            _data(request), **{k: v or None for k, v in filters.items()}
+        )
     except InputError as error:
         context.update(_error_context(error))
     return context
@@ -153,16 +163,16 @@ def evidence_partial(request: Request):
     return _render(request, "_evidence_table.html", 422 if context["error"] else 200, **context)
 
 
-def _assess_form_context(form: dict[str, Any] | None = None) -> dict[str, Any]:
-    kb = catalog.knowledge()
+def _assess_form_context(data: Catalog, form: dict[str, Any] | None = None) -> dict[str, Any]:
+    kb = data.kb
     return {
-        **_region_lists(),
-        "areas": catalog.areas(),
+        **_region_lists(data),
+        "areas": choices.areas(data),
         "region_lists": [
             (name, REGION_LIST_LABELS.get(name, name.removesuffix("_regions").replace("_", " ").capitalize()))
             for name in REGION_LIST_FIELDS
         ],
-        "comorbidities": catalog.comorbidities(),
+        "comorbidities": choices.comorbidities(data),
         "muscles": sorted(((m.id, m.name) for m in kb.muscles.values()), key=lambda pair: pair[1].lower()),
         "form": form or {},
         "chart": Markup(
@@ -181,14 +191,14 @@ async def _report_context(request: Request) -> dict[str, Any]:
     form = await request.form()
     profile = profile_from_form(form)
     try:
-        clinician = await run_in_threadpool(assess_profile, profile, "clinician")
-        patient = await run_in_threadpool(assess_profile, profile, "patient")
+        clinician = await run_in_threadpool(assess_service, _data(request), profile, "clinician")
+        patient = await run_in_threadpool(assess_service, _data(request), profile, "patient")
     except InputError as error:
         return {"profile_data": profile, **_error_context(error)}
     return {
         "profile_data": profile,
         "error": None,
-        "condition_label": condition_label(clinician.profile.get("condition")),
+        "condition_label": condition_label(clinician.profile.condition),
         "clinician_html": Markup(render_report_fragment(clinician, "clinician")),
         "patient_html": Markup(render_report_fragment(patient, "patient")),
     }
@@ -197,7 +207,7 @@ async def _report_context(request: Request) -> dict[str, Any]:
 @router.get("/assess", response_class=HTMLResponse)
 def assess_page(request: Request):
     """The assessment form."""
-    return _render(request, "assess.html", report=None, **_assess_form_context())
+    return _render(request, "assess.html", report=None, **_assess_form_context(_data(request)))
 
 
 @router.post("/assess", response_class=HTMLResponse)
@@ -205,7 +215,9 @@ async def assess_submit(request: Request):
     """No-JavaScript fallback: the form page again with the report below it."""
     report = await _report_context(request)
     status = 422 if report.get("error") else 200
-    return _render(request, "assess.html", status, NO_STORE, report=report, **_assess_form_context())
+    return _render(
+        request, "assess.html", status, NO_STORE, report=report, **_assess_form_context(_data(request))
+    )
 
 
 @router.post("/assess/report", response_class=HTMLResponse)
@@ -223,7 +235,7 @@ async def assess_pdf(request: Request):
     audience = str(form.get("audience") or "clinician")
     profile = profile_from_form(form)
     try:
-        report = await run_in_threadpool(assess_profile, profile, audience)
+        report = await run_in_threadpool(assess_service, _data(request), profile, audience)
     except InputError as error:
         return _render(request, "error.html", 422, NO_STORE, status=422, **_error_context(error))
     pdf = await run_in_threadpool(render_pdf, report, audience)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
-
 from pydantic import BaseModel
 
+from dryneedling.catalog import Catalog
 from dryneedling.render.body_chart import region_views
 
 
@@ -29,16 +27,9 @@ class ConditionOut(BaseModel):
     evidence_region: str | None = None
 
 
-def knowledge() -> Any:
-    """The (cached) knowledge base."""
-    from dryneedling.knowledge import load_knowledge
-
-    return load_knowledge()
-
-
-def regions() -> list[RegionOut]:
+def regions(catalog: Catalog) -> list[RegionOut]:
     """Every body region, grouped by area in the knowledge base's order."""
-    kb = knowledge()
+    kb = catalog.kb
     return [
         RegionOut(
             id=region.id,
@@ -51,50 +42,42 @@ def regions() -> list[RegionOut]:
     ]
 
 
-def regions_by_area() -> list[tuple[str, list[RegionOut]]]:
+def regions_by_area(catalog: Catalog) -> list[tuple[str, list[RegionOut]]]:
     """Regions grouped under their area label (for <optgroup> lists)."""
     groups: dict[str, list[RegionOut]] = {}
-    for region in regions():
+    for region in regions(catalog):
         groups.setdefault(region.area_label, []).append(region)
     return list(groups.items())
 
 
-def areas() -> list[tuple[str, str]]:
+def areas(catalog: Catalog) -> list[tuple[str, str]]:
     """(id, label) of every body area."""
-    return [(area.id, area.label) for area in knowledge().areas.values()]
+    return [(area.id, area.label) for area in catalog.kb.areas.values()]
 
 
-def conditions() -> list[ConditionOut]:
+def conditions(catalog: Catalog) -> list[ConditionOut]:
     """Every condition, sorted by label."""
     return sorted(
         (
             ConditionOut(
                 id=c.id, label=c.label, area=c.area, evidence_region=getattr(c, "evidence_region", None)
             )
-            for c in knowledge().conditions.values()
+            for c in catalog.kb.conditions.values()
         ),
         key=lambda c: c.label.lower(),
     )
 
 
-def comorbidities() -> list[tuple[str, str]]:
-    """(id, label) of the comorbidities the screening understands."""
-    from dryneedling.knowledge.guidance import load_guidance
-
-    items = load_guidance().comorbidities
-    result = []
-    for key, value in items.items() if hasattr(items, "items") else ((k, k) for k in items):
-        label = getattr(value, "label", None) or (value if isinstance(value, str) else key)
-        result.append((key, str(label).replace("_", " ")))
-    return sorted(result, key=lambda pair: pair[1].lower())
+def comorbidities(catalog: Catalog) -> list[tuple[str, str]]:
+    """(id, label) of the comorbidities the screening understands, sorted by label."""
+    return sorted(
+        ((c.id, c.label) for c in catalog.guidance.comorbidities.values()), key=lambda pair: pair[1].lower()
+    )
 
 
-@cache
-def evidence_filter_choices() -> dict[str, list[str]]:
-    """The distinct regions, comparators and outcomes of the whole evidence table."""
-    from dryneedling.evidence.table import evidence_table
-
-    rows = evidence_table().rows
+def evidence_filter_choices(catalog: Catalog) -> dict[str, list[str]]:
+    """The distinct regions, comparators and outcomes of the published estimates."""
+    rows = catalog.evidence.syntheses
     return {
         name: sorted({getattr(row, name) for row in rows if getattr(row, name)})
         for name in ("region", "comparator", "outcome")
