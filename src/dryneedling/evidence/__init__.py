@@ -12,7 +12,7 @@ from typing import Any
 
 # A function that shares its module's name must be bound eagerly: once the submodule is imported, Python
 # sets the package attribute to the module and a lazy lookup would never run.
-from dryneedling.evidence.effect_sizes import MEASURES, EffectSizes, effect_sizes
+from dryneedling.evidence.effect_sizes import MEASURES, EffectSizes, effect_sizes  # noqa: F401
 
 _EXPORTS = {
     "pool_many": "batch",
