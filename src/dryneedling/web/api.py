@@ -6,7 +6,6 @@ in the one error shape installed by :mod:`dryneedling.web.errors`.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -21,7 +20,7 @@ from dryneedling.errors import InputError
 from dryneedling.evidence.table import EvidenceTable, evidence_table
 from dryneedling.render.html import AUDIENCES
 from dryneedling.web import catalog
-from dryneedling.web.errors import ERROR_RESPONSES
+from dryneedling.web.errors import ERROR_RESPONSES, parse_json_body
 
 router = APIRouter(prefix="/api", tags=["api"], responses=ERROR_RESPONSES)
 
@@ -149,10 +148,6 @@ async def assess(
     ),
 ) -> Report:
     """Assess one profile and return the Report (same object as `dryneedling assess --json`). Not stored."""
-    raw = await request.body()
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError("body", f"malformed JSON: {exc}") from None
+    data = parse_json_body(await request.body())
     response.headers["Cache-Control"] = "no-store"
     return await run_in_threadpool(assess_profile, data, audience)

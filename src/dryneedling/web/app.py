@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from dryneedling import __version__
-from dryneedling.web.errors import install_error_handlers
+from dryneedling.web.errors import install_body_guard, install_error_handlers
 
 WEB_DIR = Path(str(resources.files("dryneedling.web")))
 
@@ -40,6 +40,7 @@ def create_app() -> FastAPI:
     app.state.templates.env.filters.update(region=region_label, condition=condition_label)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     install_error_handlers(app)
+    install_body_guard(app)
 
     from dryneedling.web.api import router as api_router
     from dryneedling.web.pages import router as pages_router
