@@ -15,6 +15,7 @@ from rich.table import Table
 
 from dryneedling.assessment.atlas import rank_muscles
 from dryneedling.cli import app
+from dryneedling.cli.files import check_input_dir
 from dryneedling.cli.output import emit, err_console, fail, split_ids
 from dryneedling.errors import InputError
 from dryneedling.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
@@ -103,6 +104,11 @@ def kb_check(
     as_json: bool = JsonOption,
 ) -> None:
     """Validate the knowledge base and print how many entries of each kind it holds (exit 1 if invalid)."""
+    if data_dir is not None:
+        try:  # a missing directory is a wrong option (exit 2), not a knowledge base with every file missing
+            check_input_dir(data_dir, "--data-dir")
+        except InputError as error:
+            fail(error, as_json)
     kb = _load(data_dir, as_json)
     counts = {**kb.counts(), **_check_data_citing_the_kb(kb, as_json)}
 
