@@ -264,8 +264,11 @@ class Guidance(_Frozen):
 
 def _read(directory: Path, name: str) -> Any:
     path = directory / f"{name}.yaml"
-    with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except UnicodeDecodeError:
+        raise GuidanceError([f"{path}: not a text file (UTF-8)"]) from None
 
 
 def _walk_sources(node: Any, where: str) -> list[tuple[str, str]]:
