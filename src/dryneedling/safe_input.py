@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from dryneedling.errors import InputError
+from dryneedling.errors import InputError, plain_value
 
 MAX_DEPTH = 32
 """Deepest nesting of arrays and objects accepted (a profile needs 3)."""
@@ -125,7 +125,9 @@ def check_data(data: Any, field: str = "body", limit: int = MAX_DEPTH) -> None:
             raise InputError(path or field, value.reason, value=value.text)
         elif isinstance(value, float) and not math.isfinite(value):
             raise InputError(
-                path or field, "must be a finite number (NaN and Infinity are not allowed)", value=value
+                path or field,
+                "must be a finite number (NaN and Infinity are not allowed)",
+                value=plain_value(value),
             )
         elif isinstance(value, str):
             _check_text(value, path or field)
