@@ -50,7 +50,10 @@ def test_it_leaves_out_muscles_that_explain_none_of_the_pain():
 
 def test_it_gives_a_bounded_bonus_to_muscles_listed_for_the_condition():
     plain = {c.muscle: c.score for c in rank_muscles(shipped_catalog(), ["temple", "occiput"])}
-    with_tmd = {c.muscle: c for c in rank_muscles(shipped_catalog(), ["temple", "occiput"], condition="tmd_orofacial_pain")}
+    with_tmd = {
+        c.muscle: c
+        for c in rank_muscles(shipped_catalog(), ["temple", "occiput"], condition="tmd_orofacial_pain")
+    }
     assert with_tmd["temporalis"].condition_match and not with_tmd["upper_trapezius"].condition_match
     assert with_tmd["temporalis"].score > plain["temporalis"] * 0.8
     # explaining every region still beats explaining half, even with the condition bonus

@@ -8,8 +8,26 @@ same valid choices.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+
+def plain_value(value: object) -> str | int | float | bool | None:
+    """``value`` as something JSON can always carry: NaN and infinities become their names ("NaN",
+    "Infinity", "-Infinity"), text that UTF-8 cannot encode (lone surrogates) is escaped, and anything that
+    is not a plain scalar becomes its ``str``. An error that echoes a bad value must never fail to serialise.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if not isinstance(value, str | int | float | bool | type(None)):
+        value = str(value)
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
 
 
 def closest(value: str, choices: Iterable[str], n: int = 3) -> list[str]:
@@ -56,9 +74,7 @@ class InputError(ValueError):
         return {
             "field": self.field,
             "message": self.message,
-            "value": self.value
-            if isinstance(self.value, str | int | float | bool | type(None))
-            else str(self.value),
+            "value": plain_value(self.value),
             "suggestions": self.suggestions,
             "choices": self.choices if self.choices and len(self.choices) <= 100 else None,
         }

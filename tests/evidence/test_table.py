@@ -108,7 +108,11 @@ def test_a_bad_row_is_refused_naming_file_row_and_field(tmp_path, row_id, change
         load_evidence(data_dir, kb=KB)
     [problem] = caught.value.problems
     line = int(row_id.removeprefix("ES")) + 1
-    assert (problem.file, problem.entry, problem.field) == ("evidence/syntheses.csv", f"{line} ({row_id})", field)
+    assert (problem.file, problem.entry, problem.field) == (
+        "evidence/syntheses.csv",
+        f"{line} ({row_id})",
+        field,
+    )
     assert message in problem.message
 
 
@@ -240,8 +244,12 @@ def test_hip_and_athletic_recovery_have_no_pooled_estimate_and_say_so_with_sourc
 def test_regions_accept_aliases_and_knowledge_base_conditions():
     assert {r.region for r in evidence_table(shipped_catalog(), region="other").rows} == {"spasticity"}
     assert {r.region for r in evidence_table(shipped_catalog(), region="jaw_tmd").rows} == {"tmd_jaw"}
-    assert {r.region for r in evidence_table(shipped_catalog(), condition="plantar_heel_pain").rows} == {"plantar_heel"}
-    assert [g.region for g in evidence_table(shipped_catalog(), condition="greater_trochanteric_pain").gaps] == ["hip"]
+    assert {r.region for r in evidence_table(shipped_catalog(), condition="plantar_heel_pain").rows} == {
+        "plantar_heel"
+    }
+    assert [
+        g.region for g in evidence_table(shipped_catalog(), condition="greater_trochanteric_pain").gaps
+    ] == ["hip"]
 
 
 @pytest.mark.parametrize(
@@ -270,7 +278,11 @@ def test_a_published_grade_is_reported_as_rated_by_the_review_with_our_check_bes
 
 
 def test_our_check_uses_the_knowledge_base_mcid_for_pain_on_a_0_to_10_scale():
-    (row,) = [r for r in evidence_table(shipped_catalog(), region="neck", all_estimates=True).rows if r.id == "ES001"]
+    (row,) = [
+        r
+        for r in evidence_table(shipped_catalog(), region="neck", all_estimates=True).rows
+        if r.id == "ES001"
+    ]
     (imprecision,) = [d for d in row.our_check.downgrades if d.domain == "imprecision"]
     smallest = min(m.value for m in KB.measures["nprs"].mcid if m.value is not None)
     assert f"nprs MCID {smallest:g}" in imprecision.reason
@@ -323,7 +335,11 @@ def test_no_patient_summary_claims_more_than_its_strength():
 
 
 def test_summaries_of_pooled_needling_say_acupuncture_is_included():
-    rows = [r for r in evidence_table(shipped_catalog(), audience="patient", all_estimates=True).rows if not r.dn_specific]
+    rows = [
+        r
+        for r in evidence_table(shipped_catalog(), audience="patient", all_estimates=True).rows
+        if not r.dn_specific
+    ]
     assert rows
     assert all("acupuncture" in row.plain_summary for row in rows if row.favours == "needling")
 

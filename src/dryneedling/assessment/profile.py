@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dryneedling.errors import InputError
+from dryneedling.safe_input import check_data, loads_json, read_text_file, too_deep
 
 if TYPE_CHECKING:
     from dryneedling.catalog import Catalog
@@ -285,17 +286,33 @@ def _read_text(source: str | Path) -> tuple[str, str]:
 
         return sys.stdin.read(), "-"
     path = Path(source)
-    if not path.is_file():
-        raise InputError("profile", f"file not found: {path}", value=str(path))
-    return path.read_text(encoding="utf-8"), path.suffix.lower()
+    return read_text_file(path, "profile"), path.suffix.lower()
 
 
 def parse_profile_text(text: str, suffix: str = "") -> Mapping[str, Any]:
-    """Parse YAML or JSON profile text into a mapping, as InputError when it is not a mapping."""
+    """Parse YAML or JSON profile text into a mapping, as InputError when it is not a mapping.
+
+    JSON (a ``.json`` file, or text without a YAML/other suffix that starts with ``{``) is parsed strictly;
+    either way nesting deeper than :data:`~dryneedling.safe_input.MAX_DEPTH` and non-finite numbers
+    (``NaN``, ``Infinity``, YAML's ``.nan`` and ``.inf``) are refused naming their field.
+    """
+    looks_like_json = suffix == ".json" or (suffix in ("", "-") and text.lstrip().startswith("{"))
     try:
-        data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+        data = None
+        if looks_like_json:
+            try:
+                data = loads_json(text, field="profile")
+            except json.JSONDecodeError:
+                if suffix == ".json":
+                    raise
+                looks_like_json = False  # a YAML flow mapping such as {age: 40, ...}
+        if not looks_like_json:
+            data = yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise InputError("profile", f"not valid YAML/JSON: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise too_deep("profile") from None
+    check_data(data, "profile")
     if not isinstance(data, Mapping):
         raise InputError("profile", "must be a mapping of fields (see `dryneedling assess --schema`)")
     return data

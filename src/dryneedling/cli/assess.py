@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from dryneedling.cli import app
+from dryneedling.cli.files import check_output_file, read_input_text, write_output
 from dryneedling.cli.output import console, fail
 from dryneedling.errors import InputError
 
@@ -33,10 +34,10 @@ def _write(data: str | bytes, output: Path | None) -> None:
         else:
             sys.stdout.write(data if data.endswith("\n") else data + "\n")
         return
-    if isinstance(data, bytes):
-        output.write_bytes(data)
-    else:
-        output.write_text(data, encoding="utf-8")
+    try:
+        write_output(output, data, "--output")
+    except InputError as error:
+        fail(error)
     console.print(f"wrote {output}", highlight=False)
 
 
@@ -53,18 +54,25 @@ def assess(
     schema: bool = typer.Option(False, "--schema", help="Print the JSON Schema of the profile and exit."),
 ) -> None:
     """Assess one person: screening, candidate muscles, evidence, modifiers, heat, aftercare, care plan."""
-    from dryneedling.assessment.profile import profile_schema, read_profile
+    from dryneedling.assessment.profile import parse_profile_text, profile_schema
     from dryneedling.catalog import load_catalog
     from dryneedling.services.assess import assess as assess_service
 
     catalog = load_catalog()
+
+    if output is not None:
+        try:  # before anything is read or rendered
+            check_output_file(output, "--output", others={"PROFILE": profile})
+        except InputError as error:
+            fail(error)
     if schema:
         _write(json.dumps(profile_schema(catalog), indent=2), output)
         return
     try:
         if profile is None:
             raise InputError("PROFILE", "a profile file is required (or '-' for standard input, or --schema)")
-        report = assess_service(catalog, read_profile(profile), audience=audience.value)
+        text, suffix = read_input_text(profile, "PROFILE")
+        report = assess_service(catalog, parse_profile_text(text, suffix), audience=audience.value)
         if output_format is Format.json:
             data: str | bytes = json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False)
         elif output_format is Format.text:

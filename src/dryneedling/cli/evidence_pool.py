@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dryneedling.cli.evidence import evidence_app
+from dryneedling.cli.files import check_input_file, check_output_file, write_output
 from dryneedling.cli.output import emit, fail
 from dryneedling.errors import InputError
 from dryneedling.evidence.names import MEASURES, METHODS
@@ -154,13 +155,6 @@ def _render(analysis: dict, console: Console) -> None:
         console.print(f"{kind.capitalize()} plot written to {path}", highlight=False)
 
 
-def _write(path: Path, svg: str) -> None:
-    try:
-        path.write_text(svg, encoding="utf-8")
-    except OSError as exc:
-        raise InputError("plot", f"cannot write {path}: {exc.strerror or exc}", value=str(path)) from None
-
-
 @evidence_app.command("pool")
 def pool_command(
     file: Path = typer.Argument(..., help="CSV with one row per study (metafor column names, or yi and vi)."),
@@ -173,8 +167,12 @@ def pool_command(
     test: str = typer.Option("z", "--test", help="z, or knha for Knapp-Hartung."),
     by: str | None = typer.Option(None, "--by", help="Column whose values define subgroups."),
     level: float = typer.Option(95, "--level", help="Confidence level in percent."),
-    forest: Path | None = typer.Option(None, "--forest", help="Write a forest plot (SVG) to this path."),
-    funnel: Path | None = typer.Option(None, "--funnel", help="Write a funnel plot (SVG) to this path."),
+    forest: Path | None = typer.Option(
+        None, "--forest", help="Write a forest plot to this path (.svg, .png or .pdf, by its suffix)."
+    ),
+    funnel: Path | None = typer.Option(
+        None, "--funnel", help="Write a funnel plot to this path (.svg, .png or .pdf, by its suffix)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Meta-analyse your own studies: pooled estimate, heterogeneity, per-study weights, bias tests, subgroups."""
@@ -186,6 +184,18 @@ def pool_command(
     from dryneedling.services.evidence import pool_studies
 
     try:
+        # Every path is checked before any work, so a bad output name never costs a finished analysis.
+        check_input_file(file, "FILE")
+        formats: dict[str, str] = {}
+        if forest is not None or funnel is not None:
+            # matplotlib takes about a second to import; only plotting runs pay for it.
+            from dryneedling.evidence.plots import PLOT_FORMATS, forest_plot, funnel_plot, plot_format
+
+            for option, path in (("--forest", forest), ("--funnel", funnel)):
+                if path is not None:
+                    formats[option] = plot_format(path, option)
+                    others = {"FILE": file, "--forest": forest if option == "--funnel" else None}
+                    check_output_file(path, option, [f".{fmt}" for fmt in PLOT_FORMATS], others)
         method = normalise_method(method)
         test = normalise_test(test)
         if not 0 < level < 100:
@@ -197,14 +207,20 @@ def pool_command(
         exponentiate = data.is_ratio
         xlabel = f"{data.measure}" + (" (log scale)" if exponentiate else "")
         if forest is not None or funnel is not None:
-            # matplotlib takes about a second to import; only plotting runs pay for it.
-            from dryneedling.evidence.plots import forest_plot, funnel_plot
-
             result = pool(data.yi, data.vi, method=method, test=test, level=level)
         if forest is not None:
-            _write(
+            write_output(
                 forest,
-                forest_plot(data.labels, data.yi, data.vi, result, exponentiate=exponentiate, xlabel=xlabel),
+                forest_plot(
+                    data.labels,
+                    data.yi,
+                    data.vi,
+                    result,
+                    exponentiate=exponentiate,
+                    xlabel=xlabel,
+                    fmt=formats["--forest"],
+                ),
+                "--forest",
             )
             plots["forest"] = str(forest)
         if funnel is not None:
@@ -212,7 +228,7 @@ def pool_command(
             # (metafor picks its side with a meta-regression, which here supports EE/DL/HE/ML/REML.)
             fill = data.k >= 3 and method in REGRESSION_METHODS
             filled = trim_and_fill(data.yi, data.vi, method=method) if fill else None
-            svg = funnel_plot(
+            plot = funnel_plot(
                 data.yi,
                 data.vi,
                 result,
@@ -221,8 +237,9 @@ def pool_command(
                 filled_vi=None if filled is None else filled.filled_vi,
                 exponentiate=exponentiate,
                 xlabel=xlabel,
+                fmt=formats["--funnel"],
             )
-            _write(funnel, svg)
+            write_output(funnel, plot, "--funnel")
             plots["funnel"] = str(funnel)
         analysis["plots"] = plots or None
     except InputError as error:

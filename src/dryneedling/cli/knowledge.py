@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dryneedling.cli import app
+from dryneedling.cli.files import check_input_dir
 from dryneedling.cli.output import emit, err_console, fail, split_ids
 from dryneedling.errors import DataError, InputError
 
@@ -84,6 +85,11 @@ def kb_check(
     The guidance and the evidence data cite the knowledge base's sources, regions and measures, so a
     knowledge base that loads but breaks either of them is reported here rather than on a patient's report.
     """
+    if data_dir is not None:
+        try:  # a missing directory is a wrong option (exit 2), not a knowledge base with every file missing
+            check_input_dir(data_dir, "--data-dir")
+        except InputError as error:
+            fail(error, as_json)
     catalog = _load(data_dir, as_json)
     kb = catalog.kb
     counts = {

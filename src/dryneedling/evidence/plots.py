@@ -1,14 +1,16 @@
-"""Forest and funnel plots as SVG text (matplotlib, headless Agg backend).
+"""Forest and funnel plots as SVG text, or PNG or PDF bytes (matplotlib, headless Agg backend).
 
 The output is deterministic: the SVG id salt is fixed and no creation date is written, so the same data
 always gives the same bytes (useful for snapshot tests and reproducible reports). Text stays text
 (``svg.fonttype = "none"``) so study labels can be searched, copied and read by screen readers.
+``fmt`` picks the format (:data:`PLOT_FORMATS`); :func:`plot_format` reads it from a file name.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from pathlib import Path
 
 import matplotlib
 
@@ -33,9 +35,34 @@ _STUDY_COLOUR = "#1f4e79"
 _POOLED_COLOUR = "#b03a2e"
 
 
-def _svg(fig) -> str:
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+PLOT_FORMATS = ("svg", "png", "pdf")
+"""Formats a plot can be written in; a plot file's suffix names one of them."""
+
+# Metadata that would change from run to run (dates) is left out so the bytes are reproducible.
+_METADATA = {"svg": {"Date": None}, "png": {"Software": None}, "pdf": {"CreationDate": None}}
+
+
+def plot_format(path: str | Path, field: str = "plot") -> str:
+    """The plot format a file name asks for (``forest.png`` -> ``png``); InputError for any other suffix."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in PLOT_FORMATS:
+        raise InputError(
+            field,
+            f"cannot draw a plot as {Path(path).name!r}: the file name must end in "
+            + ", ".join(f".{fmt}" for fmt in PLOT_FORMATS),
+            value=str(path),
+            choices=[f".{fmt}" for fmt in PLOT_FORMATS],
+        )
+    return suffix
+
+
+def _save(fig, fmt: str) -> str | bytes:
+    if fmt not in PLOT_FORMATS:
+        plt.close(fig)
+        raise InputError("format", f"unknown plot format {fmt!r}", value=fmt, choices=PLOT_FORMATS)
+    buffer = io.StringIO() if fmt == "svg" else io.BytesIO()
+    extra = {"dpi": 150} if fmt == "png" else {}
+    fig.savefig(buffer, format=fmt, metadata=_METADATA[fmt], bbox_inches="tight", **extra)
     plt.close(fig)
     return buffer.getvalue()
 
@@ -78,10 +105,11 @@ def forest_plot(
     exponentiate: bool = False,
     xlabel: str | None = None,
     title: str | None = None,
-) -> str:
+    fmt: str = "svg",
+) -> str | bytes:
     """Forest plot: each study's estimate and CI (box size by weight), a weight column, the pooled diamond
     and the prediction interval. ``exponentiate`` shows ratio measures (log OR/RR/ROM) on their natural
-    scale with a logarithmic axis. Returns the SVG document as text.
+    scale with a logarithmic axis. Returns the SVG document as text, or PNG/PDF bytes for ``fmt``.
     """
     names, y, v = _check(labels, yi, vi)
     level = result.level
@@ -145,7 +173,7 @@ def forest_plot(
             ax.text(0.70, -0.5, pi_text, transform=left, va="center", family="DejaVu Sans Mono")
         heterogeneity = f"Heterogeneity: tau² = {result.tau2:.3f}, I² = {result.i2:.1f}%, Q = {result.q:.2f} (df = {result.q_df}, p = {result.q_pvalue:.3g})"
         fig.text(0.02, 0.01, heterogeneity, fontsize=8)
-        return _svg(fig)
+        return _save(fig, fmt)
 
 
 def funnel_plot(
@@ -158,10 +186,12 @@ def funnel_plot(
     exponentiate: bool = False,
     xlabel: str | None = None,
     title: str | None = None,
-) -> str:
+    fmt: str = "svg",
+) -> str | bytes:
     """Funnel plot: each study's estimate against its standard error (axis inverted, precise studies on top),
     with the pooled estimate and the pseudo-confidence region ``estimate +/- z * SE``. Studies imputed by
-    trim-and-fill (``filled_yi``/``filled_vi``) are drawn as open circles. Returns the SVG text.
+    trim-and-fill (``filled_yi``/``filled_vi``) are drawn as open circles. Returns the SVG text (or
+    PNG/PDF bytes for ``fmt``).
     """
     names, y, v = _check(
         labels if labels is not None else [f"Study {i + 1}" for i in range(np.size(yi))], yi, vi
@@ -203,4 +233,4 @@ def funnel_plot(
         ax.set_title(_plain(title or f"Funnel plot (k = {len(names)})"), loc="left")
         for side in ("right", "top"):
             ax.spines[side].set_visible(False)
-        return _svg(fig)
+        return _save(fig, fmt)

@@ -476,6 +476,8 @@ def load_guidance(directory: Path, kb: Any) -> Guidance:
                 raw[name] = yaml.safe_load(handle)
         except OSError:
             problems.append(Problem(f"guidance/{name}.yaml", "-", "", "file missing or unreadable"))
+        except UnicodeDecodeError:
+            problems.append(Problem(f"guidance/{name}.yaml", "-", "", "not a text file (UTF-8)"))
         except yaml.YAMLError as exc:
             problems.append(Problem(f"guidance/{name}.yaml", "-", "", f"not valid YAML: {exc}"))
     if problems:

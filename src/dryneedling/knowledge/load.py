@@ -134,6 +134,12 @@ class _Collector:
         except yaml.YAMLError as exc:
             self.add(path, "-", "", f"not valid YAML: {exc}")
             return {key: [] for key in top_keys}
+        except UnicodeDecodeError:
+            self.add(path, "-", "", "not a text file (UTF-8)")
+            return {key: [] for key in top_keys}
+        except OSError as exc:
+            self.add(path, "-", "", f"cannot read: {exc.strerror or exc}")
+            return {key: [] for key in top_keys}
         if not isinstance(raw, dict):
             self.add(path, "-", "", "top level must be a mapping")
             return {key: [] for key in top_keys}

@@ -6,7 +6,6 @@ in the one error shape installed by :mod:`dryneedling.web.errors`.
 
 from __future__ import annotations
 
-import json
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -16,7 +15,6 @@ from pydantic import BaseModel
 from dryneedling import __version__
 from dryneedling.assessment.report import Report
 from dryneedling.catalog import Catalog
-from dryneedling.errors import InputError
 from dryneedling.evidence.table import EvidenceTable
 from dryneedling.services import evidence as evidence_service
 from dryneedling.services.assess import assess as assess_service
@@ -24,7 +22,7 @@ from dryneedling.services.atlas import AtlasAnswer
 from dryneedling.services.atlas import atlas as atlas_service
 from dryneedling.web import choices
 from dryneedling.web.deps import get_catalog
-from dryneedling.web.errors import ERROR_RESPONSES
+from dryneedling.web.errors import ERROR_RESPONSES, parse_json_body
 
 router = APIRouter(prefix="/api", tags=["api"], responses=ERROR_RESPONSES)
 
@@ -129,10 +127,6 @@ async def assess(
     data: Catalog = Depends(get_catalog),
 ) -> Report:
     """Assess one profile and return the Report (same object as `dryneedling assess --json`). Not stored."""
-    raw = await request.body()
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError("body", f"malformed JSON: {exc}") from None
+    body = parse_json_body(await request.body())
     response.headers["Cache-Control"] = "no-store"
     return await run_in_threadpool(assess_service, data, body, audience)

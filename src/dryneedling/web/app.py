@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from dryneedling import __version__
 from dryneedling.catalog import Catalog, load_catalog
-from dryneedling.web.errors import install_error_handlers
+from dryneedling.web.errors import install_body_guard, install_error_handlers
 
 WEB_DIR = Path(str(resources.files("dryneedling.web")))
 
@@ -45,6 +45,7 @@ def create_app(catalog: Catalog | None = None) -> FastAPI:
     app.state.templates.env.filters.update(region=region_label, condition=condition_label)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     install_error_handlers(app)
+    install_body_guard(app)
 
     from dryneedling.web.api import router as api_router
     from dryneedling.web.pages import router as pages_router

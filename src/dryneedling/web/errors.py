@@ -2,10 +2,14 @@
 
 The core raises :class:`~dryneedling.errors.InputError`; FastAPI's own validation errors, malformed JSON,
 unknown paths and unexpected failures are converted into the same shape so a client handles one format.
+:class:`BodyGuard` checks every request body before any endpoint (or pydantic) sees it: at most
+:data:`MAX_BODY_BYTES`, and a JSON body must parse strictly (finite numbers, nesting at most
+:data:`~dryneedling.safe_input.MAX_DEPTH` deep).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -13,9 +17,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dryneedling.errors import InputError
+from dryneedling.errors import InputError, plain_value
+from dryneedling.safe_input import MAX_DEPTH, loads_json
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +54,25 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "model": ErrorResponse,
         "description": "Bad input: names the field and the valid or closest choices",
     },
+    413: {"model": ErrorResponse, "description": "Request body larger than the limit"},
 }
+
+MAX_BODY_BYTES = 1_000_000
+"""Largest request body accepted (a profile is about a kilobyte)."""
+
+
+def parse_json_body(raw: bytes | str, limit: int = MAX_DEPTH) -> Any:
+    """A request body parsed strictly as JSON; InputError (HTTP 422) naming the problem otherwise."""
+    try:
+        return loads_json(raw, field="body", limit=limit)
+    except json.JSONDecodeError as exc:
+        raise InputError("body", f"malformed JSON: {exc}") from None
+
+
+def _is_json(headers: Headers) -> bool:
+    # FastAPI parses a body without a content type as JSON too.
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    return media_type in ("", "application/json") or media_type.endswith("+json")
 
 
 def error_body(
@@ -62,7 +87,7 @@ def error_body(
         "error": {
             "field": field,
             "message": message,
-            "value": value if isinstance(value, str | int | float | bool | type(None)) else str(value),
+            "value": plain_value(value),
             "suggestions": suggestions or [],
             "choices": choices,
         }
@@ -115,6 +140,75 @@ def _respond(
     if _wants_html(request):
         return _html_error(request, body, status, headers)
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+class BodyGuard:
+    """ASGI middleware: refuse a body over ``max_bytes`` (413) and a JSON body that does not parse strictly
+    (422: malformed, non-finite numbers, nested deeper than ``max_depth``), in the one error shape, before
+    routing, so every JSON endpoint gets the same rule. Accepted bodies are replayed to the app unchanged.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_DEPTH) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length", "")
+        too_large = error_body("body", f"request body is larger than the limit of {self.max_bytes} bytes")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(scope, too_large, 413, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away before sending its body
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._reject(scope, too_large, 413, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body and _is_json(headers):
+            try:
+                parse_json_body(body, self.max_depth)
+            except InputError as error:
+                await self._reject(scope, {"error": error.to_dict()}, 422, send)
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _reject(scope: Scope, body: dict[str, Any], status: int, send: Send) -> None:
+        async def no_body() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        response = _respond(
+            Request(scope, no_body), body, status, {"Connection": "close"} if status == 413 else None
+        )
+        await response(scope, no_body, send)
+
+
+def install_body_guard(app: FastAPI, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_DEPTH) -> None:
+    """Check every request body (size, strict JSON) before routing; see :class:`BodyGuard`."""
+    app.add_middleware(BodyGuard, max_bytes=max_bytes, max_depth=max_depth)
 
 
 def install_error_handlers(app: FastAPI) -> None:
