@@ -110,7 +110,7 @@ def _phrase_pattern(phrase: tuple[str, ...]) -> re.Pattern[str]:
 
 
 def _dose_text(text: str, remove: Iterable[tuple[str, ...]], drop_years: bool) -> str | None:
-    """What is left of ``text`` once names and cue words are taken out, when it holds a number."""
+    """What is left of ``text`` from its first number on, once names and cue words are taken out."""
     rest = _MARKS.sub(" ", text)
     for phrase in remove:
         rest = _phrase_pattern(phrase).sub(" ", rest)
@@ -118,7 +118,9 @@ def _dose_text(text: str, remove: Iterable[tuple[str, ...]], drop_years: bool) -
         rest = _YEAR.sub(" ", rest)  # "stopped warfarin 2019": 2019 is when, not how much
     rest = re.sub(r"\(\s*\)", " ", rest)
     rest = " ".join(rest.split()).strip(" ,;:-()[]")
-    return rest if re.search(r"\d", rest) else None
+    digit = re.search(r"\d", rest)
+    # Dose text starts at its first number: words before it ("on", an unknown name) are not dose.
+    return rest[digit.start() :] if digit else None
 
 
 def _edits(a: str, b: str, limit: int) -> int:
@@ -185,8 +187,6 @@ def read_entry(item: str | MedicationEntry, guidance: Guidance) -> MedicationFin
         if suggestion:
             note += f" (did you mean {suggestion}?)"
         dose = entry.dose or _dose_text(entry.name, cue_phrases, drop_years=status == "stopped")
-        if dose and not entry.dose:
-            dose = dose[re.search(r"\d", dose).start() :]  # the unknown name itself is not dose text
         return MedicationFinding(
             name=entry.name, recognised=False, status=status, dose=dose, suggestion=suggestion, note=note
         )

@@ -397,7 +397,10 @@ def profile_schema() -> dict:
     schema["$defs"]["RegionMark"]["properties"]["region"]["enum"] = places
     properties["medications"]["items"] = {
         "anyOf": [
-            {"type": "string", "description": "medicine name as written; read as taken now"},
+            {
+                "type": "string",
+                "description": "medicine name as written; words such as stopped, not on or ex- mark it not taken",
+            },
             {"$ref": "#/$defs/MedicationEntry"},
         ]
     }
