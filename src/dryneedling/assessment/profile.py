@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from dryneedling.errors import InputError
 
@@ -110,6 +118,14 @@ class MedicationEntry(_Strict):
         if not text:
             raise ValueError("empty entry")
         return text
+
+    @model_serializer(mode="wrap")
+    def _compact(self, handler: Any) -> Any:
+        # A name given as a bare string is stored and reported as that string again, so a profile
+        # round-trips as it was written; objects keep their fields.
+        if self.model_fields_set == {"name"}:
+            return self.name
+        return handler(self)
 
     def __str__(self) -> str:
         # Reports join the profile's medicines into one line; say the status when it is not "current".
