@@ -167,3 +167,12 @@ def test_it_documents_typed_responses_and_the_error_shape_in_openapi(client):
     assert {"Report", "PatientProfile", "ErrorResponse", "AtlasAnswer", "EvidenceTable"} <= set(schemas)
     for path in ("/api/atlas", "/api/evidence", "/api/regions", "/api/conditions", "/api/health"):
         assert "$ref" in str(spec["paths"][path]["get"]["responses"]["200"]), path
+
+
+def test_it_suggests_known_medicine_names_for_a_fragment(client):
+    response = client.get("/api/medications", params={"q": "clex"})
+    assert response.status_code == 200
+    first = response.json()["items"][0]
+    assert first == {"name": "Clexane", "drug": "enoxaparin", "class": "anticoagulant", "atc": "B01AB05"}
+    assert client.get("/api/medications", params={"q": ""}).json() == {"items": []}
+    assert client.get("/api/medications", params={"q": "zzzzqqq"}).json() == {"items": []}

@@ -49,10 +49,18 @@ class ScreeningItem(Cited):
 class MedicationFinding(_Item):
     """How one named medication was read."""
 
-    name: str
+    name: str = Field(description="The medicine as the person wrote it.")
     recognised: bool
     drug: str | None = None
     drug_class: str | None = None
+    atc: str | None = Field(None, description="WHO ATC code of the recognised drug.")
+    status: Literal["current", "stopped", "unknown"] = Field(
+        "current", description="stopped medicines are listed but do not count for screening."
+    )
+    dose: str | None = None
+    suggestion: str | None = Field(
+        None, description="A known name close to an unrecognised one ('did you mean'); never counted."
+    )
     note: str
 
 

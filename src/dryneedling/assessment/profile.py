@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from dryneedling.errors import InputError
 from dryneedling.safe_input import check_data, loads_json, read_text_file, too_deep
@@ -87,6 +95,53 @@ def _as_region_mark(value: Any) -> Any:
     return value
 
 
+MedicationStatus = Literal["current", "stopped", "unknown"]
+
+
+class MedicationEntry(_Strict):
+    """One medicine as the person names it; a bare string in a profile means ``{"name": it}``.
+
+    When ``status`` is left out it is read from the name ("stopped warfarin 2019" is stopped,
+    "warfarin?" unknown, plain "warfarin" current); a status given here wins over the wording.
+    """
+
+    name: str = Field(
+        min_length=1, description="The medicine as written, generic or brand, dose text allowed."
+    )
+    status: MedicationStatus = Field(
+        "current", description="current (taken now), stopped (no longer taken) or unknown."
+    )
+    dose: str | None = Field(None, description="Dose as written, e.g. '5 mg twice daily'.")
+
+    @field_validator("name", "dose")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        text = value.strip()
+        if not text:
+            raise ValueError("empty entry")
+        return text
+
+    @model_serializer(mode="wrap")
+    def _compact(self, handler: Any) -> Any:
+        # A name given as a bare string is stored and reported as that string again, so a profile
+        # round-trips as it was written; objects keep their fields.
+        if self.model_fields_set == {"name"}:
+            return self.name
+        return handler(self)
+
+    def __str__(self) -> str:
+        # Reports join the profile's medicines into one line; say the status when it is not "current".
+        status = self.status if "status" in self.model_fields_set else "current"
+        extra = [part for part in (self.dose, None if status == "current" else status) if part]
+        return f"{self.name} ({', '.join(extra)})" if extra else self.name
+
+
+def _as_medication_entry(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
 REGION_LIST_FIELDS = (
     "lymphedema_regions",
     "skin_lesion_regions",
@@ -111,7 +166,10 @@ class PatientProfile(_Strict):
     trigger_points: list[TriggerPointFinding] = Field(default_factory=list)
     central_sensitization_inventory: int | None = Field(None, ge=0, le=100)
     comorbidities: list[str] = Field(default_factory=list, description="Comorbidity ids (see --schema).")
-    medications: list[str] = Field(default_factory=list, description="Medication names, free text.")
+    medications: list[MedicationEntry] = Field(
+        default_factory=list,
+        description="Medicines: a name as free text (taken now) or {name, status, dose}.",
+    )
     pregnancy: Pregnancy = Field(default_factory=Pregnancy)
     needle_fear: Literal["none", "mild", "severe"] = "none"
     consent: bool = Field(description="Willing and able to give informed consent.")
@@ -144,7 +202,19 @@ class PatientProfile(_Strict):
             raise ValueError("must be a number, not true/false")
         return value
 
-    @field_validator("comorbidities", "medications", "prior_injuries", "pain_regions")
+    @field_validator("medications", mode="before")
+    @classmethod
+    def _medication_entries(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [_as_medication_entry(item) for item in value]
+        return value
+
+    @field_validator("medications")
+    @classmethod
+    def _dedupe_medications(cls, value: list[MedicationEntry]) -> list[MedicationEntry]:
+        return list(dict.fromkeys(value))
+
+    @field_validator("comorbidities", "prior_injuries", "pain_regions")
     @classmethod
     def _strip_and_dedupe(cls, value: list[str]) -> list[str]:
         seen: list[str] = []
@@ -360,6 +430,15 @@ def profile_schema(catalog: Catalog) -> dict:
     schema["$defs"]["TriggerPointFinding"]["properties"]["muscle"]["enum"] = sorted(kb.muscles)
     places = sorted(set(kb.regions) | set(kb.areas))
     schema["$defs"]["RegionMark"]["properties"]["region"]["enum"] = places
+    properties["medications"]["items"] = {
+        "anyOf": [
+            {
+                "type": "string",
+                "description": "medicine name as written; words such as stopped, not on or ex- mark it not taken",
+            },
+            {"$ref": "#/$defs/MedicationEntry"},
+        ]
+    }
     for name in REGION_LIST_FIELDS:
         properties[name]["items"] = {
             "anyOf": [

@@ -11,8 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from dryneedling.assessment.medications import counts_for_screening, read_entries
 from dryneedling.assessment.models import MedicationFinding, Screening, ScreeningItem
-from dryneedling.assessment.profile import REGION_LIST_FIELDS, PatientProfile, RegionMark
+from dryneedling.assessment.profile import (
+    REGION_LIST_FIELDS,
+    MedicationEntry,
+    PatientProfile,
+    RegionMark,
+)
 from dryneedling.knowledge.guidance import Guidance
 from dryneedling.vocabulary import weakest_confidence
 
@@ -70,39 +76,17 @@ def _item(
     )
 
 
-def read_medications(names: Iterable[str], guidance: Guidance) -> list[MedicationFinding]:
-    """Recognise anticoagulants and antiplatelets by generic or brand name (case-insensitive)."""
-    index = guidance.drug_index()
-    findings: list[MedicationFinding] = []
-    for name in names:
-        key = " ".join(name.lower().replace("-", " ").split())
-        match = index.get(key) or next(
-            (index[word] for word in key.split() if word in index),
-            None,
-        )
-        if match:
-            drug, klass = match
-            findings.append(
-                MedicationFinding(
-                    name=name,
-                    recognised=True,
-                    drug=drug.id,
-                    drug_class=klass.id,
-                    note=f"{drug.id}: {klass.label.lower()}",
-                )
-            )
-        else:
-            findings.append(
-                MedicationFinding(name=name, recognised=False, note=guidance.medications.unrecognised.note)
-            )
-    return findings
+def read_medications(names: Iterable[str | MedicationEntry], guidance: Guidance) -> list[MedicationFinding]:
+    """Recognise anticoagulants and antiplatelets by generic or brand name (see assessment.medications)."""
+    return read_entries(names, guidance)
 
 
 def bleeding_risk(profile: PatientProfile, guidance: Guidance) -> bool:
     """True when the person has a bleeding disorder or takes an anticoagulant/antiplatelet."""
     if "bleeding_disorder" in profile.comorbidities:
         return True
-    return any(f.recognised for f in read_medications(profile.medications, guidance))
+    findings = read_medications(profile.medications, guidance)
+    return any(f.recognised and counts_for_screening(f) for f in findings)
 
 
 def _regional_items(profile: PatientProfile, kb: Any, guidance: Guidance) -> list[ScreeningItem]:
@@ -194,6 +178,8 @@ def screening_items(profile: PatientProfile, catalog: Catalog) -> list[Screening
     medications = read_medications(profile.medications, guidance)
     by_item: dict[str, list[str]] = {}
     for finding in medications:
+        if not counts_for_screening(finding):
+            continue  # stopped or not taken: listed in the report, no safety item
         if finding.recognised:
             klass = next(c for c in guidance.medications.classes if c.id == finding.drug_class)
             by_item.setdefault(klass.safety_item, []).append(f"{finding.name} ({finding.drug_class})")

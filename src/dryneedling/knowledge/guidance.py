@@ -8,11 +8,19 @@ hours) live here, not in code; the CSI cut-off is read from the KB measure.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from dryneedling.errors import DataError, Problem
 from dryneedling.vocabulary import Confidence
@@ -43,10 +51,32 @@ class _CitedEntry(_Frozen):
 
 
 # ---------------- medications ----------------
+# WHO ATC: a letter, two digits, a letter, a letter, two digits (levels 1 to 5, e.g. B, B01, B01A, B01AC,
+# B01AC06). The group codes stand for names such as "blood thinner" that do not name one substance.
+ATC_PATTERN = r"^[A-Z](\d{2}([A-Z]([A-Z](\d{2})?)?)?)?$"
+# Where a brand is sold: US, UK, EU, CA, AU or another two-letter country code.
+Region = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+class Brand(_Frozen):
+    """A brand (trade) name of a drug, where it is sold, and the page that names it."""
+
+    name: str = Field(min_length=2)
+    regions: tuple[Region, ...] = ()
+    sources: tuple[str, ...] = Field(min_length=1)
+
+
 class Drug(_Frozen):
     id: str
+    atc: str = Field(pattern=ATC_PATTERN)
     names: tuple[str, ...] = Field(min_length=1)
+    brands: tuple[Brand, ...] = ()
+    note: str | None = None
     sources: tuple[str, ...] = Field(min_length=1)
+
+    def all_names(self) -> tuple[str, ...]:
+        """Generic names and synonyms first, then brand names."""
+        return (*self.names, *(brand.name for brand in self.brands))
 
 
 class DrugClass(_Frozen):
@@ -63,7 +93,17 @@ class Unrecognised(_Frozen):
     note: str
 
 
+class MedicationMatching(_Frozen):
+    """Cue words for stopped and unsure entries, and how far a near miss may be."""
+
+    stopped_cues: tuple[str, ...] = ()
+    unknown_cues: tuple[str, ...] = ()
+    suggestion_max_edits: int = Field(2, ge=0, le=3)
+    suggestion_min_length: int = Field(5, ge=3)
+
+
 class Medications(_Frozen):
+    matching: MedicationMatching = MedicationMatching()
     classes: tuple[DrugClass, ...]
     unrecognised: Unrecognised
 
@@ -329,11 +369,11 @@ class Guidance(_Frozen):
     care_plan: CarePlanGuidance
 
     def drug_index(self) -> dict[str, tuple[Drug, DrugClass]]:
-        """Lower-case medication name -> (drug, class)."""
+        """Lower-case medication name (generic or brand) -> (drug, class)."""
         index: dict[str, tuple[Drug, DrugClass]] = {}
         for klass in self.medications.classes:
             for drug in klass.drugs:
-                for name in drug.names:
+                for name in drug.all_names():
                     index[name.lower()] = (drug, klass)
         return index
 
@@ -354,6 +394,34 @@ def _walk_sources(node: Any, where: str) -> list[tuple[str, str]]:
             label = value.get("id", index) if isinstance(value, dict) else index
             found.extend(_walk_sources(value, f"{where}[{label}]"))
     return found
+
+
+def _name_key(name: str) -> str:
+    # The same folding the reader applies (case, hyphens, spacing), so that "Sintrom-Uno" and
+    # "sintrom uno" count as one name here too.
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", name.lower()).split())
+
+
+def _medication_name_problems(medications: Medications) -> list[str]:
+    """Duplicate drug ids, and any name (generic or brand) that maps to two drugs."""
+    problems: list[str] = []
+    owner: dict[str, str] = {}
+    ids: set[str] = set()
+    for klass in medications.classes:
+        for drug in klass.drugs:
+            if drug.id in ids:
+                problems.append(f"medications.{klass.id}.{drug.id}: drug id used twice")
+            ids.add(drug.id)
+            for name in drug.all_names():
+                key = _name_key(name)
+                if not key:
+                    problems.append(f"medications.{klass.id}.{drug.id}: empty name {name!r}")
+                elif owner.get(key, drug.id) != drug.id:
+                    problems.append(
+                        f"medications.{klass.id}.{drug.id}: name {name!r} also names {owner[key]!r}"
+                    )
+                owner.setdefault(key, drug.id)
+    return problems
 
 
 def _check_against_kb(guidance: Guidance, kb: Any) -> list[Problem]:
@@ -377,6 +445,9 @@ def _check_against_kb(guidance: Guidance, kb: Any) -> list[Problem]:
     safety = kb.safety_items
     for klass in guidance.medications.classes:
         need(safety, klass.safety_item, f"medications.{klass.id}", "safety item")
+    for text in _medication_name_problems(guidance.medications):
+        where, _, message = text.partition(": ")
+        add(where, message)
     need(safety, guidance.medications.unrecognised.safety_item, "medications.unrecognised", "safety item")
     for comorbidity in guidance.comorbidities.values():
         need(safety, comorbidity.safety_items, f"comorbidities.{comorbidity.id}", "safety item")

@@ -10,7 +10,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from dryneedling import __version__
 from dryneedling.assessment.report import Report
@@ -70,6 +70,34 @@ def list_regions(data: Catalog = Depends(get_catalog)) -> list[choices.RegionOut
 def list_conditions(data: Catalog = Depends(get_catalog)) -> list[choices.ConditionOut]:
     """Every condition id with its label, area and evidence-table region."""
     return choices.conditions(data)
+
+
+class MedicationName(BaseModel):
+    """A known medicine name with the drug, class and WHO ATC code it stands for."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    name: str
+    drug: str
+    klass: str = Field(alias="class")
+    atc: str
+
+
+class MedicationNames(BaseModel):
+    """Known medicine names for a typed fragment, best first (for a form's suggestion list)."""
+
+    items: list[MedicationName]
+
+
+@router.get("/medications", response_model=MedicationNames, summary="Known medicine names for a fragment")
+def medication_names(
+    q: str = Query("", max_length=100, description="What has been typed so far, e.g. 'clex'"),
+    data: Catalog = Depends(get_catalog),
+) -> MedicationNames:
+    """Generic and brand names that start with or contain ``q``; a near miss when nothing does."""
+    from dryneedling.assessment.medications import lookup_names
+
+    return MedicationNames.model_validate({"items": lookup_names(q, data.guidance)})
 
 
 @router.get("/atlas", response_model=AtlasAnswer, summary="Painful regions to ranked candidate muscles")
