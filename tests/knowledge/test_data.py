@@ -20,9 +20,9 @@ def reference(name: str) -> dict:
 
 
 # Issue 9 (sources a clinician trusts) dropped these from the bibliography: a flashcard deck, a download-site
-# copy of a course chapter, a GitHub page; and replaced one of them with a stored web page saying the same.
+# copy of a course chapter, a GitHub page; it added a web page and a case report saying the same.
 DROPPED_SOURCES = {"brainscape_tp_cards", "tp_master_leg", "posture_repo_tp_list", "repo_code_tables"}
-ADDED_SOURCES = {"webmanmed_abductor_hallucis"}
+ADDED_SOURCES = {"webmanmed_abductor_hallucis", "park_2015_gmin_case"}
 
 
 def same_sources_and_confidence(kb, entry, ref: dict) -> bool:
