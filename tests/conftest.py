@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import textstat
 import textstat.backend.counts._count_syllables as syllable_counter
+from hypothesis import settings
 
 from shipped import shipped_catalog
+
+# Property tests explore the same examples on every run and machine: a red CI must mean a change broke
+# something, not that a new random draw found an old corner. Set HYPOTHESIS_PROFILE=explore to search anew.
+settings.register_profile("deterministic", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 @pytest.fixture

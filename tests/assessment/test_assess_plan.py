@@ -42,7 +42,7 @@ def test_it_recommends_heat_before_and_after_when_nothing_stops_it():
 def test_it_withholds_heat_after_over_a_local_inflammatory_response():
     heat = report_for(local_inflammation_regions=["posterior_neck"]).heat_plan
     assert not heat.after.recommended and "inflammation" in heat.after.reason.lower()
-    assert "majmaah_lecture" in heat.after.sources
+    assert "houghton_2010_epa" in heat.after.sources
 
 
 def test_it_keeps_heat_when_the_inflammation_is_far_from_the_treated_area():

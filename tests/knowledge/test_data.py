@@ -19,13 +19,28 @@ def reference(name: str) -> dict:
     return yaml.safe_load((REFERENCE / name).read_text(encoding="utf-8"))
 
 
+# Issue 9 (sources a clinician trusts) dropped these from the bibliography: a flashcard deck, a download-site
+# copy of a course chapter, a GitHub page; it added a web page and a case report saying the same.
+DROPPED_SOURCES = {"brainscape_tp_cards", "tp_master_leg", "posture_repo_tp_list", "repo_code_tables"}
+ADDED_SOURCES = {"webmanmed_abductor_hallucis", "park_2015_gmin_case"}
+
+
+def same_sources_and_confidence(kb, entry, ref: dict) -> bool:
+    """The reference's sources (less the dropped ones) and confidence; lowered to low only when tier 3 alone is left."""
+    ours = [s for s in entry.sources if s not in ADDED_SOURCES]
+    theirs = [s for s in ref["sources"] if s not in DROPPED_SOURCES]
+    only_tier_3 = all(kb.sources[s].tier == 3 for s in entry.sources)
+    lowered = entry.confidence == "low" and only_tier_3
+    return ours == theirs and (entry.confidence == ref["confidence"] or lowered)
+
+
 @needs_reference
 def test_it_keeps_every_atlas_muscle_with_its_zones_confidence_and_sources():
     kb = shipped_catalog().kb
     for ref in reference("trigger_points.yaml")["muscles"]:
         muscle = kb.muscle(ref["id"])
         assert set(muscle.referral_zones) | set(muscle.doubtful_referral_zones) == set(ref["referral_zones"])
-        assert (muscle.confidence, list(muscle.sources)) == (ref["confidence"], ref["sources"])
+        assert same_sources_and_confidence(kb, muscle, ref), muscle.id
         assert list(muscle.conditions) == ref["conditions"]
         assert muscle.needling_safety[0].anatomical_region == ref["needling_safety"].get("region")
         assert muscle.needling_safety[0].anatomy_sourced == ref["needling_safety"].get(
@@ -46,11 +61,8 @@ def test_it_keeps_every_safety_item_with_its_class_confidence_and_sources():
     ref = reference("safety.yaml")
     for item in ref["items"]:
         ours = kb.safety_item(item["id"])
-        assert (ours.klass, ours.confidence, list(ours.sources)) == (
-            item["class"],
-            item["confidence"],
-            item["sources"],
-        )
+        assert ours.klass == item["class"]
+        assert same_sources_and_confidence(kb, ours, item), ours.id
     for region in ref["anatomical_regions"]:
         ours = kb.anatomical_region(region["id"])
         assert (ours.confidence, list(ours.sources)) == (region["confidence"], region["sources"])

@@ -102,14 +102,19 @@ def test_it_reports_a_duplicate_muscle_id(data_copy, edit):
 
 
 def test_it_reports_a_source_id_defined_in_two_bibliography_files(data_copy, edit):
-    edit("sources/general.yaml", lambda d: d["sources"].append({"id": "medlink_scm", "citation": "again"}))
+    edit(
+        "sources/general.yaml",
+        lambda d: d["sources"].append(
+            {"id": "medlink_scm", "citation": "again", "tier": 3, "url": "https://example.org"}
+        ),
+    )
     expected = "sources/general.yaml: medlink_scm.id: duplicate source id 'medlink_scm' (also in atlas.yaml)"
     assert expected in problems_of(data_copy)
 
 
 def test_it_merges_every_bibliography_file_in_the_sources_folder(data_copy):
     (data_copy / "sources" / "extra.yaml").write_text(
-        "sources:\n- {id: extra_2026, citation: Extra source}\n"
+        'sources:\n- {id: extra_2026, citation: Extra source, tier: 3, url: "https://example.org/extra"}\n'
     )
     assert load_knowledge(data_copy).source("extra_2026").citation == "Extra source"
 

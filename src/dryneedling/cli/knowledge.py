@@ -63,7 +63,12 @@ def _report_invalid(problems: list[dict[str, Any]], as_json: bool) -> NoReturn:
 
 def _citations(kb: KnowledgeBase, source_ids: list[str] | tuple[str, ...]) -> list[dict[str, Any]]:
     return [
-        {"id": sid, "citation": kb.sources[sid].citation, "url": kb.sources[sid].url}
+        {
+            "id": sid,
+            "citation": kb.sources[sid].citation,
+            "url": kb.sources[sid].link,
+            "tier": kb.sources[sid].tier,
+        }
         for sid in dict.fromkeys(source_ids)
     ]
 
@@ -72,7 +77,9 @@ def _print_sources(console: Console, kb: KnowledgeBase, source_ids: list[str] | 
     console.print("[bold]Sources[/]")
     for item in _citations(kb, source_ids):
         url = f" <{item['url']}>" if item["url"] else ""
-        console.print(f"  [{item['id']}] {item['citation']}{url}", highlight=False, markup=False)
+        console.print(
+            f"  [{item['id']}] (tier {item['tier']}) {item['citation']}{url}", highlight=False, markup=False
+        )
 
 
 @kb_app.command("check")
@@ -98,6 +105,9 @@ def kb_check(
         "published_estimates": len(catalog.evidence.syntheses),
         "evidence_gaps": len(catalog.evidence.gaps),
     }
+    from dryneedling.knowledge.tiers import tier_shares
+
+    tiers = tier_shares(kb, catalog.guidance)
 
     def render(console: Console) -> None:
         console.print(f"Knowledge base OK: {kb.data_dir}", highlight=False, soft_wrap=True)
@@ -108,12 +118,33 @@ def kb_check(
         for kind, count in counts.items():
             table.add_row(kind.replace("_", " "), str(count))
         console.print(table)
+        _print_tiers(console, tiers)
 
     emit(
-        {"ok": True, "data_dir": str(kb.data_dir), "catalog_version": catalog.version, "counts": counts},
+        {
+            "ok": True,
+            "data_dir": str(kb.data_dir),
+            "catalog_version": catalog.version,
+            "counts": counts,
+            "tiers": tiers,
+        },
         as_json,
         render,
     )
+
+
+def _print_tiers(console: Console, tiers: dict[str, Any]) -> None:
+    """Per kind of fact, the share resting on at least one tier 1-2 source (peer-reviewed, textbook...)."""
+    table = Table(title="Facts resting on at least one tier 1-2 source")
+    for column, justify in (("kind", "left"), ("facts", "right"), ("tier 1-2", "right"), ("share", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    rows = [*tiers["kinds"].items(), ("overall", tiers["overall"])]
+    for kind, row in rows:
+        share = "-" if row["share"] is None else f"{row['share']:.0%}"
+        table.add_row(kind.replace("_", " "), str(row["facts"]), str(row["tier_1_2"]), share)
+    console.print(table)
+    by_tier = ", ".join(f"tier {tier}: {count}" for tier, count in tiers["sources"].items())
+    console.print(f"Sources by tier: {by_tier}", highlight=False)
 
 
 @app.command("atlas")

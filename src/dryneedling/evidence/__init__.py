@@ -8,13 +8,14 @@ pay for importing scipy: the CLI's start-up time depends on it.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any
 
-# A function that shares its module's name must be bound eagerly: once the submodule is imported, Python
-# sets the package attribute to the module and a lazy lookup would never run.
-from dryneedling.evidence.effect_sizes import MEASURES, EffectSizes, effect_sizes  # noqa: F401
-
 _EXPORTS = {
+    "MEASURES": "effect_sizes",
+    "EffectSizes": "effect_sizes",
+    "effect_sizes": "effect_sizes",
     "pool_many": "batch",
     "BatchResult": "batch",
     "METHODS": "pooling",
@@ -41,7 +42,9 @@ _EXPORTS = {
     "subgroup": "subgroup",
 }
 
-__all__ = sorted([*_EXPORTS, "MEASURES", "EffectSizes", "effect_sizes"])
+__all__ = sorted(_EXPORTS)
+#: Functions named like their module (``effect_sizes``, ``meta_regression``, ``subgroup``, ``tau2_ci``).
+_SAME_NAME = frozenset(name for name, module in _EXPORTS.items() if name == module)
 
 
 def __getattr__(name: str) -> Any:
@@ -55,3 +58,19 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return __all__
+
+
+class _Package(types.ModuleType):
+    """Keeps ``dryneedling.evidence.meta_regression`` (etc.) the function, as the eager imports did.
+
+    Importing a submodule makes Python set the package attribute of that name to the module; for the
+    functions named like their module that would shadow the function, so such a module is not stored.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SAME_NAME and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

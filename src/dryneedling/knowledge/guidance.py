@@ -495,6 +495,10 @@ def _check_against_kb(guidance: Guidance, kb: Any) -> list[Problem]:
     soreness = guidance.aftercare.soreness
     if soreness.low_hours >= soreness.high_hours:
         add("aftercare.soreness", "low_hours must be below high_hours")
+    from dryneedling.knowledge.tiers import guidance_facts, tier_problems
+
+    for file, entry, field_name, message in tier_problems(guidance_facts(guidance), kb.sources):
+        problems.append(Problem(file, entry, field_name, message))
     return problems
 
 

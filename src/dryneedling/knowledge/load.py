@@ -29,6 +29,7 @@ from dryneedling.knowledge.models import (
     SafetyItem,
     Source,
 )
+from dryneedling.knowledge.tiers import kb_facts, tier_problems
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -346,6 +347,11 @@ def _load(data_dir: Path) -> KnowledgeBase:
 
     for measure in measures.values():
         _check_measure(c, measures_path, measure, sources)
+
+    tables = {"muscles": muscles, "conditions": conditions, "safety_items": items}
+    tables |= {"anatomical_regions": anatomical, "measures": measures}
+    for problem in tier_problems(kb_facts(tables), sources):  # tier-3-only facts: at most low confidence
+        c.add(*problem)
 
     if c.problems:
         raise DataError(c.problems)

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 Confidence = Literal["high", "moderate", "low"]
 CONFIDENCE_ORDER: dict[str, int] = {"high": 0, "moderate": 1, "low": 2}
+
+Tier = Literal[1, 2, 3]
+TIER_LABELS: dict[int, str] = {
+    1: "peer-reviewed article or systematic review",
+    2: "textbook, professional body, regulator or guideline",
+    3: "other web page",
+}
 
 
 class _Frozen(BaseModel):
@@ -20,10 +27,19 @@ class _Frozen(BaseModel):
 
 
 class Source(_Frozen):
-    """One entry of the bibliography (merged from every file in ``data/sources/``)."""
+    """One entry of the bibliography (merged from every file in ``data/sources/``).
+
+    ``tier`` says how far a clinician can trust the kind of source: 1 = peer-reviewed article or
+    systematic review, 2 = textbook, professional body, regulator or guideline, 3 = any other web page.
+    Every source has a link: ``url``, or a ``doi`` from which :attr:`link` derives one; only a printed
+    book with no legitimate online copy (``print_only``) has none.
+    """
 
     id: str
     citation: str
+    tier: Tier = Field(
+        description="1 peer-reviewed, 2 textbook/professional body/regulator/guideline, 3 other"
+    )
     authors: str | None = None
     year: int | None = None
     title: str | None = None
@@ -31,8 +47,33 @@ class Source(_Frozen):
     pmid: str | None = None
     doi: str | None = None
     url: str | None = None
-    type: str | None = Field(default=None, description="kind of source, e.g. peer_reviewed, clinic_page")
+    print_only: bool = Field(
+        default=False,
+        description="a printed book (tier 2) with no legitimate online copy: cited by edition and chapter, no link",
+    )
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _needs_a_link(self) -> Source:
+        if self.print_only and self.tier != 2:
+            raise ValueError("print_only is for printed books (tier 2)")
+        if self.url is None and self.doi is None and not self.print_only:
+            raise ValueError("needs a url or a doi (or print_only for a printed book)")
+        if self.url is not None and not self.url.startswith(("https://", "http://")):
+            raise ValueError(f"url must be an http(s) address, not {self.url!r}")
+        return self
+
+    @property
+    def link(self) -> str | None:
+        """The address to show: ``url``, else the https://doi.org/ link of ``doi``; None for a printed book."""
+        if self.url is not None:
+            return self.url
+        return f"https://doi.org/{self.doi}" if self.doi is not None else None
+
+    @property
+    def tier_label(self) -> str:
+        """What the tier means, in words."""
+        return TIER_LABELS[self.tier]
 
 
 class Area(_Frozen):
@@ -123,6 +164,9 @@ class SafetyItem(_Frozen):
     patient_text: str
     sources: tuple[str, ...] = Field(min_length=1)
     confidence: Confidence
+    tier_note: str | None = Field(
+        default=None, description="why the item rests only on tier-3 sources (required when it does)"
+    )
     audit: str | None = None
 
 
