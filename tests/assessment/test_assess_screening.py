@@ -72,7 +72,9 @@ def test_it_flags_a_first_session_and_a_previous_faint():
     fainted = _screen(previous_dry_needling={"sessions": 5, "vasovagal_reaction": True})
     for screening in (first, fainted):
         assert "vasovagal_history_first_treatment" in _ids(screening)
-        assert screening.decision == "needle_with_precautions"
+    # A first session is a caution of technique for everyone; a previous faint is about this person.
+    assert first.decision == "suitable" and first.items[0].effect == "technique"
+    assert fainted.decision == "needle_with_precautions" and fainted.items[0].effect == "precaution"
     assert "first" in first.items[0].reason and "vasovagal" in fainted.items[0].reason
 
 

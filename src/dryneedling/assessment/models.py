@@ -35,14 +35,21 @@ class ScreeningItem(Cited):
     label: str
     klass: Literal["absolute", "relative", "precaution"] = Field(alias="class")
     scope: Literal["whole_body", "regional"]
-    effect: Literal["blocks_all", "blocks_regions", "precaution"] = Field(
-        description="What the finding does to needling: stop it, stop it in some regions, or change how."
+    effect: Literal["blocks_all", "blocks_regions", "precaution", "technique"] = Field(
+        description=(
+            "What the finding does to needling: stop it, stop it in some regions, change how for this person, "
+            "or a caution of technique that applies to everyone in this situation (first session, needles over "
+            "the thorax) and alone does not change the decision."
+        )
     )
     reason: str = Field(description="What in the profile triggered it.")
     action: str = Field(description="What the clinician should do (from the safety data).")
     regions: list[str] = Field(default_factory=list, description="Body regions or areas it applies to.")
     side: Literal["left", "right", "bilateral"] | None = Field(
         None, description="Side of the listed regions; None = both sides or not recorded."
+    )
+    recorded: list[str] = Field(
+        default_factory=list, description="What the profile recorded that raised it, in plain words."
     )
 
 
@@ -69,6 +76,10 @@ class Screening(Cited):
 
     decision: Decision
     items: list[ScreeningItem] = Field(default_factory=list)
+    rescreen: list[str] = Field(
+        default_factory=list, description="What would lead to screening again (when needling is not advised)."
+    )
+    rescreen_patient_text: str = ""
     blocked_regions: list[str] = Field(
         default_factory=list, description="Region ids where needles must not go."
     )
@@ -83,8 +94,20 @@ class SafetyNote(_Item):
     anatomy_sourced: bool = True
 
 
+class Restriction(Cited):
+    """A screening item that limits how (or whether) one candidate muscle may be needled."""
+
+    id: str = Field(description="The safety item id.")
+    label: str
+    effect: Literal["restricts", "caution"] = Field(
+        description="restricts: needle only with the action and prefer other muscles; caution: technique."
+    )
+    action: str
+    reason: str
+
+
 class CandidateMuscle(Cited):
-    """A muscle whose trigger points may explain the pain, with its risky anatomy."""
+    """A muscle whose trigger points may explain the pain, with its risky anatomy and its restrictions."""
 
     muscle: str
     name: str
@@ -97,6 +120,14 @@ class CandidateMuscle(Cited):
     )
     boosted: bool = False
     safety: list[SafetyNote] = Field(default_factory=list)
+    restrictions: list[Restriction] = Field(
+        default_factory=list, description="Screening items that apply to this muscle (empty: none)."
+    )
+
+    @property
+    def restricted(self) -> bool:
+        """True when a screening item restricts this muscle (a technique caution alone does not)."""
+        return any(r.effect == "restricts" for r in self.restrictions)
 
 
 class ExcludedMuscle(Cited):
@@ -187,7 +218,9 @@ class WarningSign(Cited):
 class Aftercare(Cited):
     """What to expect after needling, what helps and when to call."""
 
-    soreness: SorenessWindow
+    soreness: SorenessWindow | None = Field(
+        description="The expected soreness window; None when screening advises against needling."
+    )
     what_helps: list[AftercareTip] = Field(default_factory=list)
     warning_signs: list[WarningSign] = Field(default_factory=list)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dryneedling.assessment.models import Modifier
+from dryneedling.assessment.models import CandidateMuscle, ExcludedMuscle, Modifier
 from dryneedling.assessment.profile import PatientProfile
 from dryneedling.knowledge.guidance import Distress, ModifierRule
 
@@ -141,3 +141,37 @@ def assess_modifiers(profile: PatientProfile, catalog: Catalog) -> list[Modifier
             )
         )
     return found
+
+
+def respect_screening(
+    modifiers: list[Modifier],
+    profile: PatientProfile,
+    candidates: list[CandidateMuscle],
+    excluded: list[ExcludedMuscle],
+    catalog: Catalog,
+) -> list[Modifier]:
+    """Modifier advice that agrees with the screening: nothing restricted or excluded is "prioritised".
+
+    A rule about examined trigger points that names a muscle screening restricts or excludes uses its
+    ``what_to_do_when_restricted`` wording, naming those muscles and the items behind them.
+    """
+    limits: dict[str, list[str]] = {
+        c.muscle: [r.label for r in c.restrictions if r.effect == "restricts"] for c in candidates
+    }
+    limits.update({e.muscle: [e.blocked_by.replace("_", " ")] for e in excluded})
+    rules = {rule.id: rule for rule in catalog.guidance.modifiers}
+    out = []
+    for modifier in modifiers:
+        rule = rules[modifier.id]
+        if rule.what_to_do_when_restricted and rule.trigger.kind == "trigger_point_kind":
+            named = [tp.muscle for tp in profile.trigger_points if tp.kind == rule.trigger.kind_value]
+            restricted = [m for m in named if limits.get(m)]
+            if restricted:
+                allowed = [m for m in named if m not in restricted]
+                text = rule.what_to_do_when_restricted.format(
+                    restricted=", ".join(f"{m} ({'; '.join(limits[m])})" for m in restricted),
+                    allowed=", ".join(allowed) or "none",
+                )
+                modifier = modifier.model_copy(update={"what_to_do": text})
+        out.append(modifier)
+    return out

@@ -22,6 +22,7 @@ from dryneedling.assessment.models import (
     MeasureMcid,
     Modifier,
     OutcomeMeasure,
+    Restriction,
     SafetyNote,
     Screening,
     ScreeningItem,
@@ -66,8 +67,11 @@ def _block_reason(muscle: Any, items: list[ScreeningItem], kb: Any) -> Screening
     return None
 
 
-def _patient_text_for(safety: list[SafetyNote], catalog: Catalog) -> str:
+def _patient_text_for(safety: list[SafetyNote], restrictions: list[Restriction], catalog: Catalog) -> str:
     generic = catalog.guidance.screening.candidate_patient_text
+    limits = [r for r in restrictions if r.effect == "restricts"]
+    if limits:
+        return f"{generic} {limits[0].patient_text}"
     for note in safety:
         region = catalog.kb.anatomical_regions.get(note.anatomical_region or "")
         if region is not None:
@@ -83,31 +87,105 @@ def _safety_notes(raw: Any) -> list[SafetyNote]:
     return notes
 
 
+def _muscle_rule_hits(item_ids: set[str], muscle: Any, catalog: Catalog) -> list[Any]:
+    """The guidance's muscle rules of the present items that name this muscle (directly or by anatomy)."""
+    kb = catalog.kb
+    hits = []
+    for rule in catalog.guidance.screening.muscle_rules:
+        if rule.safety_item not in item_ids:
+            continue
+        at_risk = {
+            m for region in rule.anatomical_regions for m in kb.anatomical_regions[region].muscles_at_risk
+        }
+        if muscle.id in rule.muscles or muscle.id in at_risk:
+            hits.append(rule)
+    return hits
+
+
+def _restrictions(
+    muscle: Any, screening: Screening, profile: PatientProfile, catalog: Catalog
+) -> tuple[ScreeningItem | None, list[Restriction]]:
+    """The item that blocks this muscle (or None) and the restrictions that apply to it."""
+    kb, rules = catalog.kb, catalog.guidance.screening
+    items = {item.id: item for item in screening.items}
+    blocker = next((i for i in screening.items if i.effect == "blocks_all"), None)
+    blocker = blocker or _block_reason(muscle, _blocking_items(screening, profile), kb)
+    restrictions: list[Restriction] = []
+    for rule in _muscle_rule_hits(set(items), muscle, catalog):
+        item = items[rule.safety_item]
+        if rule.effect == "blocks" and blocker is None:
+            blocker = item.model_copy(update={"reason": f"{item.reason} - {rule.action}"})
+        elif rule.effect == "restricts":
+            restrictions.append(
+                Restriction(
+                    id=item.id,
+                    label=item.label,
+                    effect="restricts",
+                    action=rule.action,
+                    reason=item.reason,
+                    sources=list(rule.sources),
+                    confidence=rule.confidence,
+                    patient_text=item.patient_text,
+                )
+            )
+    for item in screening.items:  # regional precautions: prefer other sites in these regions
+        if item.effect != "precaution" or item.scope != "regional" or not item.regions:
+            continue
+        if not _applies_to_treatment_side(item, profile.side):
+            continue
+        if muscle.area in {kb.regions[r].area for r in item.regions if r in kb.regions}:
+            restrictions.append(
+                Restriction(
+                    id=item.id,
+                    label=item.label,
+                    effect="restricts",
+                    action=item.action,
+                    reason=item.reason,
+                    sources=list(item.sources),
+                    confidence=item.confidence,
+                    patient_text=item.patient_text,
+                )
+            )
+    for region_id, safety_id in rules.anatomy_precautions.items():
+        if any(h.anatomical_region == region_id for h in muscle.needling_safety):
+            safety = kb.safety_items[safety_id]
+            effect = "caution" if "anatomy_precautions" in rules.technique_cautions else "restricts"
+            restrictions.append(
+                Restriction(
+                    id=safety.id,
+                    label=safety.label,
+                    effect=effect,
+                    action=safety.clinician_action,
+                    reason=f"lies over {region_id}",
+                    sources=list(safety.sources),
+                    confidence=safety.confidence,
+                    patient_text=safety.patient_text,
+                )
+            )
+    return blocker, restrictions
+
+
+def _rank_key(candidate: CandidateMuscle) -> tuple:
+    """Unrestricted before restricted; an examined active point that explains the pain first; then score."""
+    active_explains = candidate.examined == "active" and bool(candidate.matched_regions)
+    return (candidate.restricted, not active_explains, -candidate.score, candidate.muscle)
+
+
 def candidates_for(
     profile: PatientProfile, screening: Screening, catalog: Catalog
 ) -> tuple[list[CandidateMuscle], list[ExcludedMuscle]]:
-    """Atlas ranking for the painful regions, limited by screening, examined trigger points boosted.
+    """Atlas ranking for the painful regions, governed by screening, examined trigger points boosted.
 
-    A muscle lying in a region blocked by screening (on the treatment side) is moved to the excluded list
-    with the item that blocks it; when screening says do not needle, every muscle is excluded.
+    Every candidate carries the screening items that apply to it (``restrictions``). A muscle an item blocks
+    (a regional block on the treatment side, a muscle rule of the guidance, or do-not-needle) moves to the
+    excluded list with that item. Restricted muscles rank below unrestricted ones; an examined active trigger
+    point that explains the pain ranks above the rest; the examination boost is added without a cap.
     """
     from dryneedling.assessment.atlas import rank_muscles
 
     kb, guidance = catalog.kb, catalog.guidance
-    blocking = _blocking_items(screening, profile)
-    blocked_regions = frozenset(r for item in blocking for r in item.regions)
     side = profile.side if profile.side in ("left", "right") else None  # the atlas takes one side or none
     ranked = rank_muscles(catalog, list(profile.pain_regions), profile.condition, side)
-    allowed = {
-        c.muscle
-        for c in rank_muscles(
-            catalog,
-            list(profile.pain_regions),
-            profile.condition,
-            side,
-            excluded_regions=blocked_regions,
-        )
-    }
     boost = guidance.screening.examined_trigger_point_boost
     examined = {tp.muscle: tp.kind for tp in profile.trigger_points}
     entries: dict[str, dict[str, Any]] = {}
@@ -126,9 +204,6 @@ def candidates_for(
     for muscle_id, kind in examined.items():
         if muscle_id not in entries:
             muscle = kb.muscles[muscle_id]
-            allowed_here = _block_reason(muscle, blocking, kb) is None
-            if allowed_here:
-                allowed.add(muscle_id)
             entries[muscle_id] = {
                 "muscle": muscle_id,
                 "name": muscle.name,
@@ -141,20 +216,14 @@ def candidates_for(
                 "confidence": muscle.confidence,
             }
         entry = entries[muscle_id]
-        entry["score"] = round(min(1.0, entry["score"] + boost[kind]), 4)
+        entry["score"] = round(entry["score"] + boost[kind], 4)
         entry["examined"] = kind
         entry["boosted"] = True
     candidates: list[CandidateMuscle] = []
     excluded: list[ExcludedMuscle] = []
-    stop_all = next((i for i in screening.items if i.effect == "blocks_all"), None)
-    for entry in sorted(entries.values(), key=lambda e: (-e["score"], e["muscle"])):
+    for entry in entries.values():
         muscle = kb.muscles[entry["muscle"]]
-        blocker = stop_all or _block_reason(muscle, blocking, kb)
-        if blocker is None and entry["muscle"] not in allowed:
-            blocker = next(
-                (i for i in blocking if set(i.regions) & set(entry["matched_regions"])),
-                blocking[0] if blocking else None,
-            )
+        blocker, restrictions = _restrictions(muscle, screening, profile, catalog)
         if blocker is not None:
             where = ", ".join(blocker.regions) or "the whole body"
             excluded.append(
@@ -162,8 +231,8 @@ def candidates_for(
                     muscle=entry["muscle"],
                     name=entry["name"],
                     reason=f"{blocker.label}: {blocker.reason}"
-                    if blocker.effect == "blocks_all"
-                    else (f"lies in a region kept needle-free ({where}) - {blocker.label}"),
+                    if blocker.effect in ("blocks_all", "precaution")
+                    else f"lies in a region kept needle-free ({where}) - {blocker.label}",
                     blocked_by=blocker.id,
                     regions=list(blocker.regions),
                     sources=list(blocker.sources),
@@ -172,7 +241,15 @@ def candidates_for(
                 )
             )
             continue
-        candidates.append(CandidateMuscle(**entry, patient_text=_patient_text_for(entry["safety"], catalog)))
+        candidates.append(
+            CandidateMuscle(
+                **entry,
+                restrictions=restrictions,
+                patient_text=_patient_text_for(entry["safety"], restrictions, catalog),
+            )
+        )
+    candidates.sort(key=_rank_key)
+    excluded.sort(key=lambda e: -entries[e.muscle]["score"])
     return candidates, excluded
 
 
@@ -189,6 +266,7 @@ def finish_screening(
     kb, guidance = catalog.kb, catalog.guidance
     items = list(screening.items)
     present = {item.id for item in items}
+    technique = "anatomy_precautions" in guidance.screening.technique_cautions
     for region_id, safety_id in guidance.screening.anatomy_precautions.items():
         muscles = [c.name for c in candidates if any(n.anatomical_region == region_id for n in c.safety)]
         if muscles and safety_id not in present:
@@ -199,7 +277,7 @@ def finish_screening(
                     label=safety.label,
                     klass=safety.klass,
                     scope=safety.scope,
-                    effect="precaution",
+                    effect="technique" if technique else "precaution",
                     reason=f"candidate muscles over {region_id}: {', '.join(muscles)}",
                     action=safety.clinician_action,
                     regions=list(kb.anatomical_regions[region_id].body_regions),
@@ -209,7 +287,15 @@ def finish_screening(
                 )
             )
     decision = None
-    if not candidates and excluded and screening.decision != "do_not_needle":
+    # Every candidate lies in a region kept needle-free: needling this complaint is not advised. A muscle
+    # rule (e.g. deep targets under anticoagulation) excludes muscles, not the person: the decision stays.
+    region_blocks = {i.id for i in items if i.effect in ("blocks_regions", "blocks_all")}
+    if (
+        not candidates
+        and excluded
+        and screening.decision != "do_not_needle"
+        and all(e.blocked_by in region_blocks for e in excluded)
+    ):
         decision = "do_not_needle"
     return make_screening(items, list(screening.medications), guidance, decision)
 

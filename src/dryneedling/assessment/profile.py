@@ -173,6 +173,10 @@ class PatientProfile(_Strict):
     pregnancy: Pregnancy = Field(default_factory=Pregnancy)
     needle_fear: Literal["none", "mild", "severe"] = "none"
     consent: bool = Field(description="Willing and able to give informed consent.")
+    consent_by: Literal["self", "guardian"] = Field(
+        "self",
+        description="Who gives the consent: the person, or a parent or guardian (required for a minor).",
+    )
     lymphedema_regions: list[RegionMark] = Field(default_factory=list)
     skin_lesion_regions: list[RegionMark] = Field(default_factory=list)
     implant_regions: list[RegionMark] = Field(default_factory=list)

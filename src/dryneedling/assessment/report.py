@@ -75,7 +75,10 @@ class Report(BaseModel):
                     walk(value)
 
         # A patient reads the evidence highlights, not every row the clinician sees.
-        clinician_only = {"evidence": {"rows"}, "care_plan": {"combined_evidence"}}
+        clinician_only: dict[str, Any] = {"evidence": {"rows"}, "care_plan": {"combined_evidence"}}
+        if self.screening.decision == "do_not_needle":
+            # The handout of a person who must not be needled lists no muscles and no needling research.
+            clinician_only = {**clinician_only, "evidence": {"rows", "gaps"}, "excluded_muscles": True}
         walk(self.model_dump(mode="json", exclude={"sources": True, "profile": True, **clinician_only}))
         texts.append(self.patient_disclaimer)
         return texts
@@ -103,7 +106,7 @@ def build_report(profile: PatientProfile | dict, catalog: Catalog, audience: str
     ``audience="patient"`` drops evidence rows the evidence table marks unsafe for patients.
     """
     from dryneedling.assessment.evidence_view import evidence_section
-    from dryneedling.assessment.modifiers import assess_modifiers
+    from dryneedling.assessment.modifiers import assess_modifiers, respect_screening
     from dryneedling.assessment.plan import (
         aftercare_plan,
         candidates_for,
@@ -119,7 +122,7 @@ def build_report(profile: PatientProfile | dict, catalog: Catalog, audience: str
     first_pass = screen(profile, catalog)
     candidates, excluded = candidates_for(profile, first_pass, catalog)
     screening = finish_screening(first_pass, candidates, excluded, catalog)
-    modifiers = assess_modifiers(profile, catalog)
+    modifiers = respect_screening(assess_modifiers(profile, catalog), profile, candidates, excluded, catalog)
     evidence = evidence_section(profile, catalog, audience=audience)
     report = Report(
         catalog_version=catalog.version,
@@ -133,6 +136,8 @@ def build_report(profile: PatientProfile | dict, catalog: Catalog, audience: str
         aftercare=aftercare_plan(profile, screening, candidates, modifiers, catalog),
         care_plan=care_plan(profile, evidence, catalog),
     )
+    if screening.decision == "do_not_needle":
+        report = describe_no_needling(report, catalog)
     cited = report.cited_ids()
     sources = {sid: kb.sources[sid].citation for sid in sorted(cited) if sid in kb.sources}
     missing = sorted(cited - set(sources))
@@ -140,3 +145,54 @@ def build_report(profile: PatientProfile | dict, catalog: Catalog, audience: str
         # A cited id that does not resolve is a data bug, never silently dropped.
         raise ValueError(f"report cites unknown source ids: {missing}")
     return report.model_copy(update={"sources": sources})
+
+
+def describe_no_needling(report: Report, catalog: Catalog) -> Report:
+    """A report for a person who must not be needled describes no needling.
+
+    No targets, no first-session or technique advice, no factors that shape a needling result, no soreness
+    aftercare, no "needling may help": it keeps why (the screening), what else can help (the care plan
+    without needling) and what would lead to screening again (``screening.rescreen``). The clinician keeps
+    the evidence rows; the patient's evidence highlights are replaced by one plain sentence.
+    """
+    guidance = catalog.guidance
+    screening = report.screening
+    items = [item for item in screening.items if item.effect != "technique"]
+    plan = report.care_plan
+    components = [
+        c.model_copy(update={"patient_text": rule.without_needling_patient_text})
+        if (rule := _component_rule(c.id, catalog)) is not None and rule.without_needling_patient_text
+        else c
+        for c in plan.components
+    ]
+    needling_follow_up = {f.id for f in guidance.care_plan.follow_up if f.needling}
+    heat = report.heat_plan
+    return report.model_copy(
+        update={
+            "screening": screening.model_copy(update={"items": items}),
+            "heat_plan": heat.model_copy(update={"patient_text": heat.before.patient_text}),
+            "candidate_muscles": [],
+            "modifiers": [],
+            "aftercare": report.aftercare.model_copy(
+                update={"soreness": None, "what_helps": [], "warning_signs": [], "patient_text": ""}
+            ),
+            "evidence": report.evidence.model_copy(
+                update={
+                    "patient_highlights": [],
+                    "patient_text": guidance.screening.evidence_when_not_needled,
+                }
+            ),
+            "care_plan": plan.model_copy(
+                update={
+                    "components": components,
+                    "combined_evidence": [],
+                    "follow_up": [f for f in plan.follow_up if f.id not in needling_follow_up],
+                    "patient_text": guidance.care_plan.plan_without_needling_patient_text,
+                }
+            ),
+        }
+    )
+
+
+def _component_rule(component_id: str, catalog: Catalog) -> Any:
+    return next((c for c in catalog.guidance.care_plan.components if c.id == component_id), None)

@@ -38,6 +38,12 @@ def expand_regions(marks: Iterable[RegionMark], kb: Any) -> list[str]:
     return regions
 
 
+def _place_label(region_or_area: str, kb: Any) -> str:
+    """The plain label of a body region or area id (lower case, for patient sentences)."""
+    place = kb.regions.get(region_or_area) or kb.areas.get(region_or_area)
+    return place.label.lower() if place else region_or_area.replace("_", " ")
+
+
 def _mark_label(mark: RegionMark) -> str:
     return f"{mark.side} {mark.region}" if mark.side else mark.region
 
@@ -50,6 +56,8 @@ def _item(
     regions: list[str] | None = None,
     effect: str | None = None,
     extra_sources: Iterable[str] = (),
+    recorded: str | None = None,
+    patient_text: str | None = None,
 ) -> ScreeningItem:
     safety = kb.safety_items[safety_id]
     scope = safety.scope
@@ -72,7 +80,8 @@ def _item(
         regions=regions or [],
         sources=sources,
         confidence=safety.confidence,
-        patient_text=safety.patient_text,
+        patient_text=patient_text or safety.patient_text,
+        recorded=[recorded] if recorded else [],
     )
 
 
@@ -108,12 +117,16 @@ def _regional_items(profile: PatientProfile, kb: Any, guidance: Guidance) -> lis
                 if effect == "blocks_regions"
                 else "prefer other sites; needle here only with the precautions below"
             )
+            places = ", ".join(
+                f"{m.side + ' ' if m.side else ''}{_place_label(m.region, kb)}" for m in side_marks
+            )
             item = _item(
                 kb,
                 safety_id,
                 f"{field.replace('_', ' ')}: {labels} - {consequence}",
                 regions=expand_regions(side_marks, kb),
                 effect=effect,
+                recorded=places,
             )
             items.append(item.model_copy(update={"side": side}))
     return items
@@ -144,6 +157,7 @@ def _pregnancy_items(profile: PatientProfile, kb: Any, guidance: Guidance) -> li
             "and the listed sites",
             "blocks_regions",
         )
+    when = f"trimester {trimester}" if trimester else "trimester not recorded"
     return [
         _item(
             kb,
@@ -152,6 +166,7 @@ def _pregnancy_items(profile: PatientProfile, kb: Any, guidance: Guidance) -> li
             regions=list(rule.avoid_regions),
             effect=effect,
             extra_sources=rule.sources,
+            recorded=when,
         )
     ]
 
@@ -163,10 +178,23 @@ def screening_items(profile: PatientProfile, catalog: Catalog) -> list[Screening
     items: list[ScreeningItem] = []
     if not profile.consent:
         items.append(
-            _item(kb, rules.consent_missing, "consent: not willing or not able to give informed consent")
+            _item(
+                kb,
+                rules.consent_missing,
+                "consent: not willing or not able to give informed consent",
+                recorded="consent was not given",
+            )
         )
+    items.extend(_age_items(profile, kb, guidance))
     if profile.needle_fear in rules.needle_fear:
-        items.append(_item(kb, rules.needle_fear[profile.needle_fear], f"needle fear: {profile.needle_fear}"))
+        items.append(
+            _item(
+                kb,
+                rules.needle_fear[profile.needle_fear],
+                f"needle fear: {profile.needle_fear}",
+                recorded=f"{profile.needle_fear} fear of needles",
+            )
+        )
     hours = profile.practitioner.training_hours if profile.practitioner else None
     if hours is not None and hours <= rules.training.blocks_when_hours_at_most:
         reason = f"practitioner: {hours:g} hours of dry-needling training recorded"
@@ -174,43 +202,117 @@ def screening_items(profile: PatientProfile, catalog: Catalog) -> list[Screening
     for comorbidity_id in profile.comorbidities:
         comorbidity = guidance.comorbidities[comorbidity_id]
         for safety_id in comorbidity.safety_items:
-            items.append(_item(kb, safety_id, f"comorbidity: {comorbidity.label}"))
+            items.append(
+                _item(kb, safety_id, f"comorbidity: {comorbidity.label}", recorded=comorbidity.label.lower())
+            )
     medications = read_medications(profile.medications, guidance)
     by_item: dict[str, list[str]] = {}
+    plain: dict[str, list[str]] = {}
     for finding in medications:
         if not counts_for_screening(finding):
             continue  # stopped or not taken: listed in the report, no safety item
         if finding.recognised:
             klass = next(c for c in guidance.medications.classes if c.id == finding.drug_class)
             by_item.setdefault(klass.safety_item, []).append(f"{finding.name} ({finding.drug_class})")
+            plain.setdefault(klass.safety_item, []).append(f"you take {finding.name}, {klass.plain}")
         else:
             unknown_item = guidance.medications.unrecognised.safety_item
             by_item.setdefault(unknown_item, []).append(f"{finding.name} (not recognised - check manually)")
+            plain.setdefault(unknown_item, []).append(finding.name)
     for safety_id, names in by_item.items():
         class_sources = [
             s for c in guidance.medications.classes if c.safety_item == safety_id for s in c.sources
         ]
-        items.append(_item(kb, safety_id, "medication: " + ", ".join(names), extra_sources=class_sources))
-    if profile.age < rules.children.under_age:
         items.append(
             _item(
                 kb,
-                rules.children.safety_item,
-                f"age {profile.age} (under {rules.children.under_age}, project convention)",
+                safety_id,
+                "medication: " + ", ".join(names),
+                extra_sources=class_sources,
+                recorded="; ".join(plain[safety_id]),
             )
         )
     if profile.previous_dry_needling.vasovagal_reaction:
-        items.append(_item(kb, rules.vasovagal_history, "previous vasovagal (fainting) reaction to needles"))
+        items.append(
+            _item(
+                kb,
+                rules.vasovagal_history,
+                "previous vasovagal (fainting) reaction to needles",
+                recorded="You have fainted with needles before",
+            )
+        )
     elif profile.previous_dry_needling.sessions == 0:
-        items.append(_item(kb, rules.first_treatment, "first dry-needling session"))
+        technique = "first_treatment" in rules.technique_cautions
+        items.append(
+            _item(
+                kb,
+                rules.first_treatment,
+                "first dry-needling session",
+                effect="technique" if technique else None,
+                recorded="This is your first dry needling session",
+            )
+        )
     items.extend(_pregnancy_items(profile, kb, guidance))
     items.extend(_regional_items(profile, kb, guidance))
-    return _merge(items)
+    return personalise(_merge(items), catalog)
+
+
+def _age_items(profile: PatientProfile, kb: Any, guidance: Guidance) -> list[ScreeningItem]:
+    """A minor: the children item, a guardian's consent, and no needling below the cited ages."""
+    rule = guidance.screening.children
+    if profile.age >= rule.under_age:
+        return []
+    items = []
+    if profile.age < rule.youngest_age_with_cited_basis:
+        reason = rule.no_basis_reason.format(age=profile.age, youngest=rule.youngest_age_with_cited_basis)
+        items.append(
+            _item(
+                kb,
+                rule.safety_item,
+                reason,
+                effect="blocks_all",
+                extra_sources=rule.youngest_age_sources,
+                patient_text=rule.no_basis_patient_text,
+            ).model_copy(update={"confidence": rule.youngest_age_confidence})
+        )
+    else:
+        reason = f"age {profile.age} (under {rule.under_age}, project convention)"
+        items.append(_item(kb, rule.safety_item, reason, recorded=f"age {profile.age}"))
+    if profile.consent and profile.consent_by != "guardian":
+        items.append(
+            _item(
+                kb,
+                rule.guardian_consent_item,
+                f"a minor (age {profile.age}): consent is recorded from the person, not from a parent or guardian",
+                recorded="you are under 18 and a parent or guardian has not given consent yet",
+            )
+        )
+    return items
+
+
+def personalise(items: list[ScreeningItem], catalog: Catalog) -> list[ScreeningItem]:
+    """Patient wording that speaks to what was recorded, where the guidance has such wording.
+
+    Wording a rule already chose for this person (e.g. an age the evidence does not cover) is kept.
+    """
+    personal = catalog.guidance.screening.personal
+    out = []
+    for item in items:
+        wording = personal.get(item.id)
+        text = wording.patient_text if wording else None
+        if item.patient_text != catalog.kb.safety_items[item.id].patient_text:
+            text = None
+        if text and item.recorded:
+            item = item.model_copy(update={"patient_text": text.format(recorded="; ".join(item.recorded))})
+        elif text and "{recorded}" not in text:
+            item = item.model_copy(update={"patient_text": text})
+        out.append(item)
+    return out
 
 
 def _merge(items: list[ScreeningItem]) -> list[ScreeningItem]:
     """One entry per safety item: reasons joined, regions united, the strongest effect kept."""
-    strength = {"blocks_all": 0, "blocks_regions": 1, "precaution": 2}
+    strength = {"blocks_all": 0, "blocks_regions": 1, "precaution": 2, "technique": 3}
     merged: dict[tuple[str, str | None], ScreeningItem] = {}
     for item in items:
         key = (item.id, item.side)
@@ -224,6 +326,10 @@ def _merge(items: list[ScreeningItem]) -> list[ScreeningItem]:
                 "regions": list(dict.fromkeys([*old.regions, *item.regions])),
                 "effect": min(old.effect, item.effect, key=strength.__getitem__),
                 "sources": list(dict.fromkeys([*old.sources, *item.sources])),
+                "recorded": list(dict.fromkeys([*old.recorded, *item.recorded])),
+                "patient_text": item.patient_text
+                if strength[item.effect] < strength[old.effect]
+                else old.patient_text,
             }
         )
     order = {"absolute": 0, "relative": 1, "precaution": 2}
@@ -231,12 +337,35 @@ def _merge(items: list[ScreeningItem]) -> list[ScreeningItem]:
 
 
 def decide(items: list[ScreeningItem]) -> str:
-    """The screening decision from its items."""
+    """The screening decision from what is specific to this person.
+
+    A caution of technique (every first session, every needle over the thorax) is shown on the plan and the
+    muscles it concerns but does not, alone, move a person from ``suitable``.
+    """
     if any(item.effect == "blocks_all" for item in items):
         return "do_not_needle"
-    if items:
+    if any(item.effect != "technique" for item in items):
         return "needle_with_precautions"
     return "suitable"
+
+
+def _rescreen(items: list[ScreeningItem], guidance: Guidance) -> tuple[list[str], str]:
+    """What would lead to screening again after a decision not to needle, for clinician and patient."""
+    rules = guidance.screening
+    when: list[str] = []
+    plain: list[str] = []
+    for item in items:
+        if item.effect != "blocks_all":
+            continue
+        wording = rules.personal.get(item.id)
+        when.append(
+            f"{item.label}: {wording.rescreen_when if wording and wording.rescreen_when else rules.rescreen_default}"
+        )
+        if wording and wording.rescreen_patient_text:
+            plain.append(wording.rescreen_patient_text)
+    when.append(rules.rescreen_default)
+    plain.append(rules.rescreen_default_patient_text)
+    return list(dict.fromkeys(when)), " ".join(dict.fromkeys(plain))
 
 
 def make_screening(
@@ -253,8 +382,11 @@ def make_screening(
         )
     )
     confidence = weakest_confidence(item.confidence for item in items)
+    rescreen, rescreen_patient_text = _rescreen(items, guidance) if decision == "do_not_needle" else ([], "")
     return Screening(
         decision=decision,
+        rescreen=rescreen,
+        rescreen_patient_text=rescreen_patient_text,
         items=items,
         blocked_regions=blocked,
         medications=medications,

@@ -82,6 +82,7 @@ class Drug(_Frozen):
 class DrugClass(_Frozen):
     id: str
     label: str
+    plain: str = Field(description="What the class is, in a patient's words (grade 8).")
     safety_item: str
     sources: tuple[str, ...] = Field(min_length=1)
     confidence: Confidence
@@ -120,6 +121,38 @@ class ChildrenRule(_Frozen):
     under_age: int
     threshold_note: str
     confidence: Confidence
+    guardian_consent_item: str
+    youngest_age_with_cited_basis: int = Field(ge=0)
+    youngest_age_sources: tuple[str, ...] = Field(min_length=1)
+    youngest_age_confidence: Confidence
+    no_basis_reason: str
+    no_basis_patient_text: str
+
+
+class MuscleRule(_Frozen):
+    """A safety item's prose rule as data: the candidate muscles it restricts or blocks, and why."""
+
+    safety_item: str
+    anatomical_regions: tuple[str, ...] = ()
+    muscles: tuple[str, ...] = ()
+    effect: Literal["blocks", "restricts"]
+    action: str
+    sources: tuple[str, ...] = Field(min_length=1)
+    confidence: Confidence
+
+    @model_validator(mode="after")
+    def _names_something(self) -> MuscleRule:
+        if not self.anatomical_regions and not self.muscles:
+            raise ValueError("name anatomical_regions or muscles")
+        return self
+
+
+class PersonalWording(_Frozen):
+    """Patient wording for an item that applies to this person, and what would lead to screening again."""
+
+    patient_text: str | None = None
+    rescreen_when: str | None = None
+    rescreen_patient_text: str | None = None
 
 
 class TrainingRule(_Frozen):
@@ -150,6 +183,12 @@ class ScreeningRules(_Frozen):
     anatomy_precautions: dict[str, str]
     examined_trigger_point_boost: dict[Literal["active", "latent"], float]
     condition_weight: float = Field(ge=0, lt=1)
+    technique_cautions: tuple[Literal["first_treatment", "anatomy_precautions"], ...] = ()
+    muscle_rules: tuple[MuscleRule, ...] = ()
+    personal: dict[str, PersonalWording] = {}
+    rescreen_default: str
+    evidence_when_not_needled: str
+    rescreen_default_patient_text: str
     candidate_patient_text: str
     excluded_patient_text: str
     decision_text: dict[Literal["suitable", "needle_with_precautions", "do_not_needle"], str]
@@ -259,6 +298,11 @@ class ModifierRule(_CitedEntry):
     finding: str
     expected_effect: str
     what_to_do: str
+    what_to_do_when_restricted: str | None = Field(
+        None,
+        description="Used instead of what_to_do when screening restricts or excludes muscles the rule names "
+        "({restricted}: those muscles and the items; {allowed}: the others).",
+    )
     patient_text: str
     widens_soreness: bool = False
 
@@ -337,6 +381,9 @@ class CareComponentRule(_CitedEntry):
     areas: Literal["all"] | tuple[str, ...]
     clinician_text: str
     patient_text: str
+    without_needling_patient_text: str | None = Field(
+        None, description="The patient wording when screening advises against needling (no word of needling)."
+    )
 
     def applies_to(self, area: str | None) -> bool:
         """True when this component belongs to the plan for a condition in ``area``."""
@@ -345,6 +392,7 @@ class CareComponentRule(_CitedEntry):
 
 class FollowUpRule(_CitedEntry):
     id: str
+    needling: bool = Field(False, description="Only for people who are needled (dropped otherwise).")
     when: str
     what: str
     patient_text: str
@@ -353,6 +401,7 @@ class FollowUpRule(_CitedEntry):
 class CarePlanGuidance(_Frozen):
     components: tuple[CareComponentRule, ...]
     plan_patient_text: str
+    plan_without_needling_patient_text: str
     measure_patient_text: str
     follow_up: tuple[FollowUpRule, ...]
 
@@ -471,6 +520,18 @@ def _check_against_kb(guidance: Guidance, kb: Any) -> list[Problem]:
         need(safety, getattr(rules, name), f"screening.{name}", "safety item")
     for name in ("children", "training", "pregnancy"):
         need(safety, getattr(rules, name).safety_item, f"screening.{name}", "safety item")
+    need(
+        safety,
+        rules.children.guardian_consent_item,
+        "screening.children.guardian_consent_item",
+        "safety item",
+    )
+    need(safety, list(rules.personal), "screening.personal", "safety item")
+    for index, rule in enumerate(rules.muscle_rules):
+        where = f"screening.muscle_rules[{index}]"
+        need(safety, rule.safety_item, where, "safety item")
+        need(kb.anatomical_regions, rule.anatomical_regions, where, "anatomical region")
+        need(kb.muscles, rule.muscles, where, "muscle")
     need(kb.regions, rules.pregnancy.avoid_regions, "screening.pregnancy.avoid_regions", "body region")
     comorbidity_ids = set(guidance.comorbidities)
     for rule in [*guidance.modifiers, *guidance.heat.contraindications]:
