@@ -56,10 +56,13 @@ def form_fields(profile: dict) -> list[tuple[str, str]]:
                 fields.append(("regional_side", side))
     for finding in profile.get("trigger_points", []):
         fields.append((f"{finding['kind']}_trigger_points", finding["muscle"]))
-    fields += [("medications", "\n".join(profile.get("medications", [])))]
+    for medicine in profile.get("medications", []):
+        entry = medicine if isinstance(medicine, dict) else {"name": medicine}
+        fields += [("medications", entry["name"]), ("medication_status", entry.get("status", "current"))]
     fields += [("prior_injuries", "\n".join(profile.get("prior_injuries", [])))]
     if profile.get("consent"):
         fields.append(("consent", "on"))
+    fields.append(("consent_by", profile.get("consent_by", "self")))
     pregnancy = profile.get("pregnancy") or {}
     if pregnancy.get("pregnant"):
         fields.append(("pregnant", "on"))

@@ -82,3 +82,16 @@ def evidence_filter_choices(catalog: Catalog) -> dict[str, list[str]]:
         name: sorted({getattr(row, name) for row in rows if getattr(row, name)})
         for name in ("region", "comparator", "outcome")
     }
+
+
+def medicine_names(catalog: Catalog) -> list[str]:
+    """Every generic and brand name of the medicine vocabulary, sorted, for the form's suggestion list."""
+    return sorted(
+        {
+            name
+            for klass in catalog.guidance.medications.classes
+            for drug in klass.drugs
+            for name in drug.all_names()
+        },
+        key=str.lower,
+    )

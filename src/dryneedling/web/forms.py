@@ -25,7 +25,9 @@ SCALAR_FIELDS = (
     "activity",
 )
 LIST_FIELDS = ("pain_regions", "comorbidities")
-TEXT_LIST_FIELDS = ("medications", "prior_injuries")
+TEXT_LIST_FIELDS = ("prior_injuries",)
+#: Medicine rows on the form: a name (suggested from the vocabulary) and whether it is taken now.
+MEDICINE_STATUSES = ("current", "stopped", "unknown")
 
 
 def _blank(value: Any) -> bool:
@@ -34,6 +36,18 @@ def _blank(value: Any) -> bool:
 
 def _text_list(value: str | None) -> list[str]:
     return [part.strip() for part in re.split(r"[,\n;]", value or "") if part.strip()]
+
+
+def _medicines(form: FormData) -> list[Any]:
+    """One entry per filled medicine row: the name as typed, with its status when not "taken now"."""
+    names = [str(v) for v in form.getlist("medications")]
+    statuses = [str(v) for v in form.getlist("medication_status")]
+    entries: list[Any] = []
+    for index, name in enumerate(names):
+        status = statuses[index] if index < len(statuses) else "current"
+        for part in _text_list(name):
+            entries.append(part if status in ("", "current") else {"name": part, "status": status})
+    return entries
 
 
 def _checked(form: FormData, name: str) -> bool:
@@ -63,11 +77,18 @@ def profile_from_form(form: FormData) -> dict[str, Any]:
         values = _text_list(str(form.get(name) or ""))
         if values:
             data[name] = values
+    medicines = _medicines(form)
+    if medicines:
+        data["medications"] = medicines
     data["consent"] = _checked(form, "consent")
+    if not _blank(form.get("consent_by")):
+        data["consent_by"] = str(form.get("consent_by")).strip()
     if _checked(form, "pregnant"):
         pregnancy: dict[str, Any] = {"pregnant": True}
         if not _blank(form.get("trimester")):
-            pregnancy["trimester"] = str(form.get("trimester"))
+            trimester = str(form.get("trimester")).strip()
+            # The trimester is one of the numbers 1-3; a form sends text, which the profile would refuse.
+            pregnancy["trimester"] = int(trimester) if trimester.isdigit() else trimester
         data["pregnancy"] = pregnancy
     previous: dict[str, Any] = {}
     if not _blank(form.get("previous_sessions")):

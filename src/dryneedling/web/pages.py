@@ -30,6 +30,8 @@ router = APIRouter(include_in_schema=False)
 # How many of the best-ranked muscles have their referral zones shaded on the atlas chart.
 CHART_TOP_MUSCLES = 5
 NO_STORE = {"Cache-Control": "no-store"}
+# Medicine rows on the assess form; most people name a handful.
+MEDICINE_ROWS = 5
 # Form labels of the profile's regional lists; a list the profile adds later still appears, humanised.
 REGION_LIST_LABELS = {
     "lymphedema_regions": "Lymphoedema",
@@ -173,6 +175,8 @@ def _assess_form_context(data: Catalog, form: dict[str, Any] | None = None) -> d
             for name in REGION_LIST_FIELDS
         ],
         "comorbidities": choices.comorbidities(data),
+        "medicine_names": choices.medicine_names(data),
+        "medicine_rows": MEDICINE_ROWS,
         "muscles": sorted(((m.id, m.name) for m in kb.muscles.values()), key=lambda pair: pair[1].lower()),
         "form": form or {},
         "chart": Markup(
