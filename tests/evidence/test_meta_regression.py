@@ -119,3 +119,20 @@ def test_it_reduces_to_the_pooled_mean_without_moderators(rows, method):
     assert regression.coef[0] == pytest.approx(pooled.estimate, rel=1e-6, abs=1e-9)
     assert regression.tau2 == pytest.approx(pooled.tau2, rel=1e-5, abs=1e-8)
     assert regression.qe == pytest.approx(pooled.q, rel=1e-9, abs=1e-9)
+
+
+def test_it_finds_the_interior_ml_maximum_that_fisher_scoring_from_zero_misses():
+    # Found by the property test: the ML likelihood has a local maximum at tau^2 = 0 (score slightly
+    # negative there) and a higher one near 0.0164; an intercept-only model must agree with pool().
+    from dryneedling.evidence.pooling import pool
+
+    yi = np.array([0.3, 0, 0, 1.3, 0, 0.9, -0.1, 0.6, -0.5, 0.5, 1.6, 1.0])
+    vi = np.array(
+        [0.09823, 0.011702, 0.768612, 0.859836, 0.191885, 0.207452, 0.909823, 0.276016, 0.223577, 0.767927]
+        + [0.86886, 0.54437]
+    )
+    regression = meta_regression(yi, vi, None, method="ML")
+    pooled = pool(yi, vi, method="ML")
+    assert pooled.tau2 > 0.01
+    assert regression.tau2 == pytest.approx(pooled.tau2, rel=1e-6)
+    assert regression.coef[0] == pytest.approx(pooled.estimate, rel=1e-6)

@@ -136,6 +136,14 @@ def _tau2(y: np.ndarray, v: np.ndarray, x: np.ndarray, method: str) -> tuple[flo
         resid_maker = np.eye(k) - x @ np.linalg.solve(x.T @ x, x.T)
         rss = float(y @ resid_maker @ y)
         return max(0.0, (rss - float(np.trace(resid_maker * v))) / (k - p)), True
+    if p == 1 and np.allclose(x, x[0, 0]):
+        # Intercept only: the same estimator as pool(), which returns the global likelihood maximum when
+        # the (restricted) likelihood has a local maximum at 0 and a higher interior one; Fisher scoring
+        # started at 0 would stop at the boundary (found by the property test against pool()).
+        from dryneedling.evidence.pooling import pool
+
+        fit = pool(y, v, method=method)
+        return float(fit.tau2), bool(fit.converged)
     return _fisher_scoring(y, v, x, reml=method == "REML")
 
 
