@@ -49,6 +49,7 @@ class Report(BaseModel):
     sources: dict[str, str] = Field(default_factory=dict, description="Every cited source id -> citation.")
     disclaimer: str = DISCLAIMER
     patient_disclaimer: str = PATIENT_DISCLAIMER
+    catalog_version: str = Field("", description="Version of the knowledge catalog the report was made with.")
 
     def cited_ids(self) -> set[str]:
         """Every source id cited anywhere in the report (walks the whole dump)."""
