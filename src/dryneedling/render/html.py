@@ -168,6 +168,34 @@ def summary_items(report: Any) -> list[Any]:
     return items[:SUMMARY_ITEMS]
 
 
+def told_us(profile: dict[str, Any]) -> str:
+    """What the person told us, in plain short sentences, from the profile (for the handout)."""
+    regions = [region_label(r).lower() for r in profile.get("pain_regions", [])]
+    side = profile.get("side")
+    sentences = []
+    if regions:
+        where = regions[0] if len(regions) == 1 else ", ".join(regions[:-1]) + " and " + regions[-1]
+        on_side = {
+            "left": ", on your left side",
+            "right": ", on your right side",
+            "bilateral": ", on both sides",
+        }
+        sentences.append(f"You have pain here: {where}{on_side.get(side or '', '')}.")
+    weeks = profile.get("duration_weeks")
+    if weeks is not None:
+        weeks = float(weeks)
+        if weeks >= 8:
+            span = f"about {round(weeks / 4.345)} months"
+        elif weeks >= 1:
+            span = f"about {round(weeks)} week{'s' if round(weeks) != 1 else ''}"
+        else:
+            span = "less than a week"
+        sentences.append(f"It has lasted {span}.")
+    if profile.get("pain_nprs") is not None:
+        sentences.append(f"You rated your pain {_number(profile['pain_nprs'])} out of 10.")
+    return " ".join(sentences)
+
+
 def person_line(profile: dict[str, Any], audience: str = "clinician") -> str:
     """One line about the person from what the profile records (nothing invented for what is missing)."""
     bits: list[str] = []
@@ -312,6 +340,7 @@ def _context(report: Any, audience: str, document: DocumentContext | None, fold:
         "top_muscles": list(report.candidate_muscles)[:SUMMARY_MUSCLES],
         "summary_items": summary_items(report),
         "person": person_line(report.profile),
+        "told_us": told_us(report.profile),
         "chart": Markup(report_chart(report)),
         "chart_legend": legend_words(highlight),
         "cite": citations.cite,

@@ -41,8 +41,68 @@ def _cite(item: Any) -> str:
     return f"[{item.confidence} confidence; {sources}]"
 
 
+def _summary(report: Any) -> list[Any]:
+    """What a clinician reads in a minute, first: person, decision, restrictions, muscles, one line each
+    for evidence, heat, aftercare, plan and follow-up (the same choices as the HTML summary)."""
+    from dryneedling.render.context import versions
+    from dryneedling.render.html import (
+        SUMMARY_MUSCLES,
+        _first_sentence,
+        lead_evidence_row,
+        person_line,
+        summary_items,
+    )
+
+    s = report.screening
+    lines = [f"**{person_line(report.profile)}**", ""]
+    items = summary_items(report)
+    if s.blocked_regions:
+        lines.append(f"- No needles in: {', '.join(s.blocked_regions)}")
+    lines += [f"- {item.label}: {_first_sentence(item.action)}" for item in items]
+    if len(s.items) > len(items):
+        lines.append(f"- {len(s.items) - len(items)} more findings under Screening findings.")
+    muscles = report.candidate_muscles[:SUMMARY_MUSCLES]
+    if muscles:
+        lines += ["", "**Candidate muscles**", ""]
+        for index, m in enumerate(muscles, 1):
+            safety = f" Safety: {_first_sentence(m.safety[0].note)}" if m.safety else ""
+            side = f" ({m.side})" if m.side else ""
+            lines.append(f"{index}. {m.name}{side} [{m.confidence}].{safety}")
+    row = lead_evidence_row(report)
+    if row:
+        ci = f" (95% CI {row.get('ci_low')} to {row.get('ci_high')})" if row.get("ci_low") is not None else ""
+        estimate = row.get("estimate") if row.get("estimate") is not None else "not reported"
+        evidence = (
+            f"{row.get('outcome_label')}, {row.get('timepoint_label')}, against {row.get('comparator_label')}: "
+            f"{row.get('effect_measure')} {estimate}{ci}; strength {row.get('strength')}, certainty "
+            f"{(row.get('certainty') or 'not rated by the review').replace('_', ' ')} [{row.get('source')}]"
+        )
+    else:
+        evidence = report.evidence.summary
+    heat = report.heat_plan
+    soreness = report.aftercare.soreness
+    longer = ", may last longer" if soreness.may_last_longer else ""
+    lines += [
+        "",
+        f"- **Evidence**: {evidence}",
+        f"- **Heat**: before {'yes' if heat.before.recommended else 'no'}, after "
+        f"{'yes' if heat.after.recommended else 'no'}. {_first_sentence(heat.after.reason)}",
+        f"- **Aftercare**: soreness {soreness.low_hours}-{soreness.high_hours} h{longer}; "
+        f"{len(report.aftercare.warning_signs)} warning signs to go over.",
+    ]
+    if report.care_plan.components:
+        lines.append(f"- **Plan**: {', '.join(c.label for c in report.care_plan.components)}.")
+    for f in report.care_plan.follow_up:
+        lines.append(f"- **Follow-up** {f.when}: {_first_sentence(f.what)}")
+    title = f"Summary - {DECISION_LABEL[s.decision]}"
+    return [
+        Text(f"Dry needling assessment - {versions(report)}", style="dim"),
+        Panel(Markdown("\n".join(lines)), title=title, border_style=DECISION_STYLE[s.decision]),
+    ]
+
+
 def _clinician(report: Any) -> list[Any]:
-    parts: list[Any] = []
+    parts: list[Any] = _summary(report)
     s = report.screening
     profile = report.profile
     parts.append(
