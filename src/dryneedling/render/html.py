@@ -13,7 +13,14 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any, Literal
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BytecodeCache,
+    Environment,
+    FileSystemBytecodeCache,
+    PackageLoader,
+    StrictUndefined,
+    select_autoescape,
+)
 from markupsafe import Markup
 
 from dryneedling.errors import InputError
@@ -115,7 +122,9 @@ def report_chart(report: Any) -> str:
     """The body chart of a report: painful regions and the candidate muscles' referral zones."""
     highlight, sides = chart_marks(report)
     labels = {region_id: region.label for region_id, region in _knowledge().regions.items()}
-    return body_chart_svg(highlight, labels, title="Body chart: where it hurts", sides=sides)
+    return body_chart_svg(
+        highlight, labels, title="Body chart: where it hurts", sides=sides, marked_only=True
+    )
 
 
 def _first_sentence(value: Any, minimum: int = 30) -> str:
@@ -304,10 +313,20 @@ def link_text(link: str) -> str:
     return link.removeprefix("https://").removeprefix("http://").rstrip("/")
 
 
+def _bytecode_cache() -> BytecodeCache | None:
+    try:
+        return FileSystemBytecodeCache()
+    except (OSError, RuntimeError):  # no usable temp directory: compile each run
+        return None
+
+
 @cache
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("dryneedling.render", "templates"),
+        # Compiled templates kept between runs (Jinja's per-user temp directory): compiling them took
+        # about a tenth of a second of every `dryneedling assess --format pdf`.
+        bytecode_cache=_bytecode_cache(),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
