@@ -238,3 +238,9 @@ def test_it_marks_only_the_recorded_side_on_the_report_chart(example_reports):
     # neck_pain_headache records pain on the right: the temple is shaded on one side only.
     html = render_html(example_reports[("neck_pain_headache", "clinician")], "clinician")
     assert re.search(r'data-region="temple" data-view="front" data-kind="\w+" data-side="right"', html)
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_it_prints_no_internal_labels_or_unreported_placeholders(example_reports, stem):
+    text = " ".join(visible_blocks(render_html(example_reports[(stem, "clinician")], "clinician")))
+    assert not re.search(r"\bSMD_\w+|\bMD_NMA\b|n/r|at most high", text)

@@ -72,9 +72,12 @@ def _summary(report: Any) -> list[Any]:
     if row:
         ci = f" (95% CI {row.get('ci_low')} to {row.get('ci_high')})" if row.get("ci_low") is not None else ""
         estimate = row.get("estimate") if row.get("estimate") is not None else "not reported"
+        measure = row.get("effect_measure")
+        if measure not in ("MD", "WMD", "SMD", "RR"):
+            measure = row.get("effect_measure_label") or measure
         evidence = (
             f"{row.get('outcome_label')}, {row.get('timepoint_label')}, against {row.get('comparator_label')}: "
-            f"{row.get('effect_measure')} {estimate}{ci}; strength {row.get('strength')}, certainty "
+            f"{measure} {estimate}{ci}; strength {row.get('strength')}, certainty "
             f"{(row.get('certainty') or 'not rated by the review').replace('_', ' ')} [{row.get('source')}]"
         )
     else:
