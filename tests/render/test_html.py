@@ -88,11 +88,15 @@ def test_it_shows_the_clinician_every_part_with_citations_and_confidence(example
         "bibliography",
     ):
         assert f'id="{section}"' in html, section
-    # The bibliography lists exactly the sources the page cites, each cited source once.
+    # The bibliography lists the sources the page cites, each once, numbered 1..n in citation order
+    # (a run of numbers such as [3-7] links to its first entry).
     cited = set(re.findall(r'href="#src-([^"]+)"', html))
-    listed = re.findall(r'<li id="src-([^"]+)"', html)
-    assert cited and set(listed) == cited and len(listed) == len(cited)
-    assert cited <= set(report.sources)
+    listed = re.findall(r'<li id="src-([^"]+)" value="(\d+)"', html)
+    assert cited and cited <= {sid for sid, _ in listed}
+    assert [int(number) for _, number in listed] == list(range(1, len(listed) + 1))
+    assert len({sid for sid, _ in listed}) == len(listed) and {sid for sid, _ in listed} <= set(
+        report.sources
+    )
     for item in report.screening.items:
         assert f'data-id="{item.id}"' in html
     for muscle in report.candidate_muscles:
@@ -244,3 +248,8 @@ def test_it_marks_only_the_recorded_side_on_the_report_chart(example_reports):
 def test_it_prints_no_internal_labels_or_unreported_placeholders(example_reports, stem):
     text = " ".join(visible_blocks(render_html(example_reports[(stem, "clinician")], "clinician")))
     assert not re.search(r"\bSMD_\w+|\bMD_NMA\b|n/r|at most high", text)
+
+
+def test_it_shows_a_run_of_citation_numbers_as_a_range(example_reports):
+    html = render_html(example_reports[("neck_pain_headache", "clinician")], "clinician")
+    assert re.search(r'<a class="cite" href="#src-[^"]+" title="[^"]*">1\u2013\d+</a>', html)

@@ -274,21 +274,32 @@ class _Citations:
         return self.order.index(source_id) + 1
 
     def cite(self, source_ids: Iterable[str] | str | None) -> Markup:
+        """Citation numbers, runs of three or more shown as a range ("[3-7]", one link to the first).
+
+        Each number or range links to its bibliography entry; the title names the sources."""
         if not source_ids:
             return Markup("")
-        ids = [source_ids] if isinstance(source_ids, str) else list(source_ids)
-        links = [
-            Markup('<a class="cite" href="#src-{0}" title="{1}">{2}</a>').format(
-                sid, self.sources.get(sid, sid), self.number(sid)
-            )
-            for sid in ids
-            if sid
-        ]
-        return (
-            Markup('<sup class="cites">[') + Markup(", ").join(links) + Markup("]</sup>")
-            if links
-            else Markup("")
-        )
+        ids = [source_ids] if isinstance(source_ids, str) else [sid for sid in source_ids if sid]
+        numbered = sorted({self.number(sid): sid for sid in ids}.items())
+        if not numbered:
+            return Markup("")
+        runs: list[list[tuple[int, str]]] = []
+        for number, sid in numbered:
+            if runs and number == runs[-1][-1][0] + 1:
+                runs[-1].append((number, sid))
+            else:
+                runs.append([(number, sid)])
+        links = []
+        for run in runs:
+            pieces = [run] if len(run) >= 3 else [[item] for item in run]
+            for piece in pieces:
+                first, last = piece[0], piece[-1]
+                label = str(first[0]) if len(piece) == 1 else f"{first[0]}\u2013{last[0]}"
+                title = "; ".join(self.sources.get(sid, sid) for _, sid in piece)
+                links.append(
+                    Markup('<a class="cite" href="#src-{0}" title="{1}">{2}</a>').format(first[1], title, label)
+                )
+        return Markup('<sup class="cites">[') + Markup(", ").join(links) + Markup("]</sup>")
 
     def bibliography(self) -> list[tuple[int, str, str, str, str]]:
         """(number, id, citation, link, link text) of every source the rendered document cites, in
