@@ -34,7 +34,7 @@ HIGHLIGHT_STYLES: dict[str, dict[str, str]] = {
     "both": {
         "fill": "#7b3294",
         "opacity": "0.8",
-        "legend": "Both: it hurts and the muscles can send pain there",
+        "legend": "Hurts, and the listed muscles can send pain there",
         "colour": "purple",
     },
 }

@@ -213,7 +213,7 @@ def person_line(profile: dict[str, Any], audience: str = "clinician") -> str:
         bits.append(f"{_number(age)}-year-old {sex}".strip() if sex else f"age {_number(age)}")
     bits.append(condition_label(profile.get("condition")))
     side = profile.get("side")
-    regions = ", ".join(region_label(r) for r in profile.get("pain_regions", []))
+    regions = ", ".join(region_label(r).lower() for r in profile.get("pain_regions", []))
     if regions:
         bits.append(
             f"pain in {regions}"
