@@ -297,7 +297,9 @@ class _Citations:
                 label = str(first[0]) if len(piece) == 1 else f"{first[0]}\u2013{last[0]}"
                 title = "; ".join(self.sources.get(sid, sid) for _, sid in piece)
                 links.append(
-                    Markup('<a class="cite" href="#src-{0}" title="{1}">{2}</a>').format(first[1], title, label)
+                    Markup('<a class="cite" href="#src-{0}" title="{1}">{2}</a>').format(
+                        first[1], title, label
+                    )
                 )
         return Markup('<sup class="cites">[') + Markup(", ").join(links) + Markup("]</sup>")
 
