@@ -68,6 +68,11 @@
     if (folded) { folded.open = true; }
   });
 
+  // Printing the page prints the report's folded details too.
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("#report details").forEach(function (d) { d.open = true; });
+  });
+
   // A new report: bring its summary to the top of the window.
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.target && event.target.id === "report" && event.target.scrollIntoView) {
