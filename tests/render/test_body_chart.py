@@ -12,6 +12,7 @@ from dryneedling.render.body_chart import (
     chart_geometry,
     charted_region_ids,
     highlight_for,
+    legend_words,
     region_views,
 )
 from shipped import shipped_catalog
@@ -91,3 +92,59 @@ def test_it_makes_regions_keyboard_clickable_when_interactive():
     low_back = next(g for g in groups if g.get("data-region") == "low_back")
     assert low_back.get("role") == "button" and low_back.get("tabindex") == "0"
     assert low_back.get("aria-pressed") == "true"
+
+
+def _shaded_x(group: ET.Element) -> list[float]:
+    """Centre x of each shape of a region group that is shaded (not the invisible white fill)."""
+    return [
+        float(shape.get("cx"))
+        for shape in group
+        if shape.tag == f"{SVG}ellipse" and shape.get("fill") != "#ffffff"
+    ]
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_it_shades_only_the_painful_side_of_a_paired_region(side):
+    groups = _groups(
+        body_chart_svg({"temple": "pain", "buttock": "pain"}, sides={"temple": side, "buttock": side})
+    )
+    temple = next(g for g in groups if g.get("data-region") == "temple" and g.get("data-view") == "front")
+    buttock = next(g for g in groups if g.get("data-region") == "buttock" and g.get("data-view") == "back")
+    # The front view faces the reader (the person's left is on the reader's right); the back view does not.
+    front_x, back_x = _shaded_x(temple), _shaded_x(buttock)
+    assert len(front_x) == 1 and len(back_x) == 1
+    assert (front_x[0] > 100) == (side == "left")
+    assert (back_x[0] < 100) == (side == "left")
+    assert temple.get("data-side") == side
+
+
+@pytest.mark.parametrize("side", [None, "bilateral"])
+def test_it_shades_both_sides_when_no_single_side_is_recorded(side):
+    groups = _groups(body_chart_svg({"temple": "pain"}, sides={"temple": side}))
+    temple = next(g for g in groups if g.get("data-region") == "temple")
+    assert len(_shaded_x(temple)) == 2
+
+
+def test_it_shades_a_midline_region_whatever_the_side():
+    groups = _groups(body_chart_svg({"low_back": "pain"}, sides={"low_back": "left"}))
+    low_back = next(g for g in groups if g.get("data-region") == "low_back")
+    assert len(_shaded_x(low_back)) == 1
+
+
+def test_it_refuses_an_unknown_side():
+    with pytest.raises(ValueError, match="unknown side"):
+        body_chart_svg({"temple": "pain"}, sides={"temple": "up"})
+
+
+def test_it_leaves_unshaded_regions_out_of_a_printed_chart():
+    groups = _groups(body_chart_svg({"temple": "pain", "occiput": "referral"}, marked_only=True))
+    assert {g.get("data-region") for g in groups} == {"temple", "occiput"}
+
+
+def test_it_names_each_drawn_colour_in_words_matching_its_fill():
+    words = legend_words(highlight_for(["temple"], ["temple", "occiput"]))
+    assert words == [
+        (HIGHLIGHT_STYLES["referral"]["colour"], HIGHLIGHT_STYLES["referral"]["legend"]),
+        (HIGHLIGHT_STYLES["both"]["colour"], HIGHLIGHT_STYLES["both"]["legend"]),
+    ]
+    assert [HIGHLIGHT_STYLES[k]["colour"] for k in ("pain", "referral", "both")] == ["red", "blue", "purple"]

@@ -10,7 +10,9 @@ import pytest
 
 from dryneedling.assessment.evidence_view import PATIENT_HIGHLIGHTS
 from dryneedling.errors import InputError
-from dryneedling.render.html import render_html
+from dryneedling.render.body_chart import HIGHLIGHT_STYLES
+from dryneedling.render.context import DocumentContext
+from dryneedling.render.html import SUMMARY_MUSCLES, render_html, render_report_fragment
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
 
@@ -86,10 +88,15 @@ def test_it_shows_the_clinician_every_part_with_citations_and_confidence(example
         "bibliography",
     ):
         assert f'id="{section}"' in html, section
-    for source_id in report.sources:
-        assert f'id="src-{source_id}"' in html, source_id
+    # The bibliography lists the sources the page cites, each once, numbered 1..n in citation order
+    # (a run of numbers such as [3-7] links to its first entry).
     cited = set(re.findall(r'href="#src-([^"]+)"', html))
-    assert cited <= set(report.sources)
+    listed = re.findall(r'<li id="src-([^"]+)" value="(\d+)"', html)
+    assert cited and cited <= {sid for sid, _ in listed}
+    assert [int(number) for _, number in listed] == list(range(1, len(listed) + 1))
+    assert len({sid for sid, _ in listed}) == len(listed) and {sid for sid, _ in listed} <= set(
+        report.sources
+    )
     for item in report.screening.items:
         assert f'data-id="{item.id}"' in html
     for muscle in report.candidate_muscles:
@@ -123,7 +130,8 @@ def test_it_leaves_evidence_unsafe_for_patients_out_of_the_handout(example_repor
     safe = {row["id"] for row in report.evidence.rows if row.get("patient_safe") and row.get("plain_summary")}
     assert shown == {row["id"] for row in report.evidence.patient_highlights}
     assert shown <= safe and len(shown) <= PATIENT_HIGHLIGHTS
-    assert bool(shown) == bool(safe)
+    # A person who must not be needled gets no needling research in the handout.
+    assert bool(shown) == (bool(safe) and report.screening.decision != "do_not_needle")
 
 
 def test_it_shades_the_painful_regions_on_the_report_chart(example_reports):
@@ -156,3 +164,94 @@ def test_it_says_which_arm_each_estimate_favours_in_the_clinician_report(example
     for row in report.evidence.rows:
         body = re.search(rf'data-id="{row["id"]}">(.*?)</tbody>', html, re.S).group(1)
         assert f"<td>{row['favours_label']}</td>" in body, row["id"]
+
+
+def _section(html: str, section_id: str) -> str:
+    match = re.search(rf'<section class="[^"]*" id="{section_id}"[^>]*>(.*?)</section>', html, re.S)
+    assert match, section_id
+    return match.group(1)
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_it_opens_the_clinician_report_with_a_summary_of_what_to_do(example_reports, stem):
+    report = example_reports[(stem, "clinician")]
+    html = render_html(report, "clinician")
+    assert html.index('id="summary"') < html.index('id="screening"') < html.index('id="bibliography"')
+    summary = _section(html, "summary")
+    text = " ".join(visible_blocks(summary))
+    assert "decision--" + report.screening.decision in summary
+    shown = report.candidate_muscles[:SUMMARY_MUSCLES]
+    assert summary.count("<li><strong>") >= len(shown)
+    for muscle in shown:
+        assert muscle.name in text
+    assert text.count("Safety:") == sum(1 for m in shown if m.safety)
+    lines = ("Evidence", "Heat", "Aftercare" if report.aftercare.soreness else "Screen again")
+    for line in lines:
+        assert f"<dt>{line}</dt>" in summary
+    if report.evidence.rows:
+        assert "Strength:" in text
+    if report.care_plan.follow_up:
+        assert "<dt>Follow-up</dt>" in summary
+
+
+def test_it_folds_the_details_on_screen_and_prints_them_open(example_reports):
+    report = example_reports[("shoulder", "clinician")]
+    folded = render_report_fragment(report, "clinician")
+    printed = render_html(report, "clinician", fold=False)
+    assert folded.count("<details>") >= 8 and "<details>" not in printed
+    assert "<details" not in _section(folded, "summary")
+
+
+def test_it_prints_who_and_when_or_lines_to_write_on(example_reports):
+    report = example_reports[("shoulder", "clinician")]
+    blank = render_html(report, "clinician", DocumentContext())
+    assert blank.count('class="blank"') == 4
+    filled = render_html(
+        report,
+        "clinician",
+        DocumentContext(clinic="Riverside PT", clinician="A. Physio", patient_name="Jo", patient_id="0042"),
+    )
+    assert 'class="blank"' not in filled
+    for value in ("Riverside PT", "A. Physio", "Jo", "0042", "dryneedling 0.1.0"):
+        assert value in filled
+    handout = render_html(example_reports[("shoulder", "patient")], "patient")
+    assert "Your initials" in handout and "risks" in handout
+
+
+def test_it_links_each_source_out_where_the_bibliography_knows_where(example_reports):
+    html = render_html(example_reports[("neck_pain_headache", "clinician")], "clinician")
+    entries = re.findall(r'<li id="src-[^"]+"[^>]*>(.*?)</li>', html, re.S)
+    linked = [entry for entry in entries if 'class="source-link" href="http' in entry]
+    assert len(linked) >= len(entries) * 0.8
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_it_names_the_chart_colours_the_handout_draws(example_reports, stem):
+    html = render_html(example_reports[(stem, "patient")], "patient")
+    key = " ".join(visible_blocks(re.search(r'<p class="chart-key">(.*?)</p>', html, re.S).group(1)))
+    for kind, style in HIGHLIGHT_STYLES.items():
+        drawn = f'data-kind="{kind}"' in html
+        assert (style["colour"].capitalize() + ":" in key) == drawn, (kind, key)
+
+
+def test_it_tells_the_patient_what_they_told_us(example_reports):
+    html = render_html(example_reports[("neck_pain_headache", "patient")], "patient")
+    told = " ".join(visible_blocks(_section(html, "about-you")))
+    assert "right side" in told and "temple" in told.lower() and "6 out of 10" in told
+
+
+def test_it_marks_only_the_recorded_side_on_the_report_chart(example_reports):
+    # neck_pain_headache records pain on the right: the temple is shaded on one side only.
+    html = render_html(example_reports[("neck_pain_headache", "clinician")], "clinician")
+    assert re.search(r'data-region="temple" data-view="front" data-kind="\w+" data-side="right"', html)
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_it_prints_no_internal_labels_or_unreported_placeholders(example_reports, stem):
+    text = " ".join(visible_blocks(render_html(example_reports[(stem, "clinician")], "clinician")))
+    assert not re.search(r"\bSMD_\w+|\bMD_NMA\b|n/r|at most high", text)
+
+
+def test_it_shows_a_run_of_citation_numbers_as_a_range(example_reports):
+    html = render_html(example_reports[("neck_pain_headache", "clinician")], "clinician")
+    assert re.search(r'<a class="cite" href="#src-[^"]+" title="[^"]*">1\u2013\d+</a>', html)

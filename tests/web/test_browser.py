@@ -105,3 +105,42 @@ def test_it_filters_the_evidence_table_in_place(page, live_server, screenshot_di
     regions = page.locator("tr.evidence-row").evaluate_all("rows => rows.map(r => r.dataset.region)")
     assert regions and set(regions) == {"neck"}
     page.screenshot(path=str(screenshot_dir / "evidence.png"), full_page=True)
+
+
+def _report_summary_box(page, live_server, width: int, height: int):
+    page.set_viewport_size({"width": width, "height": height})
+    _fill_assessment(page, live_server)
+    page.click("#show-report")
+    summary = page.wait_for_selector('#report [data-audience="clinician"] #summary', timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        "() => Math.abs(document.getElementById('report').getBoundingClientRect().top) < 2"
+    )
+    return summary
+
+
+def test_it_shows_the_whole_summary_above_the_fold_on_a_laptop(page, live_server, screenshot_dir):
+    summary = _report_summary_box(page, live_server, 1280, 800)
+    box = summary.bounding_box()
+    page.screenshot(path=str(screenshot_dir / "summary-1280.png"))
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 800, box
+    # The details wait, folded, below it.
+    details = page.locator('#report [data-audience="clinician"] section.detail details')
+    assert details.count() >= 8
+    assert details.evaluate_all("ds => ds.every(d => !d.open)")
+
+
+def test_it_starts_the_summary_above_the_fold_on_a_phone(page, live_server, screenshot_dir):
+    summary = _report_summary_box(page, live_server, 390, 844)
+    page.screenshot(path=str(screenshot_dir / "summary-390.png"))
+    decision = summary.query_selector(".decision-line .decision").bounding_box()
+    assert decision["y"] >= 0 and decision["y"] + decision["height"] <= 844, decision
+    # Nothing spills sideways on a phone.
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+
+
+def test_it_opens_the_bibliography_when_a_citation_is_clicked(page, live_server):
+    _report_summary_box(page, live_server, 1280, 800)
+    cite = page.locator('#report [data-audience="clinician"] #summary a.cite').first
+    target = cite.get_attribute("href")
+    cite.click()
+    assert page.locator(f'#report [data-audience="clinician"] {target}').is_visible()

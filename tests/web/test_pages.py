@@ -207,6 +207,31 @@ def test_it_downloads_the_report_as_pdf(client):
     assert "dryneedling-patient.pdf" in response.headers["content-disposition"]
 
 
+def test_it_prints_the_pdf_on_the_configured_paper_with_the_names_given(client, tmp_path):
+    import shutil
+    import subprocess
+
+    from dryneedling.web.settings import load_settings
+
+    profile = yaml.safe_load(EXAMPLES[0].read_text())
+    fields = [*form_fields(profile), ("audience", "patient"), ("patient_name", "Jo Example")]
+    settings = client.app.state.settings
+    client.app.state.settings = load_settings({"DRYNEEDLING_PAPER": "letter"})
+    try:
+        response = client.post("/assess/pdf", data=form_data(fields))
+    finally:
+        client.app.state.settings = settings
+    assert response.status_code == 200
+    if not shutil.which("pdfinfo"):
+        pytest.skip("pdfinfo (poppler-utils) not installed")
+    path = tmp_path / "handout.pdf"
+    path.write_bytes(response.content)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    assert "(letter)" in info
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Jo Example" in text
+
+
 def test_it_shows_a_friendly_404_page_to_browsers(client):
     response = client.get("/no-such-page", headers=HTML)
     assert response.status_code == 404

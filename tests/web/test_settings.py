@@ -35,3 +35,14 @@ def test_it_names_the_bad_setting(env, field):
     with pytest.raises(InputError) as caught:
         load_settings(env)
     assert caught.value.field == field
+
+
+def test_it_prints_pdfs_on_a4_unless_told_letter():
+    assert load_settings({}).paper == "a4"
+    assert load_settings({"DRYNEEDLING_PAPER": "Letter"}).paper == "letter"
+
+
+def test_it_names_a_bad_paper_setting():
+    with pytest.raises(InputError) as caught:
+        load_settings({"DRYNEEDLING_PAPER": "a3"})
+    assert caught.value.field == "paper"

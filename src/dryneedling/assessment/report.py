@@ -54,6 +54,7 @@ class Report(BaseModel):
     sources: dict[str, str] = Field(default_factory=dict, description="Every cited source id -> citation.")
     disclaimer: str = DISCLAIMER
     patient_disclaimer: str = PATIENT_DISCLAIMER
+    catalog_version: str = Field("", description="Version of the knowledge catalog the report was made with.")
 
     def cited_ids(self) -> set[str]:
         """Every source id cited anywhere in the report (walks the whole dump)."""
@@ -78,7 +79,13 @@ class Report(BaseModel):
         clinician_only: dict[str, Any] = {"evidence": {"rows"}, "care_plan": {"combined_evidence"}}
         if self.screening.decision == "do_not_needle":
             # The handout of a person who must not be needled lists no muscles and no needling research.
-            clinician_only = {**clinician_only, "evidence": {"rows", "gaps"}, "excluded_muscles": True}
+            clinician_only = {
+                **clinician_only,
+                "evidence": {"rows", "gaps"},
+                "excluded_muscles": True,
+                "heat_plan": True,
+                "aftercare": True,
+            }
         walk(self.model_dump(mode="json", exclude={"sources": True, "profile": True, **clinician_only}))
         texts.append(self.patient_disclaimer)
         return texts

@@ -27,6 +27,11 @@ class Audience(StrEnum):
     patient = "patient"
 
 
+class Paper(StrEnum):
+    a4 = "a4"
+    letter = "letter"
+
+
 def _write(data: str | bytes, output: Path | None) -> None:
     if output is None:
         if isinstance(data, bytes):
@@ -52,6 +57,15 @@ def assess(
         None, "--output", "-o", help="Write to this file instead of standard output."
     ),
     schema: bool = typer.Option(False, "--schema", help="Print the JSON Schema of the profile and exit."),
+    paper: Paper = typer.Option(Paper.a4, "--paper", help="Paper size of HTML/PDF output: a4 or letter."),
+    clinic: str = typer.Option(
+        "", "--clinic", help="Clinic name printed on HTML/PDF (blank line if not given)."
+    ),
+    clinician: str = typer.Option(
+        "", "--clinician", help="Clinician printed on HTML/PDF (blank line if not given)."
+    ),
+    patient_name: str = typer.Option("", "--patient-name", help="Patient's name printed on HTML/PDF."),
+    patient_id: str = typer.Option("", "--patient-id", help="Patient's id printed on HTML/PDF."),
 ) -> None:
     """Assess one person: screening, candidate muscles, evidence, modifiers, heat, aftercare, care plan."""
     from dryneedling.assessment.profile import parse_profile_text, profile_schema
@@ -73,6 +87,15 @@ def assess(
             raise InputError("PROFILE", "a profile file is required (or '-' for standard input, or --schema)")
         text, suffix = read_input_text(profile, "PROFILE")
         report = assess_service(catalog, parse_profile_text(text, suffix), audience=audience.value)
+        from dryneedling.render.context import DocumentContext
+
+        document = DocumentContext(
+            clinic=clinic,
+            clinician=clinician,
+            patient_name=patient_name,
+            patient_id=patient_id,
+            paper=paper.value,
+        )
         if output_format is Format.json:
             data: str | bytes = json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False)
         elif output_format is Format.text:
@@ -82,13 +105,13 @@ def assess(
         elif output_format is Format.html:
             from dryneedling.render.html import render_html
 
-            data = render_html(report, audience.value)
+            data = render_html(report, audience.value, document)
         else:
             if output is None and sys.stdout.isatty():
                 raise InputError("--output", "PDF is binary: give -o FILE.pdf or redirect standard output")
             from dryneedling.render.pdf import render_pdf
 
-            data = render_pdf(report, audience.value)
+            data = render_pdf(report, audience.value, document)
     except InputError as error:
         fail(error)
     _write(data, output)

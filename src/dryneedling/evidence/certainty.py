@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from dryneedling.evidence.readable import Readable
 from dryneedling.evidence.rules import GradeRules, Strength, WordingKind
 
 Level = Literal["high", "moderate", "low", "very_low"]
@@ -61,10 +62,8 @@ class CertaintyInputs(BaseModel):
     review_judgements: dict[str, str] = Field(default_factory=dict)
 
 
-class CertaintyCheck(BaseModel):
+class CertaintyCheck(Readable):
     """Our own GRADE-style rating: start level, each downgrade, and the domains we could not judge."""
-
-    model_config = ConfigDict(frozen=True)
 
     start: Level
     level: Level

@@ -181,7 +181,7 @@ class EvidenceData(_Frozen):
 
 def _read_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except FileNotFoundError as exc:
         raise _Stop(path.name, None, None, "file not found") from exc
     except yaml.YAMLError as exc:

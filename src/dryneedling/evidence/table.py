@@ -29,6 +29,7 @@ from dryneedling.evidence.certainty import (
     reported_certainty,
     strength_for,
 )
+from dryneedling.evidence.readable import Readable as _Readable
 from dryneedling.evidence.rules import GradeRules
 from dryneedling.evidence.syntheses import EvidenceData, Synthesis
 from dryneedling.vocabulary import AUDIENCES, Audience, Confidence
@@ -38,22 +39,6 @@ if TYPE_CHECKING:
 
 _CERTAINTY_RANK = {None: 0, "very_low": 1, "low": 2, "moderate": 3, "high": 4}
 _MEAN_DIFFERENCES = ("MD", "WMD", "MD_NMA")
-
-
-class _Readable(BaseModel):
-    """Frozen row models that templates may also read as ``row["field"]`` or ``row.get("field")``."""
-
-    model_config = ConfigDict(frozen=True)
-
-    def __getitem__(self, name: str) -> object:
-        if name not in type(self).model_fields:
-            raise KeyError(name)
-        return getattr(self, name)
-
-    def get(self, name: str, default: object = None) -> object:
-        """The field ``name``, or ``default`` when the model has no such field (or it is None)."""
-        value = getattr(self, name, None)
-        return default if value is None else value
 
 
 class EvidenceRow(_Readable):

@@ -21,12 +21,24 @@ VIEW_GAP = 20
 VIEWS = ("front", "back")
 LEGEND_HEIGHT = 62
 
-# What each highlight kind means on the chart, and how it is shaded. Order is legend order.
+# What each highlight kind means on the chart, and how it is shaded. Order is legend order. ``colour`` is
+# the plain name of ``fill`` that legend sentences use, so the words always match what is drawn.
 HIGHLIGHT_STYLES: dict[str, dict[str, str]] = {
-    "pain": {"fill": "#d7301f", "opacity": "0.85", "legend": "Where it hurts"},
-    "referral": {"fill": "#3182bd", "opacity": "0.55", "legend": "Where the listed muscles can send pain"},
-    "both": {"fill": "#7b3294", "opacity": "0.8", "legend": "Both"},
+    "pain": {"fill": "#d7301f", "opacity": "0.85", "legend": "Where it hurts", "colour": "red"},
+    "referral": {
+        "fill": "#3182bd",
+        "opacity": "0.55",
+        "legend": "Where the listed muscles can send pain",
+        "colour": "blue",
+    },
+    "both": {
+        "fill": "#7b3294",
+        "opacity": "0.8",
+        "legend": "Hurts, and the listed muscles can send pain there",
+        "colour": "purple",
+    },
 }
+SIDES = ("left", "right", "bilateral")
 UNSHADED = {"fill": "#ffffff", "opacity": "0.01"}
 OUTLINE_FILL = "#e8e4df"
 OUTLINE_STROKE = "#8c8279"
@@ -36,7 +48,9 @@ OUTLINE_STROKE = "#8c8279"
 def chart_geometry() -> dict:
     """The chart geometry from ``render/data/body_chart.yaml`` (parsed once)."""
     text = resources.files("dryneedling.render").joinpath("data/body_chart.yaml").read_text()
-    return yaml.safe_load(text)
+    # libyaml's loader when present: the pure-Python one took ~0.1 s of every printed report.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)
 
 
 def charted_region_ids() -> frozenset[str]:
@@ -60,6 +74,21 @@ def highlight_for(pain: Iterable[str], referral: Iterable[str]) -> dict[str, str
     for region in pain_set:
         highlight[region] = "both" if region in referral_set else "pain"
     return highlight
+
+
+def legend_kinds(highlight: Mapping[str, str]) -> list[str]:
+    """The shadings a chart's legend lists: pain and referral always, "both" only when drawn."""
+    return [kind for kind in HIGHLIGHT_STYLES if kind != "both" or "both" in highlight.values()]
+
+
+def legend_words(highlight: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(colour name, meaning) for each shading actually drawn, for text beside the chart."""
+    drawn = set(highlight.values())
+    return [
+        (HIGHLIGHT_STYLES[kind]["colour"], HIGHLIGHT_STYLES[kind]["legend"])
+        for kind in HIGHLIGHT_STYLES
+        if kind in drawn
+    ]
 
 
 def default_region_labels() -> dict[str, str]:
@@ -95,23 +124,42 @@ def _outline(view: str) -> str:
     return '<g class="outline" aria-hidden="true">' + "".join(pieces) + "</g>"
 
 
+def _drawn_side(view: str, mirrored: bool) -> str:
+    """The person's side a shape shows. The geometry is authored on the viewer's left (x < 100); the
+    front view faces the viewer, so that is the person's right; the back view shows the person's left."""
+    authored = "right" if view == "front" else "left"
+    return ("left" if authored == "right" else "right") if mirrored else authored
+
+
 def _region_group(
-    region_id: str, spec: Mapping, label: str, kind: str | None, interactive: bool, view: str
+    region_id: str,
+    spec: Mapping,
+    label: str,
+    kind: str | None,
+    interactive: bool,
+    view: str,
+    side: str | None = None,
 ) -> str:
-    style = HIGHLIGHT_STYLES.get(kind, UNSHADED) if kind else UNSHADED
-    stroke = "#5b5149" if kind else "#b5aca3"
-    attrs = f' fill="{style["fill"]}" fill-opacity="{style["opacity"]}" stroke="{stroke}" stroke-width="0.4"'
-    shapes = [_shape(spec, False, attrs)]
+    def attrs_for(shaded: bool) -> str:
+        style = HIGHLIGHT_STYLES.get(kind, UNSHADED) if kind and shaded else UNSHADED
+        stroke = "#5b5149" if kind and shaded else "#b5aca3"
+        return (
+            f' fill="{style["fill"]}" fill-opacity="{style["opacity"]}" stroke="{stroke}" stroke-width="0.4"'
+        )
+
+    one_side = side in ("left", "right") and bool(spec.get("mirror"))
+    shapes = [_shape(spec, False, attrs_for(not one_side or _drawn_side(view, False) == side))]
     if spec.get("mirror"):
-        shapes.append(_shape(spec, True, attrs))
+        shapes.append(_shape(spec, True, attrs_for(not one_side or _drawn_side(view, True) == side)))
     classes = "region" + (f" region--{kind}" if kind else "")
     extra = ""
     if interactive:
         pressed = "true" if kind in ("pain", "both") else "false"
         extra = f' tabindex="0" role="button" aria-pressed="{pressed}" aria-label="{escape(label)} ({view})"'
     kind_attr = f' data-kind="{kind}"' if kind else ""
+    side_attr = f' data-side="{side}"' if kind and one_side else ""
     return (
-        f'<g class="{classes}" data-region="{escape(region_id)}" data-view="{view}"{kind_attr}{extra}>'
+        f'<g class="{classes}" data-region="{escape(region_id)}" data-view="{view}"{kind_attr}{side_attr}{extra}>'
         f"<title>{escape(label)}</title>{''.join(shapes)}</g>"
     )
 
@@ -138,12 +186,17 @@ def body_chart_svg(
     *,
     interactive: bool = False,
     title: str = "Body chart",
+    sides: Mapping[str, str | None] | None = None,
+    marked_only: bool = False,
 ) -> str:
     """Front and back body chart as one inline SVG string.
 
     ``highlight`` maps a body-region id to ``"pain"``, ``"referral"`` or ``"both"`` (see
     :func:`highlight_for`); other regions are drawn unshaded but stay clickable when ``interactive``.
-    ``labels`` maps region ids to plain labels (default: the knowledge base's labels). A highlighted id
+    ``labels`` maps region ids to plain labels (default: the knowledge base's labels). ``sides`` maps a
+    highlighted region to the person's side ("left", "right" or "bilateral"); a region drawn on both sides
+    of the figure is then shaded on that side only (no entry, or "bilateral": both). ``marked_only`` leaves
+    unshaded regions out (a printed chart: they are invisible there and cost layout time). A highlighted id
     the chart cannot draw raises ``ValueError``, because silently dropping a painful region would mislead.
     """
     highlight = dict(highlight or {})
@@ -154,6 +207,10 @@ def body_chart_svg(
     bad_kinds = sorted({kind for kind in highlight.values() if kind not in HIGHLIGHT_STYLES})
     if bad_kinds:
         raise ValueError(f"unknown highlight kind(s): {', '.join(bad_kinds)}")
+    sides = dict(sides or {})
+    bad_sides = sorted({str(side) for side in sides.values() if side is not None and side not in SIDES})
+    if bad_sides:
+        raise ValueError(f"unknown side(s): {', '.join(bad_sides)}")
     labels = labels if labels is not None else default_region_labels()
 
     width = 2 * FIGURE_WIDTH + VIEW_GAP
@@ -173,13 +230,22 @@ def body_chart_svg(
         )
         parts.append(_outline(view))
         for region_id, spec in regions.items():
+            if marked_only and region_id not in highlight:
+                continue
             if view in spec["views"]:
                 label = labels.get(region_id, region_id.replace("_", " "))
                 parts.append(
-                    _region_group(region_id, spec, label, highlight.get(region_id), interactive, view)
+                    _region_group(
+                        region_id,
+                        spec,
+                        label,
+                        highlight.get(region_id),
+                        interactive,
+                        view,
+                        sides.get(region_id),
+                    )
                 )
         parts.append("</g>")
-    legend_kinds = [kind for kind in HIGHLIGHT_STYLES if kind != "both" or "both" in highlight.values()]
-    parts.append(_legend(FIGURE_HEIGHT + 14, legend_kinds))
+    parts.append(_legend(FIGURE_HEIGHT + 14, legend_kinds(highlight)))
     parts.append("</svg>")
     return "".join(parts)

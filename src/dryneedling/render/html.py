@@ -8,15 +8,24 @@ never says more than the assessment (and the evidence grade behind it) allows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from functools import cache
 from typing import Any, Literal
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BytecodeCache,
+    Environment,
+    FileSystemBytecodeCache,
+    PackageLoader,
+    StrictUndefined,
+    select_autoescape,
+)
 from markupsafe import Markup
 
 from dryneedling.errors import InputError
-from dryneedling.render.body_chart import body_chart_svg, charted_region_ids, highlight_for
+from dryneedling.render.body_chart import body_chart_svg, charted_region_ids, highlight_for, legend_words
+from dryneedling.render.context import DocumentContext, versions
 
 Audience = Literal["clinician", "patient"]
 AUDIENCES: tuple[str, ...] = ("clinician", "patient")
@@ -79,13 +88,162 @@ def referral_zones(report: Any) -> list[str]:
     return zones
 
 
+def chart_marks(report: Any) -> tuple[dict[str, str], dict[str, str | None]]:
+    """What the report's body chart shades (region -> pain / referral / both) and on which side.
+
+    Painful regions take the side recorded in the profile; a referral zone takes its muscle's side (trigger
+    points refer pain to their own side), else the profile's. No side recorded: both sides are shaded.
+    """
+    kb = _knowledge()
+    drawable = charted_region_ids()
+    side = report.profile.side
+    sides: dict[str, str | None] = {}
+
+    def mark(region: str, region_side: str | None) -> None:
+        if region in sides and sides[region] != region_side:
+            sides[region] = None  # marked for two sides: shade both
+        else:
+            sides.setdefault(region, region_side)
+
+    pain = [region for region in report.profile.pain_regions if region in drawable]
+    referral: list[str] = []
+    for candidate in report.candidate_muscles:
+        muscle = kb.muscles.get(candidate.muscle)
+        for zone in muscle.referral_zones if muscle else candidate.matched_regions:
+            if zone in drawable:
+                referral.append(zone)
+                mark(zone, candidate.side or side)
+    for region in pain:
+        mark(region, side)
+    return highlight_for(pain, referral), sides
+
+
 def report_chart(report: Any) -> str:
     """The body chart of a report: painful regions and the candidate muscles' referral zones."""
-    drawable = charted_region_ids()
-    pain = [region for region in report.profile.pain_regions if region in drawable]
-    referral = [zone for zone in referral_zones(report) if zone in drawable]
+    highlight, sides = chart_marks(report)
     labels = {region_id: region.label for region_id, region in _knowledge().regions.items()}
-    return body_chart_svg(highlight_for(pain, referral), labels, title="Body chart: where it hurts")
+    return body_chart_svg(
+        highlight, labels, title="Body chart: where it hurts", sides=sides, marked_only=True
+    )
+
+
+def _first_sentence(value: Any, minimum: int = 30) -> str:
+    """The first sentence of a text (two when the first is a bare label such as 'Heat withheld.')."""
+    text = _text(value).strip()
+    parts = re.split(r"(?<=[.;:!?])\s+(?=[A-Z(])", text)
+    brief = parts[0]
+    if len(brief) < minimum and len(parts) > 1:
+        brief += " " + parts[1]
+    return brief.rstrip(";:,") + ("" if brief.endswith((".", "!", "?")) else ".")
+
+
+def _link_for(source: Any) -> str:
+    """Where a source can be read: its DOI, else PubMed, else its URL ('' when none is recorded)."""
+    if source is None:
+        return ""
+    doi = getattr(source, "doi", None)
+    if doi:
+        return "https://doi.org/" + str(doi).removeprefix("https://doi.org/").removeprefix("doi:")
+    pmid = getattr(source, "pmid", None)
+    if pmid:
+        return f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
+    url = getattr(source, "url", None)
+    return str(url) if url and str(url).startswith(("https://", "http://")) else ""
+
+
+# How many candidate muscles the clinician summary lists (the full list follows).
+SUMMARY_MUSCLES = 4
+
+
+def lead_evidence_row(report: Any) -> dict[str, Any] | None:
+    """The evidence row a busy reader sees first: the handout's first highlight (pain, against sham or
+    control, earliest time), else the first row."""
+    rows = list(report.evidence.rows)
+    highlights = [row.get("id") for row in report.evidence.patient_highlights]
+    for row in rows:
+        if row.get("id") in highlights[:1]:
+            return row
+    return rows[0] if rows else None
+
+
+# Screening findings in the order a reader needs them: what stops needling, then where, then how.
+EFFECT_ORDER = {"blocks_all": 0, "blocks_regions": 1, "precaution": 2}
+SUMMARY_ITEMS = 4
+
+
+def summary_items(report: Any) -> list[Any]:
+    """The screening findings the summary lists (the most restrictive first, at most SUMMARY_ITEMS)."""
+    items = sorted(report.screening.items, key=lambda item: EFFECT_ORDER.get(item.effect, 3))
+    return items[:SUMMARY_ITEMS]
+
+
+def told_us(profile: Any) -> str:
+    """What the person told us, in plain short sentences, from the profile (for the handout)."""
+    profile = _fields(profile)
+    regions = [region_label(r).lower() for r in profile.get("pain_regions", [])]
+    side = profile.get("side")
+    sentences = []
+    if regions:
+        where = regions[0] if len(regions) == 1 else ", ".join(regions[:-1]) + " and " + regions[-1]
+        on_side = {
+            "left": ", on your left side",
+            "right": ", on your right side",
+            "bilateral": ", on both sides",
+        }
+        sentences.append(f"You have pain here: {where}{on_side.get(side or '', '')}.")
+    weeks = profile.get("duration_weeks")
+    if weeks is not None:
+        weeks = float(weeks)
+        if weeks >= 8:
+            span = f"about {round(weeks / 4.345)} months"
+        elif weeks >= 1:
+            span = f"about {round(weeks)} week{'s' if round(weeks) != 1 else ''}"
+        else:
+            span = "less than a week"
+        sentences.append(f"It has lasted {span}.")
+    if profile.get("pain_nprs") is not None:
+        sentences.append(f"You rated your pain {_number(profile['pain_nprs'])} out of 10.")
+    return " ".join(sentences)
+
+
+def _fields(profile: Any) -> dict[str, Any]:
+    """The profile's fields as a mapping; medicines keep their readable form ("warfarin (5 mg, stopped)")."""
+    if isinstance(profile, dict):
+        return profile
+    return {**profile.model_dump(mode="json"), "medications": [str(m) for m in profile.medications]}
+
+
+def person_line(profile: Any, audience: str = "clinician") -> str:
+    """One line about the person from what the profile records (nothing invented for what is missing)."""
+    profile = _fields(profile)
+    bits: list[str] = []
+    age, sex = profile.get("age"), _humanise(profile.get("sex"))
+    if age is not None:
+        bits.append(f"{_number(age)}-year-old {sex}".strip() if sex else f"age {_number(age)}")
+    bits.append(condition_label(profile.get("condition")))
+    side = profile.get("side")
+    regions = ", ".join(region_label(r).lower() for r in profile.get("pain_regions", []))
+    if regions:
+        bits.append(
+            f"pain in {regions}"
+            + (f" ({side} side)" if side in ("left", "right") else f" ({side})" if side else "")
+        )
+    if profile.get("duration_weeks") is not None:
+        bits.append(f"{_number(profile['duration_weeks'])} weeks")
+    if profile.get("pain_nprs") is not None:
+        bits.append(f"NPRS {_number(profile['pain_nprs'])}/10")
+    if profile.get("central_sensitization_inventory") is not None:
+        bits.append(f"CSI {_number(profile['central_sensitization_inventory'])}")
+    bits.extend(_humanise(item) for item in profile.get("comorbidities") or [])
+    bits.extend(str(item) for item in profile.get("medications") or [])
+    if profile.get("needle_fear") not in (None, "none"):
+        bits.append(f"{_humanise(profile['needle_fear'])} needle fear")
+    if profile.get("consent"):
+        by_guardian = profile.get("consent_by") == "guardian"
+        bits.append("consent recorded (by a parent or guardian)" if by_guardian else "consent recorded")
+    else:
+        bits.append("no consent recorded")
+    return "; ".join(bit for bit in bits if bit)
 
 
 def _number(value: Any, digits: int = 2) -> str:
@@ -129,65 +287,125 @@ class _Citations:
         return self.order.index(source_id) + 1
 
     def cite(self, source_ids: Iterable[str] | str | None) -> Markup:
+        """Citation numbers, runs of three or more shown as a range ("[3-7]", one link to the first).
+
+        Each number or range links to its bibliography entry; the title names the sources."""
         if not source_ids:
             return Markup("")
-        ids = [source_ids] if isinstance(source_ids, str) else list(source_ids)
-        links = [
-            Markup('<a class="cite" href="#src-{0}" title="{1}">{2}</a>').format(
-                sid, self.sources.get(sid, sid), self.number(sid)
-            )
-            for sid in ids
-            if sid
-        ]
-        return (
-            Markup('<sup class="cites">[') + Markup(", ").join(links) + Markup("]</sup>")
-            if links
-            else Markup("")
-        )
+        ids = [source_ids] if isinstance(source_ids, str) else [sid for sid in source_ids if sid]
+        numbered = sorted({self.number(sid): sid for sid in ids}.items())
+        if not numbered:
+            return Markup("")
+        runs: list[list[tuple[int, str]]] = []
+        for number, sid in numbered:
+            if runs and number == runs[-1][-1][0] + 1:
+                runs[-1].append((number, sid))
+            else:
+                runs.append([(number, sid)])
+        links = []
+        for run in runs:
+            pieces = [run] if len(run) >= 3 else [[item] for item in run]
+            for piece in pieces:
+                first, last = piece[0], piece[-1]
+                label = str(first[0]) if len(piece) == 1 else f"{first[0]}\u2013{last[0]}"
+                title = "; ".join(self.sources.get(sid, sid) for _, sid in piece)
+                links.append(
+                    Markup('<a class="cite" href="#src-{0}" title="{1}">{2}</a>').format(
+                        first[1], title, label
+                    )
+                )
+        return Markup('<sup class="cites">[') + Markup(", ").join(links) + Markup("]</sup>")
 
-    def bibliography(self) -> list[tuple[int, str, str]]:
-        # Sources the report lists but no rendered item cited still belong in the bibliography.
-        for sid in sorted(self.sources):
-            self.number(sid)
-        return [(index + 1, sid, self.sources.get(sid, sid)) for index, sid in enumerate(self.order)]
+    def bibliography(self) -> list[tuple[int, str, str, str, str]]:
+        """(number, id, citation, link, link text) of every source the rendered document cites, in
+        citation order. Call it after everything that cites (the template renders the bibliography last).
+        The link text is the DOI, PMID or address, or just "link" when the citation already prints it."""
+        kb_sources = _knowledge().sources
+        entries = []
+        for index, sid in enumerate(self.order):
+            citation = self.sources.get(sid, sid)
+            link = _link_for(kb_sources.get(sid))
+            text = link_text(link)
+            identifier = text.removeprefix("doi:").removeprefix("PMID ")
+            entries.append((index + 1, sid, citation, link, "link" if identifier in citation else text))
+        return entries
+
+
+def link_text(link: str) -> str:
+    """A short readable form of a source link: doi:..., PMID ... or the address without its scheme."""
+    for prefix, short in (("https://doi.org/", "doi:"), ("https://pubmed.ncbi.nlm.nih.gov/", "PMID ")):
+        if link.startswith(prefix):
+            return short + link.removeprefix(prefix).rstrip("/")
+    return link.removeprefix("https://").removeprefix("http://").rstrip("/")
+
+
+def _bytecode_cache() -> BytecodeCache | None:
+    try:
+        return FileSystemBytecodeCache()
+    except (OSError, RuntimeError):  # no usable temp directory: compile each run
+        return None
 
 
 @cache
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("dryneedling.render", "templates"),
+        # Compiled templates kept between runs (Jinja's per-user temp directory): compiling them took
+        # about a tenth of a second of every `dryneedling assess --format pdf`.
+        bytecode_cache=_bytecode_cache(),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
     env.filters.update(
-        num=_number, text=_text, human=_humanise, region=region_label, condition=condition_label
+        num=_number,
+        text=_text,
+        human=_humanise,
+        region=region_label,
+        condition=condition_label,
+        brief=_first_sentence,
     )
     env.globals.update(decision_labels=DECISION_LABELS, patient_decision_labels=PATIENT_DECISION_LABELS)
     return env
 
 
-def _context(report: Any, audience: str) -> dict[str, Any]:
+def _context(report: Any, audience: str, document: DocumentContext | None, fold: bool) -> dict[str, Any]:
     citations = _Citations(dict(report.sources))
     rows = list(report.evidence.rows)
     if audience == "patient":
         rows = [row for row in rows if row.get("patient_safe", True)]
+    highlight, _ = chart_marks(report)
     return {
         "report": report,
         "profile": report.profile,
         "audience": audience,
         "evidence_rows": rows,
+        "lead_row": lead_evidence_row(report),
+        "top_muscles": list(report.candidate_muscles)[:SUMMARY_MUSCLES],
+        "summary_items": summary_items(report),
+        "person": person_line(report.profile),
+        "told_us": told_us(report.profile),
         "chart": Markup(report_chart(report)),
+        "chart_legend": legend_words(highlight),
         "cite": citations.cite,
         "bibliography": citations.bibliography,
+        "doc": document or DocumentContext(),
+        "versions": versions(report),
+        "fold": fold,
     }
 
 
-def render_report_fragment(report: Any, audience: str = "clinician") -> str:
-    """The report as an HTML ``<article>`` (no page shell), for embedding in a web page."""
+def render_report_fragment(
+    report: Any, audience: str = "clinician", document: DocumentContext | None = None, fold: bool = True
+) -> str:
+    """The report as an HTML ``<article>`` (no page shell), for embedding in a web page.
+
+    The summary comes first; with ``fold`` the detail sections are closed ``<details>`` (print shows them).
+    """
     check_audience(audience)
-    return _environment().get_template(f"report_{audience}.html").render(**_context(report, audience))
+    template = _environment().get_template(f"report_{audience}.html")
+    return template.render(**_context(report, audience, document, fold))
 
 
 def report_stylesheet() -> str:
@@ -195,9 +413,34 @@ def report_stylesheet() -> str:
     return _environment().loader.get_source(_environment(), "report.css")[0]
 
 
-def render_html(report: Any, audience: str = "clinician") -> str:
+def _css_string(text: str) -> str:
+    """``text`` as a quoted CSS string that cannot end the string or the <style> element."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ").replace("\n", " ")
+    return f'"{escaped}"'
+
+
+def page_css(report: Any, document: DocumentContext) -> str:
+    """Paper size and the running footer (who, when, what made it) of a printed report."""
+    who = document.patient_name or document.patient_id
+    left = (f"{who} - " if who else "") + f"printed {document.generated}"
+    return (
+        "@media print { @page { size: " + document.page_size + "; "
+        "@bottom-left { content: " + _css_string(left) + "; font-family: 'DejaVu Sans'; font-size: 7pt;"
+        " color: #655b52; } "
+        "@bottom-right { content: " + _css_string(versions(report)) + "; font-family: 'DejaVu Sans';"
+        " font-size: 7pt; color: #655b52; } } }"
+    )
+
+
+def render_html(
+    report: Any,
+    audience: str = "clinician",
+    document: DocumentContext | None = None,
+    fold: bool = True,
+) -> str:
     """The report as a complete, self-contained HTML document for ``audience`` (clinician or patient)."""
     check_audience(audience)
+    document = document or DocumentContext()
     title = "Dry needling assessment" if audience == "clinician" else "Your dry needling handout"
     return (
         _environment()
@@ -206,7 +449,7 @@ def render_html(report: Any, audience: str = "clinician") -> str:
             title=title,
             audience=audience,
             stylesheet=Markup(report_stylesheet()),
-            print_css=Markup(""),
-            body=Markup(render_report_fragment(report, audience)),
+            print_css=Markup(page_css(report, document)),
+            body=Markup(render_report_fragment(report, audience, document, fold)),
         )
     )

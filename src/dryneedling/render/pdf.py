@@ -1,7 +1,9 @@
-"""PDF renderings of a Report (WeasyPrint): the same HTML as :func:`render_html`, printed on A4.
+"""PDF renderings of a Report (WeasyPrint): the same HTML as :func:`render_html`, printed.
 
-The stylesheet's ``@media print`` block sets A4 pages, margins and "Page n of m" footers through
-``@page`` counters, and names 'DejaVu Sans' explicitly so the PDF looks the same on every machine.
+The stylesheet's ``@media print`` block sets margins, compact type and "Page n of m" footers; the paper
+size (A4 or US letter) and the running footer (patient, time of printing, versions) come from the
+:class:`~dryneedling.render.context.DocumentContext`. 'DejaVu Sans' is named explicitly so the PDF looks
+the same on every machine. Detail sections are printed in full (no folding on paper).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from dryneedling.render.context import DocumentContext
 from dryneedling.render.html import check_audience, render_html
 
 # WeasyPrint logs every unsupported CSS property at WARNING; the report CSS is shared with the screen.
@@ -16,9 +19,14 @@ logging.getLogger("weasyprint").setLevel(logging.ERROR)
 logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
-def render_pdf(report: Any, audience: str = "clinician") -> bytes:
-    """The report as PDF bytes for ``audience`` ("clinician" or "patient")."""
+def pdf_document(report: Any, audience: str = "clinician", document: DocumentContext | None = None):
+    """The laid-out WeasyPrint document (its ``pages`` can be counted before writing)."""
     from weasyprint import HTML  # imported late: loading pango/cairo takes a moment
 
     check_audience(audience)
-    return HTML(string=render_html(report, audience)).write_pdf()
+    return HTML(string=render_html(report, audience, document, fold=False)).render()
+
+
+def render_pdf(report: Any, audience: str = "clinician", document: DocumentContext | None = None) -> bytes:
+    """The report as PDF bytes for ``audience`` ("clinician" or "patient")."""
+    return pdf_document(report, audience, document).write_pdf()

@@ -41,8 +41,76 @@ def _cite(item: Any) -> str:
     return f"[{item.confidence} confidence; {sources}]"
 
 
+def _summary(report: Any) -> list[Any]:
+    """What a clinician reads in a minute, first: person, decision, restrictions, muscles, one line each
+    for evidence, heat, aftercare, plan and follow-up (the same choices as the HTML summary)."""
+    from dryneedling.render.context import versions
+    from dryneedling.render.html import (
+        SUMMARY_MUSCLES,
+        _first_sentence,
+        lead_evidence_row,
+        person_line,
+        summary_items,
+    )
+
+    s = report.screening
+    lines = [f"**{person_line(report.profile)}**", ""]
+    items = summary_items(report)
+    if s.blocked_regions:
+        lines.append(f"- No needles in: {', '.join(s.blocked_regions)}")
+    lines += [f"- {item.label}: {_first_sentence(item.action)}" for item in items]
+    if len(s.items) > len(items):
+        lines.append(f"- {len(s.items) - len(items)} more findings under Screening findings.")
+    muscles = report.candidate_muscles[:SUMMARY_MUSCLES]
+    if muscles:
+        lines += ["", "**Candidate muscles**", ""]
+        for index, m in enumerate(muscles, 1):
+            safety = f" Safety: {_first_sentence(m.safety[0].note)}" if m.safety else ""
+            side = f" ({m.side})" if m.side else ""
+            lines.append(f"{index}. {m.name}{side} [{m.confidence}].{safety}")
+    row = lead_evidence_row(report)
+    if row:
+        ci = f" (95% CI {row.get('ci_low')} to {row.get('ci_high')})" if row.get("ci_low") is not None else ""
+        estimate = row.get("estimate") if row.get("estimate") is not None else "not reported"
+        measure = row.get("effect_measure")
+        if measure not in ("MD", "WMD", "SMD", "RR"):
+            measure = row.get("effect_measure_label") or measure
+        evidence = (
+            f"{row.get('outcome_label')}, {row.get('timepoint_label')}, against {row.get('comparator_label')}: "
+            f"{measure} {estimate}{ci}; strength {row.get('strength')}, certainty "
+            f"{(row.get('certainty') or 'not rated by the review').replace('_', ' ')} [{row.get('source')}]"
+        )
+    else:
+        evidence = report.evidence.summary
+    heat = report.heat_plan
+    soreness = report.aftercare.soreness
+    lines += [
+        "",
+        f"- **Evidence**: {evidence}",
+        f"- **Heat**: before {'yes' if heat.before.recommended else 'no'}, after "
+        f"{'yes' if heat.after.recommended else 'no'}. {_first_sentence(heat.after.reason)}",
+    ]
+    if soreness is not None:
+        longer = ", may last longer" if soreness.may_last_longer else ""
+        lines.append(
+            f"- **Aftercare**: soreness {soreness.low_hours}-{soreness.high_hours} h{longer}; "
+            f"{len(report.aftercare.warning_signs)} warning signs to go over."
+        )
+    if s.rescreen:
+        lines.append(f"- **Screen again**: {'; '.join(s.rescreen)}")
+    if report.care_plan.components:
+        lines.append(f"- **Plan**: {', '.join(c.label for c in report.care_plan.components)}.")
+    for f in report.care_plan.follow_up:
+        lines.append(f"- **Follow-up** {f.when}: {_first_sentence(f.what)}")
+    title = f"Summary - {DECISION_LABEL[s.decision]}"
+    return [
+        Text(f"Dry needling assessment - {versions(report)}", style="dim"),
+        Panel(Markdown("\n".join(lines)), title=title, border_style=DECISION_STYLE[s.decision]),
+    ]
+
+
 def _clinician(report: Any) -> list[Any]:
-    parts: list[Any] = []
+    parts: list[Any] = _summary(report)
     s = report.screening
     profile = report.profile
     parts.append(
@@ -124,7 +192,12 @@ def _clinician(report: Any) -> list[Any]:
         )
     )
     after = report.aftercare
-    lines = ["**Aftercare**", f"- Soreness: {after.soreness.text} {_cite(after.soreness)}"]
+    soreness_line = (
+        f"- Soreness: {after.soreness.text} {_cite(after.soreness)}"
+        if after.soreness
+        else "- Not applicable: screening advises against needling."
+    )
+    lines = ["**Aftercare**", soreness_line]
     lines += [
         f"- {'Helps' if t.helps else 'Did not help'} ({t.who}): {t.label} - {t.clinician_text}"
         for t in after.what_helps
@@ -158,6 +231,9 @@ def _patient(report: Any) -> list[Any]:
     if s.items:
         lines.append("## Things your therapist will keep in mind")
         lines += [f"- {item.patient_text}" for item in s.items if item.patient_text]
+    if s.rescreen_patient_text:
+        lines += ["", f"**When to ask again.** {s.rescreen_patient_text}"]
+    needled = s.decision != "do_not_needle"
     if report.candidate_muscles:
         lines += ["", "## Muscles that may be part of your pain"]
         lines += [f"- {c.name}: {c.patient_text}" for c in report.candidate_muscles[:6]]
@@ -166,10 +242,17 @@ def _patient(report: Any) -> list[Any]:
         lines += ["", "## What may shape your result"]
         lines += [f"- {m.patient_text}" for m in report.modifiers]
     heat = report.heat_plan
-    lines += ["", "## Heat", f"- Before: {heat.before.patient_text}", f"- After: {heat.after.patient_text}"]
     after = report.aftercare
-    lines += ["", "## After needling", f"- {after.soreness.patient_text}"]
-    lines += [f"- {t.patient_text}" for t in after.what_helps]
+    if needled:
+        lines += [
+            "",
+            "## Heat",
+            f"- Before: {heat.before.patient_text}",
+            f"- After: {heat.after.patient_text}",
+        ]
+        if after.soreness:
+            lines += ["", "## After needling", f"- {after.soreness.patient_text}"]
+        lines += [f"- {t.patient_text}" for t in after.what_helps]
     if after.warning_signs:
         lines += ["", "## Get help if"]
         lines += [f"- {w.patient_text}" for w in after.warning_signs]

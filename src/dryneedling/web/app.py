@@ -7,6 +7,7 @@ stored: no database, no sessions, no cookies; assessment requests are POSTed and
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -39,6 +40,12 @@ def create_app(catalog: Catalog | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.catalog = catalog if catalog is not None else load_catalog()
+    from dryneedling.web.settings import ENV_PREFIX, load_settings
+
+    # The settings the pages use, read once at start and checked (a bad value stops the app, naming it).
+    # Host and port are checked by `dryneedling serve`, whose options may override the environment.
+    page_settings = {name: value for name, value in os.environ.items() if name == ENV_PREFIX + "PAPER"}
+    app.state.settings = load_settings(page_settings)
     app.state.templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
     from dryneedling.render.html import condition_label, region_label
 

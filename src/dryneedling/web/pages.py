@@ -17,6 +17,7 @@ from dryneedling.assessment.profile import REGION_LIST_FIELDS
 from dryneedling.catalog import Catalog
 from dryneedling.errors import InputError
 from dryneedling.render.body_chart import body_chart_svg, charted_region_ids, highlight_for
+from dryneedling.render.context import DocumentContext
 from dryneedling.render.html import condition_label, render_report_fragment, report_stylesheet
 from dryneedling.render.pdf import render_pdf
 from dryneedling.services import evidence as evidence_service
@@ -42,6 +43,15 @@ REGION_LIST_LABELS = {
     "local_inflammation_regions": "Local inflammation",
     "tumour_regions": "Tumour",
 }
+
+
+# Optional fields of the assess form printed on the documents (not part of the profile).
+DOCUMENT_FIELDS = ("clinic", "clinician", "patient_name", "patient_id")
+
+
+def document_from_form(form: Any, paper: str) -> DocumentContext:
+    """Who the printed document is for and by (blank when the form leaves them empty), on ``paper``."""
+    return DocumentContext(**{name: str(form.get(name) or "")[:200] for name in DOCUMENT_FIELDS}, paper=paper)
 
 
 def _render(
@@ -165,9 +175,11 @@ def evidence_partial(request: Request):
     return _render(request, "_evidence_table.html", 422 if context["error"] else 200, **context)
 
 
-def _assess_form_context(data: Catalog, form: dict[str, Any] | None = None) -> dict[str, Any]:
+def _assess_form_context(request: Request, form: dict[str, Any] | None = None) -> dict[str, Any]:
+    data = _data(request)
     kb = data.kb
     return {
+        "paper_label": PAPER_LABELS[request.app.state.settings.paper],
         **_region_lists(data),
         "areas": choices.areas(data),
         "region_lists": [
@@ -199,19 +211,23 @@ async def _report_context(request: Request) -> dict[str, Any]:
         patient = await run_in_threadpool(assess_service, _data(request), profile, "patient")
     except InputError as error:
         return {"profile_data": profile, **_error_context(error)}
+    document = document_from_form(form, request.app.state.settings.paper)
     return {
         "profile_data": profile,
         "error": None,
         "condition_label": condition_label(clinician.profile.condition),
-        "clinician_html": Markup(render_report_fragment(clinician, "clinician")),
-        "patient_html": Markup(render_report_fragment(patient, "patient")),
+        "clinician_html": Markup(render_report_fragment(clinician, "clinician", document)),
+        "patient_html": Markup(render_report_fragment(patient, "patient", document)),
     }
+
+
+PAPER_LABELS = {"a4": "A4", "letter": "US letter"}
 
 
 @router.get("/assess", response_class=HTMLResponse)
 def assess_page(request: Request):
     """The assessment form."""
-    return _render(request, "assess.html", report=None, **_assess_form_context(_data(request)))
+    return _render(request, "assess.html", report=None, **_assess_form_context(request))
 
 
 @router.post("/assess", response_class=HTMLResponse)
@@ -219,9 +235,7 @@ async def assess_submit(request: Request):
     """No-JavaScript fallback: the form page again with the report below it."""
     report = await _report_context(request)
     status = 422 if report.get("error") else 200
-    return _render(
-        request, "assess.html", status, NO_STORE, report=report, **_assess_form_context(_data(request))
-    )
+    return _render(request, "assess.html", status, NO_STORE, report=report, **_assess_form_context(request))
 
 
 @router.post("/assess/report", response_class=HTMLResponse)
@@ -242,7 +256,8 @@ async def assess_pdf(request: Request):
         report = await run_in_threadpool(assess_service, _data(request), profile, audience)
     except InputError as error:
         return _render(request, "error.html", 422, NO_STORE, status=422, **_error_context(error))
-    pdf = await run_in_threadpool(render_pdf, report, audience)
+    document = document_from_form(form, request.app.state.settings.paper)
+    pdf = await run_in_threadpool(render_pdf, report, audience, document)
     filename = f"dryneedling-{audience}.pdf"
     return Response(
         pdf,

@@ -1,7 +1,9 @@
 """Web settings read from the environment and validated once at start, failing fast on bad values.
 
 ``DRYNEEDLING_HOST`` (default 127.0.0.1) and ``DRYNEEDLING_PORT`` (default 8000); command-line options of
-``dryneedling serve`` override them. Nothing else is configurable: the app stores nothing about a patient.
+``dryneedling serve`` override them. ``DRYNEEDLING_PAPER`` (``a4``, the default, or ``letter``) is the paper
+size of the PDFs the assess page downloads. Nothing else is configurable: the app stores nothing about a
+patient.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -18,12 +21,13 @@ ENV_PREFIX = "DRYNEEDLING_"
 
 
 class WebSettings(BaseModel):
-    """Where the web app listens."""
+    """Where the web app listens, and the paper its PDFs are printed on."""
 
     model_config = ConfigDict(frozen=True)
 
     host: str = Field("127.0.0.1", description="interface to bind (an IP address or 'localhost')")
     port: int = Field(8000, ge=1, le=65535, description="TCP port")
+    paper: Literal["a4", "letter"] = Field("a4", description="paper size of downloaded PDFs (a4 or letter)")
 
     @field_validator("host")
     @classmethod
@@ -31,6 +35,11 @@ class WebSettings(BaseModel):
         if value != "localhost":
             ipaddress.ip_address(value)  # raises ValueError for anything else
         return value
+
+    @field_validator("paper", mode="before")
+    @classmethod
+    def _paper_in_any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> WebSettings:

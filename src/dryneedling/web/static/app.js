@@ -59,6 +59,27 @@
     if (chartBox) { paint(chartBox, select); }
   });
 
+  // A citation number links to its bibliography entry, which sits in a folded section: open it first.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest('a.cite[href^="#src-"]');
+    if (!link) { return; }
+    var entry = document.getElementById(link.getAttribute("href").slice(1));
+    var folded = entry && entry.closest("details");
+    if (folded) { folded.open = true; }
+  });
+
+  // Printing the page prints the report's folded details too.
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("#report details").forEach(function (d) { d.open = true; });
+  });
+
+  // A new report: bring its summary to the top of the window.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target && event.target.id === "report" && event.target.scrollIntoView) {
+      event.target.scrollIntoView({ block: "start" });
+    }
+  });
+
   document.addEventListener("htmx:afterSettle", function () {
     document.querySelectorAll("[data-chart-for]").forEach(function (chartBox) {
       var select = selectFor(chartBox);
