@@ -21,13 +21,22 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
-from scipy.special import chdtrc, ndtri, stdtr, stdtrit
 
 from dryneedling.errors import InputError
-from dryneedling.evidence._estimators import estimate_tau2
+from dryneedling.evidence._estimators import (
+    K1_KNHA,
+    NOT_CONVERGED,
+    SE_ZERO,
+    Groups,
+    One,
+    cochran_q,
+    estimate_tau2,
+    join_notes,
+    t_crit,  # noqa: F401 - part of this module's interface
+    z_crit,
+)
 from dryneedling.evidence._validate import as_vector, level_fraction, positive
 
 METHODS: tuple[str, ...] = ("EE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS")
@@ -105,18 +114,6 @@ def normalise_test(test: str) -> str:
         raise InputError("test", f"unknown test {test!r}", value=test, choices=TESTS) from None
 
 
-@lru_cache(maxsize=64)
-def z_crit(level: float) -> float:
-    """Two-sided standard-normal critical value for a confidence level given as a fraction."""
-    return float(ndtri(0.5 + level / 2))
-
-
-@lru_cache(maxsize=1024)
-def t_crit(level: float, df: int) -> float:
-    """Two-sided Student-t critical value."""
-    return float(stdtrit(df, 0.5 + level / 2))
-
-
 def check_inputs(yi: object, vi: object) -> tuple[np.ndarray, np.ndarray]:
     """Validate effect sizes and sampling variances (finite, same length, k >= 1, variances > 0)."""
     if (
@@ -166,88 +163,102 @@ def pool(
 
 def fit(y: np.ndarray, v: np.ndarray, method: str, test: str, lv: float) -> PoolResult:
     """Pool already validated arrays (``method``/``test`` canonical, ``lv`` a fraction)."""
-    k = y.shape[0]
-    notes: list[str] = []
-    tau_fit = estimate_tau2(y, v, method)
-    if tau_fit.message:
-        notes.append(tau_fit.message)
+    grp = One(y, v)
+    tau_fit = estimate_tau2(grp, method)
     if not tau_fit.converged:
-        warnings.warn(f"{method}: {tau_fit.message}", ConvergenceWarning, stacklevel=3)
-        notes.append("tau^2 set to 0 (common-effect weights) because the estimator did not converge")
+        warn_not_converged(f"{method}: {tau_fit.message}", stacklevel=4)
     tau2 = float(tau_fit.tau2) if tau_fit.converged else 0.0
-    if k == 1 and test == "knha":
-        test = "z"
-        notes.append("k = 1: Knapp-Hartung needs k >= 2, used the z test")
-    w = 1.0 / (v + tau2)
-    sw = w.sum()
-    sw = float(sw)
-    est = float(w @ y) / sw
-    var = 1.0 / sw
-    df: int | None = None
-    if test == "knha":
-        rss = float(w @ (y - est) ** 2)
-        var *= rss / (k - 1) if rss > np.finfo(float).eps else 0.0
-        df = k - 1
-        crit = t_crit(lv, df)
-    else:
-        crit = z_crit(lv)
-    se = math.sqrt(var)
-    if se > 0:
-        stat = est / se
-        # erfc is exact for the normal tail and ~20x cheaper than scipy.stats.norm.sf
-        pvalue = math.erfc(abs(stat) / math.sqrt(2.0)) if df is None else float(2 * stdtr(df, -abs(stat)))
-    else:
-        stat = 0.0 if est == 0 else math.copysign(math.inf, est)
-        pvalue = 1.0 if est == 0 else 0.0
-        notes.append("all effects identical: Knapp-Hartung standard error is 0")
-    half = crit * se
-    pi_half = crit * math.sqrt(var + tau2)
-    q, q_p, i2, h2, vt = heterogeneity(y, v, tau2, method == "EE")
+    stats, t_test, se_zero = summarise(grp, tau2, method, test, lv)
+    fell_back = test == "knha" and not t_test
+    weights = stats.pop("weights")
     return PoolResult(
-        k=k,
-        estimate=est,
-        se=se,
-        ci_low=est - half,
-        ci_high=est + half,
-        stat=stat,
-        pvalue=pvalue,
-        df=df,
-        tau2=tau2,
-        i2=i2,
-        h2=h2,
-        q=q,
-        q_df=k - 1,
-        q_pvalue=q_p,
-        pi_low=est - pi_half,
-        pi_high=est + pi_half,
-        weights=w * (100.0 / sw),
+        **{name: float(value) for name, value in stats.items()},
+        k=grp.k,
+        q_df=grp.k - 1,
+        weights=weights,
+        df=grp.k - 1 if t_test else None,
         converged=tau_fit.converged,
         method=method,
-        test=test,
+        test="z" if fell_back else test,
         level=lv * 100,
-        vt=vt,
         iterations=tau_fit.iterations,
-        message="; ".join(notes),
+        message=join_notes(
+            tau_fit.message,
+            "" if tau_fit.converged else NOT_CONVERGED,
+            K1_KNHA if fell_back else "",
+            SE_ZERO if se_zero else "",
+        ),
     )
 
 
-def heterogeneity(
-    y: np.ndarray, v: np.ndarray, tau2: float, common: bool
-) -> tuple[float, float, float, float, float]:
-    """Cochran's Q, its p-value, I^2 (percent), H^2 and the typical within-study variance (metafor)."""
-    k = y.shape[0]
-    if k == 1:
-        return 0.0, 1.0, 0.0, 1.0, 0.0
-    w = 1.0 / v
-    sw = w.sum()
-    mu = (w @ y) / sw
-    q = max(0.0, float(w @ (y - mu) ** 2))
-    q_p = float(chdtrc(k - 1, q))
-    vt = float((k - 1) / (sw - (w @ w) / sw))
-    if common:
-        i2 = min(100.0, max(0.0, 100.0 * (q - (k - 1)) / q)) if q > 0 else 0.0
-        h2 = q / (k - 1)
+def warn_not_converged(text: str, stacklevel: int) -> None:
+    """Warn that an iterative estimator did not converge (its fits then use tau^2 = 0)."""
+    warnings.warn(text, ConvergenceWarning, stacklevel=stacklevel)
+
+
+def summarise(grp: Groups, tau2, method: str, test: str, lv: float):
+    """Estimate, test, heterogeneity and prediction interval of every group at its ``tau2``.
+
+    Returns the statistics by :class:`PoolResult` field name (floats for :class:`One`, one array entry
+    per group for :class:`Segments`; ``weights`` per study), whether each group used the t test
+    (Knapp-Hartung needs k >= 2) and whether its standard error is 0.
+    """
+    y, v, multi, km1 = grp.y, grp.v, grp.multi, grp.km1
+    w = 1.0 / (v + grp.expand(tau2))
+    sw = grp.sum(w)
+    est = grp.dot(w, y) / sw
+    var = 1.0 / sw
+    crit = z_crit(lv)
+    t_test = False
+    if test == "knha":
+        r = y - grp.expand(est)
+        rss = grp.dot(w, r * r)
+        var = grp.where(multi, var * grp.where(rss > _EPS, rss / km1, 0.0), var)
+        crit = grp.where(multi, grp.t_crit(lv), crit)
+        t_test = multi
+    se = grp.sqrt(var)
+    nonzero = se > 0
+    stat = grp.where(
+        nonzero, est / grp.where(nonzero, se, 1.0), grp.where(est == 0, 0.0, grp.copysign(math.inf, est))
+    )
+    pvalue = grp.erfc(abs(stat) / _SQRT2)
+    if test == "knha":
+        pvalue = grp.where(multi, grp.t_sf2(abs(stat)), pvalue)
+    pvalue = grp.where(nonzero, pvalue, grp.where(est == 0, 1.0, 0.0))
+    half = crit * se
+    pi_half = crit * grp.sqrt(var + tau2)
+    # heterogeneity with w = 1/v, as metafor
+    q, sw_fe, sw2_fe = cochran_q(grp, 1.0 / v)
+    q = grp.where(multi, grp.maximum(0.0, q), 0.0)
+    vt = grp.where(multi, km1 / grp.where(multi, sw_fe - sw2_fe / sw_fe, 1.0), 0.0)
+    if method == "EE":
+        i2 = grp.where(
+            multi & (q > 0), grp.clip(100.0 * (q - km1) / grp.where(q > 0, q, 1.0), 0.0, 100.0), 0.0
+        )
+        h2 = grp.where(multi, q / km1, 1.0)
     else:
-        i2 = 100.0 * (tau2 / (vt + tau2))  # this order keeps I^2 <= 100 under rounding
-        h2 = tau2 / vt + 1.0
-    return q, q_p, i2, h2, vt
+        # this order keeps I^2 <= 100 under rounding
+        i2 = grp.where(multi, 100.0 * (tau2 / grp.where(multi, vt + tau2, 1.0)), 0.0)
+        h2 = grp.where(multi, tau2 / grp.where(multi, vt, 1.0) + 1.0, 1.0)
+    stats = {
+        "estimate": est,
+        "se": se,
+        "ci_low": est - half,
+        "ci_high": est + half,
+        "stat": stat,
+        "pvalue": pvalue,
+        "tau2": tau2,
+        "i2": i2,
+        "h2": h2,
+        "q": q,
+        "q_pvalue": grp.where(multi, grp.chi2_sf(q), 1.0),
+        "pi_low": est - pi_half,
+        "pi_high": est + pi_half,
+        "vt": vt,
+        "weights": w * (100.0 / grp.expand(sw)),
+    }
+    return stats, t_test, grp.not_(nonzero)
+
+
+_EPS = float(np.finfo(float).eps)
+_SQRT2 = math.sqrt(2.0)
