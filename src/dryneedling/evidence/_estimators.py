@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy.special import chdtrc, erfc, ndtri, stdtr, stdtrit
 
 ITERATIVE = ("REML", "ML", "PM", "EB")
 MAXITER = 200
@@ -51,16 +52,12 @@ def join_notes(*notes: str) -> str:
 @lru_cache(maxsize=64)
 def z_crit(level: float) -> float:
     """Two-sided standard-normal critical value for a confidence level given as a fraction."""
-    from scipy.special import ndtri  # scipy is imported on first use, not with the package
-
     return float(ndtri(0.5 + level / 2))
 
 
 @lru_cache(maxsize=1024)
 def t_crit(level: float, df: int) -> float:
     """Two-sided Student-t critical value."""
-    from scipy.special import stdtrit
-
     return float(stdtrit(df, 0.5 + level / 2))
 
 
@@ -74,15 +71,25 @@ class Tau2Fit:
     message: str = ""
 
 
-_MOMENTS = np.array([0.0, 1.0, 2.0])
+_add_reduce = np.add.reduce  # what ndarray.sum runs, without its Python-level wrapper
 
 
-def _weight_powers(w: np.ndarray) -> np.ndarray:
-    """``[w, w^2, w^3]`` stacked on a new first axis."""
-    out = np.empty((3, *w.shape))
+def _effect_powers(y: np.ndarray, mean) -> np.ndarray:
+    """``[1, y - mean, (y - mean)^2]`` stacked on a new first axis (centring keeps the moments accurate)."""
+    out = np.empty((3, y.shape[0]))
+    out[0] = 1.0
+    np.subtract(y, mean, out=out[1])
+    np.multiply(out[1], out[1], out=out[2])
+    return out
+
+
+def _weight_powers(w: np.ndarray, powers: int) -> np.ndarray:
+    """``[w, w^2, w^3][:powers]`` stacked on a new first axis."""
+    out = np.empty((powers, *w.shape))
     out[0] = w
     np.multiply(w, w, out=out[1])
-    np.multiply(out[1], w, out=out[2])
+    if powers == 3:
+        np.multiply(out[1], w, out=out[2])
     return out
 
 
@@ -90,33 +97,33 @@ class One:
     """One meta-analysis seen as a single group: per-group values are Python floats.
 
     ``y``/``v`` are the effects and sampling variances; ``ypow`` holds ``[1, y, y^2]`` of the effects
-    centred at their mean (the centring keeps the moment expansion of :func:`evaluate` accurate).
+    centred at their mean, shape (3, k).
     """
 
-    __slots__ = ("y", "v", "k", "km1", "multi", "_ypow")
+    __slots__ = ("y", "v", "k", "km1", "multi", "_ypow", "_fixed", "_wpow")
 
     def __init__(self, y: np.ndarray, v: np.ndarray) -> None:
         self.y, self.v = y, v
         self.k = y.shape[0]
         self.km1 = max(self.k - 1, 1)  # k - 1, kept >= 1 so that formulas for k = 1 stay finite
         self.multi = self.k > 1
-        self._ypow = None
+        self._ypow = self._fixed = self._wpow = None
 
     @property
     def ypow(self) -> np.ndarray:
         if self._ypow is None:
-            self._ypow = np.power.outer(self.y - self.y.sum() / self.k, _MOMENTS)
+            self._ypow = _effect_powers(self.y, self.y.sum() / self.k)
         return self._ypow
 
     @staticmethod
-    def sum(x: np.ndarray):
-        """Sum over the studies (axis 0)."""
-        return x.sum(axis=0)
+    def sum(x: np.ndarray) -> float:
+        """Sum over the studies (a Python float: scalar arithmetic on it is cheap)."""
+        return float(_add_reduce(x))
 
     @staticmethod
     def dot(a: np.ndarray, b: np.ndarray) -> float:
         """``sum a * b`` over the studies."""
-        return a @ b
+        return float(a @ b)
 
     @staticmethod
     def expand(value):
@@ -127,12 +134,27 @@ class One:
         """Largest minus smallest value."""
         return x.max() - x.min()
 
-    def moments(self, w: np.ndarray):
-        """``m[a-1][b] = sum w^a y^b`` (a = 1..3, b = 0..2, centred y); floats for 1-D ``w``."""
-        wp = _weight_powers(w)
+    def moments(self, w: np.ndarray, powers: int = 3):
+        """``m[a-1][b] = sum w^a y^b`` (a = 1..powers, b = 0..2, centred y); floats for 1-D ``w``."""
+        wp = _weight_powers(w, powers)
         if w.ndim == 1:
-            return (wp @ self.ypow).tolist()
-        return np.einsum("akm,kb->abm", wp, self.ypow)
+            return (wp @ self.ypow.T).tolist()
+        return np.einsum("akm,bk->abm", wp, self.ypow)
+
+    def moments_at(self, tau2: float, powers: int = 3) -> list[list[float]]:
+        """:meth:`moments` at ``w = 1/(v + tau^2)``, in a reused buffer (the inner loop of a single fit)."""
+        if self._wpow is None:
+            self._wpow = np.empty((3, self.k))
+        wp = self._wpow
+        w = wp[0]
+        np.add(self.v, tau2, out=w)
+        np.divide(1.0, w, out=w)
+        np.multiply(w, w, out=wp[1])
+        if powers == 3:
+            np.multiply(wp[1], w, out=wp[2])
+        else:
+            wp = wp[:powers]
+        return (wp @ self.ypow.T).tolist()
 
     @staticmethod
     def where(cond, a, b):
@@ -159,13 +181,9 @@ class One:
 
     def t_sf2(self, x: float) -> float:
         """Two-sided Student-t tail ``2 P(T_{k-1} > x)``."""
-        from scipy.special import stdtr
-
         return float(2 * stdtr(self.km1, -x))
 
     def chi2_sf(self, q: float) -> float:
-        from scipy.special import chdtrc
-
         return float(chdtrc(self.km1, q))
 
 
@@ -181,7 +199,7 @@ class Segments:
         self.multi = k > 1
         self.starts = np.concatenate(([0], np.cumsum(k)[:-1]))
         self.seg = np.repeat(np.arange(k.shape[0]), k)
-        self._ypow = None
+        self._ypow = self._fixed = None
 
     def __len__(self) -> int:
         return int(self.k.shape[0])
@@ -208,8 +226,7 @@ class Segments:
     def ypow(self) -> np.ndarray:
         """``[1, y, y^2]`` of the group-centred effects, shape (3, rows)."""
         if self._ypow is None:
-            yc = self.y - self.expand(self.sum(self.y) / self.k)
-            self._ypow = np.stack((np.ones_like(yc), yc, yc * yc))
+            self._ypow = _effect_powers(self.y, self.expand(self.sum(self.y) / self.k))
         return self._ypow
 
     def sum(self, x: np.ndarray) -> np.ndarray:
@@ -218,17 +235,22 @@ class Segments:
     def dot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.add.reduceat(a * b, self.starts, axis=0)
 
-    def expand(self, value: np.ndarray) -> np.ndarray:
-        return value[self.seg]
+    def expand(self, value):
+        """Per-group values on every row (a scalar broadcasts by itself)."""
+        return value[self.seg] if isinstance(value, np.ndarray) else value
 
     def spread(self, x: np.ndarray) -> np.ndarray:
         return np.maximum.reduceat(x, self.starts) - np.minimum.reduceat(x, self.starts)
 
-    def moments(self, w: np.ndarray) -> np.ndarray:
+    def moments(self, w: np.ndarray, powers: int = 3) -> np.ndarray:
         """``m[a-1][b]`` as in :meth:`One.moments`, each an array over groups (and grid points)."""
-        wp = _weight_powers(w)
+        wp = _weight_powers(w, powers)
         yp = self.ypow.reshape(3, -1, *([1] * (w.ndim - 1)))
         return np.add.reduceat(wp[:, None] * yp[None], self.starts, axis=2)
+
+    def moments_at(self, tau2: np.ndarray, powers: int = 3) -> np.ndarray:
+        """:meth:`moments` at ``w = 1/(v + tau^2)``."""
+        return self.moments(1.0 / (self.v + self.expand(tau2)), powers)
 
     where = staticmethod(np.where)
     not_ = staticmethod(np.logical_not)
@@ -240,25 +262,15 @@ class Segments:
     log = staticmethod(np.log)
     copysign = staticmethod(np.copysign)
 
-    @staticmethod
-    def erfc(x: np.ndarray) -> np.ndarray:
-        from scipy.special import erfc
-
-        return erfc(x)
+    erfc = staticmethod(erfc)
 
     def t_crit(self, level: float) -> np.ndarray:
-        from scipy.special import stdtrit
-
         return stdtrit(self.km1, 0.5 + level / 2)
 
     def t_sf2(self, x: np.ndarray) -> np.ndarray:
-        from scipy.special import stdtr
-
         return 2 * stdtr(self.km1, -x)
 
     def chi2_sf(self, q: np.ndarray) -> np.ndarray:
-        from scipy.special import chdtrc
-
         return chdtrc(self.km1, q)
 
 
@@ -282,6 +294,13 @@ def cochran_q(grp: Groups, w):
     return grp.dot(w, r * r), sw, grp.dot(w, w)
 
 
+def fixed_q(grp: Groups):
+    """:func:`cochran_q` with the common-effect weights ``w = 1/v`` (computed once per data set)."""
+    if grp._fixed is None:
+        grp._fixed = cochran_q(grp, 1.0 / grp.v)
+    return grp._fixed
+
+
 def dl_formula(grp: Groups, q, sw, sw2):
     """DerSimonian-Laird: ``max(0, (Q - (k-1)) / (sum w - sum w^2 / sum w))`` with ``w = 1/v``."""
     c = sw - sw2 / sw
@@ -297,7 +316,7 @@ def centred_rss(grp: Groups):
 
 def dl(grp: Groups):
     """DerSimonian-Laird estimate (see :func:`dl_formula`)."""
-    return dl_formula(grp, *cochran_q(grp, 1.0 / grp.v))
+    return dl_formula(grp, *fixed_q(grp))
 
 
 def he(grp: Groups):
@@ -307,7 +326,7 @@ def he(grp: Groups):
 
 def hs(grp: Groups):
     """Hunter-Schmidt as in metafor: ``max(0, (Q - k) / sum w)`` with ``w = 1/v``."""
-    q, sw, _ = cochran_q(grp, 1.0 / grp.v)
+    q, sw, _ = fixed_q(grp)
     return grp.maximum(0.0, (q - grp.k) / sw)
 
 
@@ -347,38 +366,49 @@ def loglik(yi: np.ndarray, vi: np.ndarray, tau2: float, reml: bool) -> float:
 # the estimating functions of the iterative estimators and the safeguarded Newton step
 
 
-def evaluate(moments, k, method: str):
+def evaluate(moments, k, method: str, slopes: bool = True):
     """Estimating function g(tau^2) (decreasing through its root) with Newton and Fisher slopes -g'.
 
     REML: ``g = (y'PPy - tr P)/2``; ML: ``g = (sum w^2 r^2 - sum w)/2``; PM/EB: ``g = Q(tau^2) - (k - 1)``,
     with ``P = W - W 1 1' W / sum w`` and ``r = y - mu_w``. All sums come from the 3x3 weighted moments
     ``sum w^a y^b`` (a = 1..3, b = 0..2) of the centred effects (:meth:`One.moments`), one matrix product
-    per evaluation for a single fit.
+    per evaluation for a single fit. PM/EB need only a <= 2 (:func:`moment_powers`), and so does g alone
+    (``slopes=False``: just g is returned).
     """
-    (sw, swy, swyy), (sw2, sw2y, sw2yy), (sw3, sw3y, sw3yy) = moments
+    (sw, swy, swyy), (sw2, sw2y, sw2yy) = moments[0], moments[1]
     mu = swy / sw
     w2r2 = sw2yy - 2 * mu * sw2y + mu * mu * sw2
     if method == "PM" or method == "EB":
-        return swyy - mu * swy - (k - 1), w2r2, w2r2
+        g = swyy - mu * swy - (k - 1)
+        return (g, w2r2, w2r2) if slopes else g
+    g = 0.5 * (w2r2 - sw) if method == "ML" else 0.5 * (w2r2 - (sw - sw2 / sw))
+    if not slopes:
+        return g
+    sw3, sw3y, sw3yy = moments[2]
     w2r = sw2y - mu * sw2
     w3r2 = sw3yy - 2 * mu * sw3y + mu * mu * sw3
     if method == "ML":
-        return 0.5 * (w2r2 - sw), w3r2 - w2r * w2r / sw - 0.5 * sw2, 0.5 * sw2
-    tr_p = sw - sw2 / sw
+        return g, w3r2 - w2r * w2r / sw - 0.5 * sw2, 0.5 * sw2
     tr_pp = sw2 - 2 * sw3 / sw + (sw2 / sw) ** 2
-    return 0.5 * (w2r2 - tr_p), w3r2 - w2r * w2r / sw - 0.5 * tr_pp, 0.5 * tr_pp
+    return g, w3r2 - w2r * w2r / sw - 0.5 * tr_pp, 0.5 * tr_pp
+
+
+def moment_powers(method: str) -> int:
+    """How many weight powers :func:`evaluate` needs for ``method`` (w and w^2 for PM/EB, w^3 too else)."""
+    return 2 if method == "PM" or method == "EB" else 3
 
 
 def score(grp: Groups, tau2, method: str):
     """(g, Newton slope, Fisher slope) of :func:`evaluate` at ``tau2`` (per group)."""
-    return evaluate(grp.moments(1.0 / (grp.v + grp.expand(tau2))), grp.k, method)
+    return evaluate(grp.moments_at(tau2, moment_powers(method)), grp.k, method)
 
 
 def at_zero(grp: Groups, method: str):
     """g(0) and the DerSimonian-Laird estimate (the starting value), from the same moments."""
-    moments = grp.moments(1.0 / grp.v)
-    (sw, swy, swyy), (sw2, _, _), _ = moments
-    return evaluate(moments, grp.k, method)[0], dl_formula(grp, swyy - swy * swy / sw, sw, sw2)
+    moments = grp.moments_at(0.0, 2)
+    (sw, swy, swyy), (sw2, _, _) = moments[0], moments[1]
+    g0 = evaluate(moments, grp.k, method, slopes=False)
+    return g0, dl_formula(grp, swyy - swy * swy / sw, sw, sw2)
 
 
 def newton_step(grp: Groups, t, lo, hi, tol, vbar, method: str):
@@ -387,23 +417,24 @@ def newton_step(grp: Groups, t, lo, hi, tol, vbar, method: str):
     Returns the next point, the narrowed bracket and whether the fit has settled. A step that leaves the
     bracket is replaced by bisection (or by doubling while the upper end is still infinite).
     """
+    where = grp.where
     g, newton, fisher = score(grp, t, method)
     pos = g > 0
-    lo = grp.where(pos, t, lo)
-    hi = grp.where(pos, hi, t)
+    lo = where(pos, t, lo)
+    hi = where(pos, hi, t)
     use_newton = newton > 0
-    slope = grp.where(use_newton, newton, fisher)
+    slope = where(use_newton, newton, fisher)
     ok = slope > 0
-    cand = grp.where(ok, t + g / grp.where(ok, slope, 1.0), grp.where(pos, 2 * t + tol, 0.5 * t))
+    cand = where(ok, t + g / where(ok, slope, 1.0), where(pos, 2 * t + tol, 0.5 * t))
     step = abs(cand - t)
     # Newton converges quadratically: after a step of size s the error is about s^2/(t + v), so a step
     # below 1e-7 (t + v) leaves an error far under the tolerance and needs no confirming iteration
     small = (step <= tol + 1e-14 * t) | (use_newton & (step <= 1e-7 * (t + vbar)))
     finite = grp.isfinite(hi)
     inside = (lo < cand) & (cand < hi)
-    escape = grp.where(finite, 0.5 * (lo + hi), grp.maximum(2 * t, t + tol))
-    cand = grp.where(small, grp.maximum(cand, 0.0), grp.where(inside, cand, escape))
-    closed = finite & (hi - lo <= tol + 1e-14 * grp.where(finite, hi, 0.0))
+    escape = where(finite, 0.5 * (lo + hi), grp.maximum(2 * t, t + tol))
+    cand = where(small, grp.maximum(cand, 0.0), where(inside, cand, escape))
+    closed = finite & (hi - lo <= tol + 1e-14 * hi)
     return cand, lo, hi, small | closed
 
 
@@ -425,7 +456,7 @@ def scan(grp: Groups, vbar, method: str):
     scale = grp.maximum(vbar, centred_rss(grp) / grp.k)
     grid = np.multiply.outer(scale, SCAN_GRID)
     w = 1.0 / (grp.v[:, None] + grp.expand(grid))
-    return grid, evaluate(grp.moments(w), grp.k, method)[0]
+    return grid, evaluate(grp.moments(w, 2), grp.k, method, slopes=False)
 
 
 # ---------------------------------------------------------------------------------------------------------

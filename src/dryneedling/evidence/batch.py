@@ -161,9 +161,9 @@ def pool_many(
             f"{method}: {bad.size} group(s) did not converge; tau^2 set to 0 there", stacklevel=3
         )
         tau2 = np.where(converged, tau2, 0.0)
-    stats, t_test, se_zero = summarise(grp, tau2, method, test, lv)
+    stats, weights_sorted, t_test, se_zero = summarise(grp, tau2, method, test, lv)
     weights = np.empty(order.shape[0])
-    weights[order] = stats.pop("weights")
+    weights[order] = weights_sorted
     fell_back = (test == "knha") & ~grp.multi
     messages = [""] * k.shape[0]
     if method != "EE":

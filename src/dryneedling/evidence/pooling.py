@@ -31,8 +31,8 @@ from dryneedling.evidence._estimators import (
     SE_ZERO,
     Groups,
     One,
-    cochran_q,
     estimate_tau2,
+    fixed_q,
     join_notes,
     t_crit,  # noqa: F401 - part of this module's interface
     z_crit,
@@ -168,11 +168,10 @@ def fit(y: np.ndarray, v: np.ndarray, method: str, test: str, lv: float) -> Pool
     if not tau_fit.converged:
         warn_not_converged(f"{method}: {tau_fit.message}", stacklevel=4)
     tau2 = float(tau_fit.tau2) if tau_fit.converged else 0.0
-    stats, t_test, se_zero = summarise(grp, tau2, method, test, lv)
+    stats, weights, t_test, se_zero = summarise(grp, tau2, method, test, lv)
     fell_back = test == "knha" and not t_test
-    weights = stats.pop("weights")
     return PoolResult(
-        **{name: float(value) for name, value in stats.items()},
+        **stats,
         k=grp.k,
         q_df=grp.k - 1,
         weights=weights,
@@ -200,10 +199,10 @@ def summarise(grp: Groups, tau2, method: str, test: str, lv: float):
     """Estimate, test, heterogeneity and prediction interval of every group at its ``tau2``.
 
     Returns the statistics by :class:`PoolResult` field name (floats for :class:`One`, one array entry
-    per group for :class:`Segments`; ``weights`` per study), whether each group used the t test
-    (Knapp-Hartung needs k >= 2) and whether its standard error is 0.
+    per group for :class:`Segments`), the weights in percent (one per study), whether each group used
+    the t test (Knapp-Hartung needs k >= 2) and whether its standard error is 0.
     """
-    y, v, multi, km1 = grp.y, grp.v, grp.multi, grp.km1
+    y, v, multi, km1, where = grp.y, grp.v, grp.multi, grp.km1, grp.where
     w = 1.0 / (v + grp.expand(tau2))
     sw = grp.sum(w)
     est = grp.dot(w, y) / sw
@@ -213,33 +212,30 @@ def summarise(grp: Groups, tau2, method: str, test: str, lv: float):
     if test == "knha":
         r = y - grp.expand(est)
         rss = grp.dot(w, r * r)
-        var = grp.where(multi, var * grp.where(rss > _EPS, rss / km1, 0.0), var)
-        crit = grp.where(multi, grp.t_crit(lv), crit)
+        var = where(multi, var * where(rss > _EPS, rss / km1, 0.0), var)
+        crit = where(multi, grp.t_crit(lv), crit)
         t_test = multi
     se = grp.sqrt(var)
     nonzero = se > 0
-    stat = grp.where(
-        nonzero, est / grp.where(nonzero, se, 1.0), grp.where(est == 0, 0.0, grp.copysign(math.inf, est))
-    )
+    stat = where(nonzero, est / where(nonzero, se, 1.0), where(est == 0, 0.0, grp.copysign(math.inf, est)))
     pvalue = grp.erfc(abs(stat) / _SQRT2)
     if test == "knha":
-        pvalue = grp.where(multi, grp.t_sf2(abs(stat)), pvalue)
-    pvalue = grp.where(nonzero, pvalue, grp.where(est == 0, 1.0, 0.0))
+        pvalue = where(multi, grp.t_sf2(abs(stat)), pvalue)
+    pvalue = where(nonzero, pvalue, where(est == 0, 1.0, 0.0))
     half = crit * se
     pi_half = crit * grp.sqrt(var + tau2)
     # heterogeneity with w = 1/v, as metafor
-    q, sw_fe, sw2_fe = cochran_q(grp, 1.0 / v)
-    q = grp.where(multi, grp.maximum(0.0, q), 0.0)
-    vt = grp.where(multi, km1 / grp.where(multi, sw_fe - sw2_fe / sw_fe, 1.0), 0.0)
+    q, sw_fe, sw2_fe = fixed_q(grp)
+    q = where(multi, grp.maximum(0.0, q), 0.0)
+    # typical within-study variance; 1 (not 0) for k = 1 until reported, to keep the ratios below finite
+    vt = km1 / where(multi, sw_fe - sw2_fe / sw_fe, 1.0)
     if method == "EE":
-        i2 = grp.where(
-            multi & (q > 0), grp.clip(100.0 * (q - km1) / grp.where(q > 0, q, 1.0), 0.0, 100.0), 0.0
-        )
-        h2 = grp.where(multi, q / km1, 1.0)
+        i2 = where(multi & (q > 0), grp.clip(100.0 * (q - km1) / where(q > 0, q, 1.0), 0.0, 100.0), 0.0)
+        h2 = where(multi, q / km1, 1.0)
     else:
-        # this order keeps I^2 <= 100 under rounding
-        i2 = grp.where(multi, 100.0 * (tau2 / grp.where(multi, vt + tau2, 1.0)), 0.0)
-        h2 = grp.where(multi, tau2 / grp.where(multi, vt, 1.0) + 1.0, 1.0)
+        # tau^2 is 0 when k = 1, so these give I^2 = 0 and H^2 = 1 there; this order keeps I^2 <= 100
+        i2 = 100.0 * (tau2 / (vt + tau2))
+        h2 = tau2 / vt + 1.0
     stats = {
         "estimate": est,
         "se": se,
@@ -251,13 +247,12 @@ def summarise(grp: Groups, tau2, method: str, test: str, lv: float):
         "i2": i2,
         "h2": h2,
         "q": q,
-        "q_pvalue": grp.where(multi, grp.chi2_sf(q), 1.0),
+        "q_pvalue": where(multi, grp.chi2_sf(q), 1.0),
         "pi_low": est - pi_half,
         "pi_high": est + pi_half,
-        "vt": vt,
-        "weights": w * (100.0 / grp.expand(sw)),
+        "vt": where(multi, vt, 0.0),
     }
-    return stats, t_test, grp.not_(nonzero)
+    return stats, w * (100.0 / grp.expand(sw)), t_test, grp.not_(nonzero)
 
 
 _EPS = float(np.finfo(float).eps)
