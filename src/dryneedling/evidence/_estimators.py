@@ -72,6 +72,7 @@ class Tau2Fit:
 
 
 _add_reduce = np.add.reduce  # what ndarray.sum runs, without its Python-level wrapper
+_add, _divide, _multiply = np.add, np.divide, np.multiply
 
 
 def _effect_powers(y: np.ndarray, mean) -> np.ndarray:
@@ -144,17 +145,16 @@ class One:
     def moments_at(self, tau2: float, powers: int = 3) -> list[list[float]]:
         """:meth:`moments` at ``w = 1/(v + tau^2)``, in a reused buffer (the inner loop of a single fit)."""
         if self._wpow is None:
-            self._wpow = np.empty((3, self.k))
-        wp = self._wpow
-        w = wp[0]
-        np.add(self.v, tau2, out=w)
-        np.divide(1.0, w, out=w)
-        np.multiply(w, w, out=wp[1])
+            buf = np.empty((3, self.k))
+            self._wpow = (buf, buf[0], buf[1], buf[2], buf[:2], self.ypow.T)
+        buf, w, w2, w3, buf2, ypow_t = self._wpow
+        _add(self.v, tau2, w)  # positional ``out``: this loop runs a few times per fit, keep it lean
+        _divide(1.0, w, w)
+        _multiply(w, w, w2)
         if powers == 3:
-            np.multiply(wp[1], w, out=wp[2])
-        else:
-            wp = wp[:powers]
-        return (wp @ self.ypow.T).tolist()
+            _multiply(w2, w, w3)
+            return (buf @ ypow_t).tolist()
+        return (buf2 @ ypow_t).tolist()
 
     @staticmethod
     def where(cond, a, b):
@@ -163,6 +163,8 @@ class One:
     @staticmethod
     def not_(cond: bool) -> bool:
         return not cond
+
+    any = staticmethod(bool)
 
     @staticmethod
     def clip(x: float, low: float, high: float) -> float:
@@ -254,6 +256,7 @@ class Segments:
 
     where = staticmethod(np.where)
     not_ = staticmethod(np.logical_not)
+    any = staticmethod(np.any)
     clip = staticmethod(np.clip)
     maximum = staticmethod(np.maximum)
     minimum = staticmethod(np.minimum)
@@ -418,7 +421,7 @@ def newton_step(grp: Groups, t, lo, hi, tol, vbar, method: str):
     bracket is replaced by bisection (or by doubling while the upper end is still infinite).
     """
     where = grp.where
-    g, newton, fisher = score(grp, t, method)
+    g, newton, fisher = evaluate(grp.moments_at(t, moment_powers(method)), grp.k, method)
     pos = g > 0
     lo = where(pos, t, lo)
     hi = where(pos, hi, t)

@@ -217,11 +217,14 @@ def summarise(grp: Groups, tau2, method: str, test: str, lv: float):
         t_test = multi
     se = grp.sqrt(var)
     nonzero = se > 0
-    stat = where(nonzero, est / where(nonzero, se, 1.0), where(est == 0, 0.0, grp.copysign(math.inf, est)))
+    stat = est / where(nonzero, se, 1.0)
     pvalue = grp.erfc(abs(stat) / _SQRT2)
     if test == "knha":
         pvalue = where(multi, grp.t_sf2(abs(stat)), pvalue)
-    pvalue = where(nonzero, pvalue, where(est == 0, 1.0, 0.0))
+    se_zero = grp.not_(nonzero)
+    if grp.any(se_zero):  # identical effects make the Knapp-Hartung scale, and so the standard error, 0
+        stat = where(nonzero, stat, where(est == 0, 0.0, grp.copysign(math.inf, est)))
+        pvalue = where(nonzero, pvalue, where(est == 0, 1.0, 0.0))
     half = crit * se
     pi_half = crit * grp.sqrt(var + tau2)
     # heterogeneity with w = 1/v, as metafor
@@ -252,7 +255,7 @@ def summarise(grp: Groups, tau2, method: str, test: str, lv: float):
         "pi_high": est + pi_half,
         "vt": where(multi, vt, 0.0),
     }
-    return stats, w * (100.0 / grp.expand(sw)), t_test, grp.not_(nonzero)
+    return stats, w * (100.0 / grp.expand(sw)), t_test, se_zero
 
 
 _EPS = float(np.finfo(float).eps)
