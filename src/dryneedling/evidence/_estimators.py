@@ -164,7 +164,7 @@ class One:
     def not_(cond: bool) -> bool:
         return not cond
 
-    any = staticmethod(bool)
+    any = all = staticmethod(bool)
 
     @staticmethod
     def clip(x: float, low: float, high: float) -> float:
@@ -244,11 +244,17 @@ class Segments:
     def spread(self, x: np.ndarray) -> np.ndarray:
         return np.maximum.reduceat(x, self.starts) - np.minimum.reduceat(x, self.starts)
 
-    def moments(self, w: np.ndarray, powers: int = 3) -> np.ndarray:
+    def moments(self, w: np.ndarray, powers: int = 3) -> list[list[np.ndarray]]:
         """``m[a-1][b]`` as in :meth:`One.moments`, each an array over groups (and grid points)."""
-        wp = _weight_powers(w, powers)
-        yp = self.ypow.reshape(3, -1, *([1] * (w.ndim - 1)))
-        return np.add.reduceat(wp[:, None] * yp[None], self.starts, axis=2)
+        shape = (-1, *([1] * (w.ndim - 1)))
+        yc, yc2 = self.ypow[1].reshape(shape), self.ypow[2].reshape(shape)
+        out = []
+        wa = w
+        for a in range(powers):
+            if a:
+                wa = wa * w
+            out.append([self.sum(wa), self.sum(wa * yc), self.sum(wa * yc2)])
+        return out
 
     def moments_at(self, tau2: np.ndarray, powers: int = 3) -> np.ndarray:
         """:meth:`moments` at ``w = 1/(v + tau^2)``."""
@@ -257,6 +263,7 @@ class Segments:
     where = staticmethod(np.where)
     not_ = staticmethod(np.logical_not)
     any = staticmethod(np.any)
+    all = staticmethod(np.all)
     clip = staticmethod(np.clip)
     maximum = staticmethod(np.maximum)
     minimum = staticmethod(np.minimum)
@@ -420,7 +427,7 @@ def newton_step(grp: Groups, t, lo, hi, tol, vbar, method: str):
     Returns the next point, the narrowed bracket and whether the fit has settled. A step that leaves the
     bracket is replaced by bisection (or by doubling while the upper end is still infinite).
     """
-    where = grp.where
+    where, every = grp.where, grp.all
     g, newton, fisher = evaluate(grp.moments_at(t, moment_powers(method)), grp.k, method)
     pos = g > 0
     lo = where(pos, t, lo)
@@ -428,15 +435,18 @@ def newton_step(grp: Groups, t, lo, hi, tol, vbar, method: str):
     use_newton = newton > 0
     slope = where(use_newton, newton, fisher)
     ok = slope > 0
-    cand = where(ok, t + g / where(ok, slope, 1.0), where(pos, 2 * t + tol, 0.5 * t))
+    cand = t + g / where(ok, slope, 1.0)
+    if not every(ok):  # no positive slope (rounding): double or halve instead
+        cand = where(ok, cand, where(pos, 2 * t + tol, 0.5 * t))
     step = abs(cand - t)
     # Newton converges quadratically: after a step of size s the error is about s^2/(t + v), so a step
     # below 1e-7 (t + v) leaves an error far under the tolerance and needs no confirming iteration
     small = (step <= tol + 1e-14 * t) | (use_newton & (step <= 1e-7 * (t + vbar)))
     finite = grp.isfinite(hi)
-    inside = (lo < cand) & (cand < hi)
-    escape = where(finite, 0.5 * (lo + hi), grp.maximum(2 * t, t + tol))
-    cand = where(small, grp.maximum(cand, 0.0), where(inside, cand, escape))
+    keep = small | ((lo < cand) & (cand < hi))
+    if not every(keep):  # the step left the bracket: bisect it, or grow while its upper end is infinite
+        cand = where(keep, cand, where(finite, 0.5 * (lo + hi), grp.maximum(2 * t, t + tol)))
+    cand = where(small, grp.maximum(cand, 0.0), cand)
     closed = finite & (hi - lo <= tol + 1e-14 * hi)
     return cand, lo, hi, small | closed
 
