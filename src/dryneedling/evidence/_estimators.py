@@ -113,7 +113,7 @@ class One:
     @property
     def ypow(self) -> np.ndarray:
         if self._ypow is None:
-            self._ypow = _effect_powers(self.y, self.y.sum() / self.k)
+            self._ypow = _effect_powers(self.y, _add_reduce(self.y) / self.k)
         return self._ypow
 
     @staticmethod
@@ -160,11 +160,7 @@ class One:
     def where(cond, a, b):
         return a if cond else b
 
-    @staticmethod
-    def not_(cond: bool) -> bool:
-        return not cond
-
-    any = all = staticmethod(bool)
+    all = staticmethod(bool)
 
     @staticmethod
     def clip(x: float, low: float, high: float) -> float:
@@ -261,8 +257,6 @@ class Segments:
         return self.moments(1.0 / (self.v + self.expand(tau2)), powers)
 
     where = staticmethod(np.where)
-    not_ = staticmethod(np.logical_not)
-    any = staticmethod(np.any)
     all = staticmethod(np.all)
     clip = staticmethod(np.clip)
     maximum = staticmethod(np.maximum)
@@ -430,14 +424,14 @@ def newton_step(grp: Groups, t, lo, hi, tol, vbar, method: str):
     where, every = grp.where, grp.all
     g, newton, fisher = evaluate(grp.moments_at(t, moment_powers(method)), grp.k, method)
     pos = g > 0
-    lo = where(pos, t, lo)
-    hi = where(pos, hi, t)
+    lo, hi = where(pos, (t, hi), (lo, t))
     use_newton = newton > 0
     slope = where(use_newton, newton, fisher)
     ok = slope > 0
-    cand = t + g / where(ok, slope, 1.0)
-    if not every(ok):  # no positive slope (rounding): double or halve instead
-        cand = where(ok, cand, where(pos, 2 * t + tol, 0.5 * t))
+    if every(ok):
+        cand = t + g / slope
+    else:  # no positive slope (rounding): double or halve instead
+        cand = where(ok, t + g / where(ok, slope, 1.0), where(pos, 2 * t + tol, 0.5 * t))
     step = abs(cand - t)
     # Newton converges quadratically: after a step of size s the error is about s^2/(t + v), so a step
     # below 1e-7 (t + v) leaves an error far under the tolerance and needs no confirming iteration
@@ -446,7 +440,7 @@ def newton_step(grp: Groups, t, lo, hi, tol, vbar, method: str):
     keep = small | ((lo < cand) & (cand < hi))
     if not every(keep):  # the step left the bracket: bisect it, or grow while its upper end is infinite
         cand = where(keep, cand, where(finite, 0.5 * (lo + hi), grp.maximum(2 * t, t + tol)))
-    cand = where(small, grp.maximum(cand, 0.0), cand)
+    cand = grp.maximum(cand, 0.0)  # only a small final step can undershoot 0: the rest stays in [lo, hi]
     closed = finite & (hi - lo <= tol + 1e-14 * hi)
     return cand, lo, hi, small | closed
 

@@ -161,7 +161,9 @@ def pool_many(
             f"{method}: {bad.size} group(s) did not converge; tau^2 set to 0 there", stacklevel=3
         )
         tau2 = np.where(converged, tau2, 0.0)
-    stats, weights_sorted, t_test, se_zero = summarise(grp, tau2, method, test, lv)
+    with np.errstate(divide="ignore", invalid="ignore"):  # extreme groups may overflow; their entries say so
+        stats, weights_sorted, t_test, se_positive = summarise(grp, tau2, method, test, lv)
+    se_zero = ~se_positive
     weights = np.empty(order.shape[0])
     weights[order] = weights_sorted
     fell_back = (test == "knha") & ~grp.multi
@@ -274,7 +276,8 @@ def _newton(grp: Segments, t, lo, hi, tol, vbar, method: str):
             keep = np.flatnonzero(active)
             grp, index, active = grp.subset(keep), index[keep], active[keep]
             t, lo, hi, tol, vbar = t[keep], lo[keep], hi[keep], tol[keep], vbar[keep]
-        t, lo, hi, settled = newton_step(grp, t, lo, hi, tol, vbar, method)
+        with np.errstate(divide="ignore", invalid="ignore"):  # a group at an extreme scale must not warn
+            t, lo, hi, settled = newton_step(grp, t, lo, hi, tol, vbar, method)
         now = settled & active
         out_t[index[now]] = t[now]
         iterations[index[now]] = it

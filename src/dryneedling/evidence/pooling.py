@@ -168,7 +168,7 @@ def fit(y: np.ndarray, v: np.ndarray, method: str, test: str, lv: float) -> Pool
     if not tau_fit.converged:
         warn_not_converged(f"{method}: {tau_fit.message}", stacklevel=4)
     tau2 = float(tau_fit.tau2) if tau_fit.converged else 0.0
-    stats, weights, t_test, se_zero = summarise(grp, tau2, method, test, lv)
+    stats, weights, t_test, se_positive = summarise(grp, tau2, method, test, lv)
     fell_back = test == "knha" and not t_test
     return PoolResult(
         **stats,
@@ -185,8 +185,10 @@ def fit(y: np.ndarray, v: np.ndarray, method: str, test: str, lv: float) -> Pool
             tau_fit.message,
             "" if tau_fit.converged else NOT_CONVERGED,
             K1_KNHA if fell_back else "",
-            SE_ZERO if se_zero else "",
-        ),
+            "" if se_positive else SE_ZERO,
+        )
+        if tau_fit.message or fell_back or not (tau_fit.converged and se_positive)
+        else "",
     )
 
 
@@ -200,7 +202,7 @@ def summarise(grp: Groups, tau2, method: str, test: str, lv: float):
 
     Returns the statistics by :class:`PoolResult` field name (floats for :class:`One`, one array entry
     per group for :class:`Segments`), the weights in percent (one per study), whether each group used
-    the t test (Knapp-Hartung needs k >= 2) and whether its standard error is 0.
+    the t test (Knapp-Hartung needs k >= 2) and whether its standard error is positive.
     """
     y, v, multi, km1, where = grp.y, grp.v, grp.multi, grp.km1, grp.where
     w = 1.0 / (v + grp.expand(tau2))
@@ -221,8 +223,7 @@ def summarise(grp: Groups, tau2, method: str, test: str, lv: float):
     pvalue = grp.erfc(abs(stat) / _SQRT2)
     if test == "knha":
         pvalue = where(multi, grp.t_sf2(abs(stat)), pvalue)
-    se_zero = grp.not_(nonzero)
-    if grp.any(se_zero):  # identical effects make the Knapp-Hartung scale, and so the standard error, 0
+    if not grp.all(nonzero):  # identical effects make the Knapp-Hartung scale, and so the standard error, 0
         stat = where(nonzero, stat, where(est == 0, 0.0, grp.copysign(math.inf, est)))
         pvalue = where(nonzero, pvalue, where(est == 0, 1.0, 0.0))
     half = crit * se
@@ -255,7 +256,7 @@ def summarise(grp: Groups, tau2, method: str, test: str, lv: float):
         "pi_high": est + pi_half,
         "vt": where(multi, vt, 0.0),
     }
-    return stats, w * (100.0 / grp.expand(sw)), t_test, se_zero
+    return stats, w * (100.0 / grp.expand(sw)), t_test, nonzero
 
 
 _EPS = float(np.finfo(float).eps)
