@@ -34,13 +34,10 @@ from dryneedling.evidence._estimators import (
     solve_iterative,
     tolerance,
 )
-from dryneedling.evidence._validate import level_fraction
 from dryneedling.evidence.pooling import (
     PoolResult,
-    check_inputs,
-    normalise_method,
-    normalise_test,
     summarise,
+    validated,
     warn_not_converged,
 )
 
@@ -128,22 +125,14 @@ class BatchResult:
 
 
 def pool_many(
-    yi: object,
-    vi: object,
-    group_ids: object,
-    method: str = "REML",
-    test: str = "z",
-    level: float = 95,
+    yi: object, vi: object, group_ids: object, method: str = "REML", test: str = "z", level: float = 95
 ) -> BatchResult:
     """Pool every group of rows in ``group_ids`` separately, vectorised across groups.
 
     Same estimators, tests and statistics as :func:`dryneedling.evidence.pool` (metafor ``rma.uni``);
     groups may have different numbers of studies (ragged k, k >= 1).
     """
-    method = normalise_method(method)
-    test = normalise_test(test)
-    lv = level_fraction(level)
-    y_in, v_in = check_inputs(yi, vi)
+    method, test, lv, y_in, v_in = validated(yi, vi, method, test, level)
     groups = np.asarray(group_ids)
     if groups.ndim != 1 or groups.shape[0] != y_in.shape[0]:
         raise InputError(

@@ -140,13 +140,12 @@ def check_inputs(yi: object, vi: object) -> tuple[np.ndarray, np.ndarray]:
     return y, v
 
 
-def pool(
-    yi: object,
-    vi: object,
-    method: str = "REML",
-    test: str = "z",
-    level: float = 95,
-) -> PoolResult:
+def validated(yi: object, vi: object, method: str, test: str, level: float):
+    """``(method, test, level as a fraction, yi, vi)`` canonical and checked, or InputError naming the field."""
+    return normalise_method(method), normalise_test(test), level_fraction(level), *check_inputs(yi, vi)
+
+
+def pool(yi: object, vi: object, method: str = "REML", test: str = "z", level: float = 95) -> PoolResult:
     """Pool ``yi`` (effect sizes) with sampling variances ``vi``.
 
     ``method``: EE (common effect; FE accepted), DL (DerSimonian & Laird 1986), REML, ML, PM (Paule &
@@ -154,10 +153,7 @@ def pool(
     ``test``: ``z`` (normal) or ``knha`` (Hartung-Knapp-Sidik-Jonkman, t on k-1 df). ``level`` in percent.
     With k = 1, tau^2 is 0 and the test falls back to z, as metafor does.
     """
-    method = normalise_method(method)
-    test = normalise_test(test)
-    lv = level_fraction(level)
-    y, v = check_inputs(yi, vi)
+    method, test, lv, y, v = validated(yi, vi, method, test, level)
     return fit(y, v, method, test, lv)
 
 
