@@ -252,7 +252,7 @@ class Segments:
             out.append([self.sum(wa), self.sum(wa * yc), self.sum(wa * yc2)])
         return out
 
-    def moments_at(self, tau2: np.ndarray, powers: int = 3) -> np.ndarray:
+    def moments_at(self, tau2: np.ndarray, powers: int = 3) -> list[list[np.ndarray]]:
         """:meth:`moments` at ``w = 1/(v + tau^2)``."""
         return self.moments(1.0 / (self.v + self.expand(tau2)), powers)
 
@@ -283,12 +283,6 @@ Groups = One | Segments
 
 # ---------------------------------------------------------------------------------------------------------
 # closed-form estimators and the statistics they share
-
-
-def safe_ratio(grp: Groups, num, den):
-    """``num / den`` where ``den > 0``, else 0 (no division by zero on either view)."""
-    ok = den > 0
-    return grp.where(ok, num / grp.where(ok, den, 1.0), 0.0)
 
 
 def cochran_q(grp: Groups, w):
