@@ -135,14 +135,17 @@ class One:
         """Largest minus smallest value."""
         return x.max() - x.min()
 
-    def moments(self, w: np.ndarray, powers: int = 3):
-        """``m[a-1][b] = sum w^a y^b`` (a = 1..powers, b = 0..2, centred y); floats for 1-D ``w``."""
+    def moments(self, w: np.ndarray, powers: int = 3, yy: bool = True):
+        """``m[a-1][b] = sum w^a y^b`` (a = 1..powers, b = 0..2, centred y); floats for 1-D ``w``.
+
+        ``yy=False`` says ``sum w y^2`` is not needed (one matrix product gives it anyway here).
+        """
         wp = _weight_powers(w, powers)
         if w.ndim == 1:
             return (wp @ self.ypow.T).tolist()
         return np.einsum("akm,bk->abm", wp, self.ypow)
 
-    def moments_at(self, tau2: float, powers: int = 3) -> list[list[float]]:
+    def moments_at(self, tau2: float, powers: int = 3, yy: bool = True) -> list[list[float]]:
         """:meth:`moments` at ``w = 1/(v + tau^2)``, in a reused buffer (the inner loop of a single fit)."""
         if self._wpow is None:
             buf = np.empty((3, self.k))
@@ -240,21 +243,23 @@ class Segments:
     def spread(self, x: np.ndarray) -> np.ndarray:
         return np.maximum.reduceat(x, self.starts) - np.minimum.reduceat(x, self.starts)
 
-    def moments(self, w: np.ndarray, powers: int = 3) -> list[list[np.ndarray]]:
-        """``m[a-1][b]`` as in :meth:`One.moments`, each an array over groups (and grid points)."""
+    def moments(self, w: np.ndarray, powers: int = 3, yy: bool = True) -> list[list[np.ndarray]]:
+        """``m[a-1][b]`` as in :meth:`One.moments`, each an array over groups (and grid points).
+
+        With ``yy=False`` the entry ``sum w y^2`` is None (REML and ML do not use it: a pass saved).
+        """
         shape = (-1, *([1] * (w.ndim - 1)))
         yc, yc2 = self.ypow[1].reshape(shape), self.ypow[2].reshape(shape)
-        out = []
+        out = [[self.sum(w), self.sum(w * yc), self.sum(w * yc2) if yy else None]]
         wa = w
-        for a in range(powers):
-            if a:
-                wa = wa * w
+        for _ in range(1, powers):
+            wa = wa * w
             out.append([self.sum(wa), self.sum(wa * yc), self.sum(wa * yc2)])
         return out
 
-    def moments_at(self, tau2: np.ndarray, powers: int = 3) -> list[list[np.ndarray]]:
+    def moments_at(self, tau2: np.ndarray, powers: int = 3, yy: bool = True) -> list[list[np.ndarray]]:
         """:meth:`moments` at ``w = 1/(v + tau^2)``."""
-        return self.moments(1.0 / (self.v + self.expand(tau2)), powers)
+        return self.moments(1.0 / (self.v + self.expand(tau2)), powers, yy)
 
     where = staticmethod(np.where)
     all = staticmethod(np.all)
@@ -370,8 +375,8 @@ def evaluate(moments, k, method: str, slopes: bool = True):
     REML: ``g = (y'PPy - tr P)/2``; ML: ``g = (sum w^2 r^2 - sum w)/2``; PM/EB: ``g = Q(tau^2) - (k - 1)``,
     with ``P = W - W 1 1' W / sum w`` and ``r = y - mu_w``. All sums come from the 3x3 weighted moments
     ``sum w^a y^b`` (a = 1..3, b = 0..2) of the centred effects (:meth:`One.moments`), one matrix product
-    per evaluation for a single fit. PM/EB need only a <= 2 (:func:`moment_powers`), and so does g alone
-    (``slopes=False``: just g is returned).
+    per evaluation for a single fit. PM/EB need only a <= 2, REML/ML no ``sum w y^2``
+    (:func:`moment_needs`), and g alone (``slopes=False``: just g is returned) no a = 3.
     """
     (sw, swy, swyy), (sw2, sw2y, sw2yy) = moments[0], moments[1]
     mu = swy / sw
@@ -391,14 +396,14 @@ def evaluate(moments, k, method: str, slopes: bool = True):
     return g, w3r2 - w2r * w2r / sw - 0.5 * tr_pp, 0.5 * tr_pp
 
 
-def moment_powers(method: str) -> int:
-    """How many weight powers :func:`evaluate` needs for ``method`` (w and w^2 for PM/EB, w^3 too else)."""
-    return 2 if method == "PM" or method == "EB" else 3
+def moment_needs(method: str) -> tuple[int, bool]:
+    """The weight powers :func:`evaluate` needs for ``method`` and whether it needs ``sum w y^2``."""
+    return (2, True) if method == "PM" or method == "EB" else (3, False)
 
 
 def score(grp: Groups, tau2, method: str):
     """(g, Newton slope, Fisher slope) of :func:`evaluate` at ``tau2`` (per group)."""
-    return evaluate(grp.moments_at(tau2, moment_powers(method)), grp.k, method)
+    return evaluate(grp.moments_at(tau2, *moment_needs(method)), grp.k, method)
 
 
 def at_zero(grp: Groups, method: str):
@@ -416,7 +421,7 @@ def newton_step(grp: Groups, t, lo, hi, tol, vbar, method: str):
     bracket is replaced by bisection (or by doubling while the upper end is still infinite).
     """
     where, every = grp.where, grp.all
-    g, newton, fisher = evaluate(grp.moments_at(t, moment_powers(method)), grp.k, method)
+    g, newton, fisher = evaluate(grp.moments_at(t, *moment_needs(method)), grp.k, method)
     pos = g > 0
     lo, hi = where(pos, (t, hi), (lo, t))
     use_newton = newton > 0
@@ -457,7 +462,7 @@ def scan(grp: Groups, vbar, method: str):
     scale = grp.maximum(vbar, centred_rss(grp) / grp.k)
     grid = np.multiply.outer(scale, SCAN_GRID)
     w = 1.0 / (grp.v[:, None] + grp.expand(grid))
-    return grid, evaluate(grp.moments(w, 2), grp.k, method, slopes=False)
+    return grid, evaluate(grp.moments(w, 2, yy=False), grp.k, method, slopes=False)
 
 
 # ---------------------------------------------------------------------------------------------------------
