@@ -200,7 +200,7 @@ class Segments:
         self.multi = k > 1
         self.starts = np.concatenate(([0], np.cumsum(k)[:-1]))
         self.seg = np.repeat(np.arange(k.shape[0]), k)
-        self._ypow = self._fixed = None
+        self._centred = self._fixed = None
 
     def __len__(self) -> int:
         return int(self.k.shape[0])
@@ -220,15 +220,19 @@ class Segments:
             return self
         chosen = np.zeros(self.k.shape[0], dtype=bool)
         chosen[groups] = True
-        rows = chosen[self.seg]
-        return Segments(self.y[rows], self.v[rows], self.k[groups])
+        rows = np.flatnonzero(chosen[self.seg])
+        sub = Segments(self.y[rows], self.v[rows], self.k[groups])
+        if self._centred is not None:  # the same rows, so the same group means: no need to centre again
+            sub._centred = self._centred[:, rows]
+        return sub
 
     @property
-    def ypow(self) -> np.ndarray:
-        """``[1, y, y^2]`` of the group-centred effects, shape (3, rows)."""
-        if self._ypow is None:
-            self._ypow = _effect_powers(self.y, self.expand(self.sum(self.y) / self.k))
-        return self._ypow
+    def centred(self) -> np.ndarray:
+        """``[y, y^2]`` of the effects centred at their group's mean, shape (2, rows)."""
+        if self._centred is None:
+            yc = self.y - self.expand(self.sum(self.y) / self.k)
+            self._centred = np.stack((yc, yc * yc))
+        return self._centred
 
     def sum(self, x: np.ndarray) -> np.ndarray:
         return np.add.reduceat(x, self.starts, axis=0)
@@ -249,7 +253,7 @@ class Segments:
         With ``yy=False`` the entry ``sum w y^2`` is None (REML and ML do not use it: a pass saved).
         """
         shape = (-1, *([1] * (w.ndim - 1)))
-        yc, yc2 = self.ypow[1].reshape(shape), self.ypow[2].reshape(shape)
+        yc, yc2 = self.centred[0].reshape(shape), self.centred[1].reshape(shape)
         out = [[self.sum(w), self.sum(w * yc), self.sum(w * yc2) if yy else None]]
         wa = w
         for _ in range(1, powers):
