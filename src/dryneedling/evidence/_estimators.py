@@ -143,7 +143,7 @@ class One:
         wp = _weight_powers(w, powers)
         if w.ndim == 1:
             return (wp @ self.ypow.T).tolist()
-        return np.einsum("akm,bk->abm", wp, self.ypow)
+        return np.einsum("amk,bk->abm", wp, self.ypow)  # w of shape (points, k): one value per point
 
     def moments_at(self, tau2: float, powers: int = 3, yy: bool = True) -> list[list[float]]:
         """:meth:`moments` at ``w = 1/(v + tau^2)``, in a reused buffer (the inner loop of a single fit)."""
@@ -191,7 +191,8 @@ class One:
 class Segments:
     """Many meta-analyses: rows sorted by group, group ``i`` the ``k[i]`` rows from ``starts[i]``.
 
-    Per-group values are arrays with one entry per group; sums are segment reductions along axis 0.
+    Per-group values are arrays with one entry per group; sums are segment reductions along the last axis
+    (the rows), so that 2-D arrays such as a grid of tau^2 values per group reduce along contiguous memory.
     """
 
     def __init__(self, y: np.ndarray, v: np.ndarray, k: np.ndarray) -> None:
@@ -235,14 +236,14 @@ class Segments:
         return self._centred
 
     def sum(self, x: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(x, self.starts, axis=0)
+        return np.add.reduceat(x, self.starts, axis=-1)
 
     def dot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(a * b, self.starts, axis=0)
+        return np.add.reduceat(a * b, self.starts, axis=-1)
 
     def expand(self, value):
-        """Per-group values on every row (a scalar broadcasts by itself)."""
-        return value[self.seg] if isinstance(value, np.ndarray) else value
+        """Per-group values (on the last axis) on every row (a scalar broadcasts by itself)."""
+        return value[..., self.seg] if isinstance(value, np.ndarray) else value
 
     def spread(self, x: np.ndarray) -> np.ndarray:
         return np.maximum.reduceat(x, self.starts) - np.minimum.reduceat(x, self.starts)
@@ -252,8 +253,7 @@ class Segments:
 
         With ``yy=False`` the entry ``sum w y^2`` is None (REML and ML do not use it: a pass saved).
         """
-        shape = (-1, *([1] * (w.ndim - 1)))
-        yc, yc2 = self.centred[0].reshape(shape), self.centred[1].reshape(shape)
+        yc, yc2 = self.centred
         out = [[self.sum(w), self.sum(w * yc), self.sum(w * yc2) if yy else None]]
         wa = w
         for _ in range(1, powers):
@@ -462,11 +462,15 @@ SCAN_GRID = np.geomspace(1e-6, 1e2, 28)
 
 def scan(grp: Groups, vbar, method: str):
     """The scan grid of each group (scaled by the larger of the mean variance and the effects' spread)
-    and the estimating function g (REML or ML) on it, in one vectorised pass."""
+    and the estimating function g (REML or ML) on it, in one vectorised pass.
+
+    Both come back with the grid points on the last axis: shape (1, points) and (points,) for :class:`One`,
+    (groups, points) for :class:`Segments`.
+    """
     scale = grp.maximum(vbar, centred_rss(grp) / grp.k)
-    grid = np.multiply.outer(scale, SCAN_GRID)
-    w = 1.0 / (grp.v[:, None] + grp.expand(grid))
-    return grid, evaluate(grp.moments(w, 2, yy=False), grp.k, method, slopes=False)
+    grid = np.multiply.outer(SCAN_GRID, np.atleast_1d(scale))  # (points, groups)
+    w = 1.0 / (grp.v + grp.expand(grid))  # (points, rows)
+    return grid.T, evaluate(grp.moments(w, 2, yy=False), grp.k, method, slopes=False).T
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -523,7 +527,8 @@ def _boundary_or_interior(grp: One, method: str, vbar: float, tol: float) -> Tau
     metafor's Fisher scoring plus ``ll0check`` may stop at either. Scanning the score on a wide geometric
     grid finds every interior maximum whose basin spans a grid step.
     """
-    brackets = positive_brackets(*scan(grp, vbar, method))
+    grid, g = scan(grp, vbar, method)
+    brackets = positive_brackets(grid[0], g)
     best = Tau2Fit(0.0, True, 1, "")
     if not brackets:
         return best
