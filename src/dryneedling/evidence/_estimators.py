@@ -380,7 +380,7 @@ def evaluate(moments, k, method: str, slopes: bool = True):
     with ``P = W - W 1 1' W / sum w`` and ``r = y - mu_w``. All sums come from the 3x3 weighted moments
     ``sum w^a y^b`` (a = 1..3, b = 0..2) of the centred effects (:meth:`One.moments`), one matrix product
     per evaluation for a single fit. PM/EB need only a <= 2, REML/ML no ``sum w y^2``
-    (:func:`moment_needs`), and g alone (``slopes=False``: just g is returned) no a = 3.
+    (``MOMENT_NEEDS``), and g alone (``slopes=False``: just g is returned) no a = 3.
     """
     (sw, swy, swyy), (sw2, sw2y, sw2yy) = moments[0], moments[1]
     mu = swy / sw
@@ -400,14 +400,13 @@ def evaluate(moments, k, method: str, slopes: bool = True):
     return g, w3r2 - w2r * w2r / sw - 0.5 * tr_pp, 0.5 * tr_pp
 
 
-def moment_needs(method: str) -> tuple[int, bool]:
-    """The weight powers :func:`evaluate` needs for ``method`` and whether it needs ``sum w y^2``."""
-    return (2, True) if method == "PM" or method == "EB" else (3, False)
+# The weight powers :func:`evaluate` needs for each method and whether it needs ``sum w y^2``.
+MOMENT_NEEDS = {"REML": (3, False), "ML": (3, False), "PM": (2, True), "EB": (2, True)}
 
 
 def score(grp: Groups, tau2, method: str):
     """(g, Newton slope, Fisher slope) of :func:`evaluate` at ``tau2`` (per group)."""
-    return evaluate(grp.moments_at(tau2, *moment_needs(method)), grp.k, method)
+    return evaluate(grp.moments_at(tau2, *MOMENT_NEEDS[method]), grp.k, method)
 
 
 def at_zero(grp: Groups, method: str):
@@ -425,7 +424,7 @@ def newton_step(grp: Groups, t, lo, hi, tol, vbar, method: str):
     bracket is replaced by bisection (or by doubling while the upper end is still infinite).
     """
     where, every = grp.where, grp.all
-    g, newton, fisher = evaluate(grp.moments_at(t, *moment_needs(method)), grp.k, method)
+    g, newton, fisher = evaluate(grp.moments_at(t, *MOMENT_NEEDS[method]), grp.k, method)
     pos = g > 0
     lo, hi = where(pos, (t, hi), (lo, t))
     use_newton = newton > 0
