@@ -1,30 +1,44 @@
 """Thousands of independent meta-analyses in one vectorised call (``pool_many``).
 
-Studies are sorted by group once; every per-group sum is a segment reduction (``np.add.reduceat``), so
-the whole batch costs a handful of array passes per iteration instead of a Python loop over groups. The
-iterative estimators (REML, ML, PM, EB) run the same safeguarded Newton method as ``pool()`` (see
-``_estimators``) on all groups at once, each group with its own bracket and convergence mask; a group
-that has not settled after the iteration limit is finished by the scalar solver (bisection/brentq).
-Every entry equals ``pool()`` on that group to rounding error (tests/evidence/test_pooling_many.py).
+Studies are sorted by group once and seen as :class:`~dryneedling.evidence._estimators.Segments`: every
+per-group sum is a segment reduction (``np.add.reduceat``), so the whole batch costs a handful of array passes
+per iteration instead of a Python loop over groups. The estimators, the score, the Newton step and the summary
+statistics are the very functions ``pool()`` runs (``_estimators`` and ``pooling.summarise``), here with one
+array entry per group; this module only drives them over all groups at once, each group with its own bracket
+and convergence mask. A group that has not settled after the iteration limit, or whose likelihood has more
+than one interior maximum, is finished by the single-fit solver. Every entry equals ``pool()`` on that group
+to rounding error (tests/evidence/test_pooling_many.py).
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import chdtrc, erfc, ndtri, stdtr, stdtrit
 
 from dryneedling.errors import InputError
-from dryneedling.evidence._estimators import MAXITER, SCAN_GRID, solve_iterative
-from dryneedling.evidence._validate import level_fraction
+from dryneedling.evidence._estimators import (
+    BIMODAL,
+    CLOSED_FORMS,
+    K1_KNHA,
+    K1_TAU2,
+    MAXITER,
+    NOT_CONVERGED,
+    SE_ZERO,
+    Segments,
+    at_zero,
+    group_loglik,
+    join_notes,
+    newton_step,
+    scan,
+    solve_iterative,
+    tolerance,
+)
 from dryneedling.evidence.pooling import (
-    ConvergenceWarning,
     PoolResult,
-    check_inputs,
-    normalise_method,
-    normalise_test,
+    summarise,
+    validated,
+    warn_not_converged,
 )
 
 
@@ -110,371 +124,154 @@ class BatchResult:
         )
 
 
-class _Segments:
-    """Rows sorted by group with segment-sum helpers."""
-
-    def __init__(self, groups: np.ndarray) -> None:
-        self.order = np.argsort(groups, kind="stable")
-        sorted_ids = groups[self.order]
-        n = sorted_ids.shape[0]
-        change = np.flatnonzero(sorted_ids[1:] != sorted_ids[:-1]) + 1
-        self.starts = np.concatenate(([0], change))
-        self.counts = np.diff(np.concatenate((self.starts, [n])))
-        self.ids = sorted_ids[self.starts]
-        self.seg = np.repeat(np.arange(self.starts.shape[0]), self.counts)
-
-    def sum(self, x: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(x, self.starts)
-
-
 def pool_many(
-    yi: object,
-    vi: object,
-    group_ids: object,
-    method: str = "REML",
-    test: str = "z",
-    level: float = 95,
+    yi: object, vi: object, group_ids: object, method: str = "REML", test: str = "z", level: float = 95
 ) -> BatchResult:
     """Pool every group of rows in ``group_ids`` separately, vectorised across groups.
 
     Same estimators, tests and statistics as :func:`dryneedling.evidence.pool` (metafor ``rma.uni``);
     groups may have different numbers of studies (ragged k, k >= 1).
     """
-    method = normalise_method(method)
-    test = normalise_test(test)
-    lv = level_fraction(level)
-    y_in, v_in = check_inputs(yi, vi)
+    method, test, lv, y_in, v_in = validated(yi, vi, method, test, level)
     groups = np.asarray(group_ids)
     if groups.ndim != 1 or groups.shape[0] != y_in.shape[0]:
         raise InputError(
             "group_ids", f"needs one group id per study ({y_in.shape[0]}), got shape {groups.shape}"
         )
-    seg = _Segments(groups)
-    y, v = y_in[seg.order], v_in[seg.order]
-    k = seg.counts
-    tau2, converged, iterations, notes = _tau2(seg, y, v, k, method)
-    messages = ["k = 1: tau^2 fixed at 0" if kk == 1 and method != "EE" else "" for kk in k]
-    for i, note in notes.items():
-        messages[i] = note
+    order = np.argsort(groups, kind="stable")
+    sorted_ids = groups[order]
+    starts = np.concatenate(([0], np.flatnonzero(sorted_ids[1:] != sorted_ids[:-1]) + 1))
+    grp = Segments(y_in[order], v_in[order], np.diff(np.append(starts, sorted_ids.shape[0])))
+    k = grp.k
+    tau2, converged, iterations, notes = _tau2(grp, method)
     if not converged.all():
         bad = np.flatnonzero(~converged)
-        warnings.warn(
-            f"{method}: {bad.size} group(s) did not converge; tau^2 set to 0 there",
-            ConvergenceWarning,
-            stacklevel=2,
+        warn_not_converged(
+            f"{method}: {bad.size} group(s) did not converge; tau^2 set to 0 there", stacklevel=3
         )
         tau2 = np.where(converged, tau2, 0.0)
-        for i in bad:
-            messages[i] = "tau^2 set to 0 (common-effect weights) because the estimator did not converge"
-    return _summarise(seg, y, v, k, tau2, converged, iterations, method, test, lv, messages)
+    with np.errstate(divide="ignore", invalid="ignore"):  # extreme groups may overflow; their entries say so
+        stats, weights_sorted, t_test, se_positive = summarise(grp, tau2, method, test, lv)
+    se_zero = ~se_positive
+    weights = np.empty(order.shape[0])
+    weights[order] = weights_sorted
+    fell_back = (test == "knha") & ~grp.multi
+    messages = [""] * k.shape[0]
+    if method != "EE":
+        notes.update({int(i): notes.get(int(i), K1_TAU2) for i in np.flatnonzero(k == 1)})
+    for i in set(notes) | set(np.flatnonzero(~converged | fell_back | se_zero).tolist()):
+        messages[i] = join_notes(
+            notes.get(i, ""),
+            "" if converged[i] else NOT_CONVERGED,
+            K1_KNHA if fell_back[i] else "",
+            SE_ZERO if se_zero[i] else "",
+        )
+    return BatchResult(
+        **stats,
+        groups=sorted_ids[starts],
+        k=k,
+        q_df=k - 1,
+        weights=weights,
+        df=np.where(t_test, k - 1, 0) if test == "knha" else None,
+        converged=converged,
+        method=method,
+        test=test,
+        level=lv * 100,
+        iterations=iterations,
+        message=messages,
+        order=order,
+        starts=starts,
+    )
 
 
-def _tau2(seg: _Segments, y: np.ndarray, v: np.ndarray, k: np.ndarray, method: str):
-    n_groups = k.shape[0]
-    converged = np.ones(n_groups, dtype=bool)
-    iterations = np.zeros(n_groups, dtype=int)
-    multi = k > 1
-    km1 = np.maximum(k - 1, 1)
+def _tau2(grp: Segments, method: str):
+    """tau^2 of every group, whether it converged, its iterations and any notes (group index -> text)."""
+    n_groups = len(grp)
     if method == "EE":
-        return np.zeros(n_groups), converged, iterations, {}
-    ybar = seg.sum(y) / k
-    rss = seg.sum((y - ybar[seg.seg]) ** 2)
-    he = np.where(multi, np.maximum(0.0, (rss - seg.sum(v) * (k - 1) / k) / km1), 0.0)
-    if method == "HE":
-        return he, converged, iterations, {}
-    w = 1.0 / v
-    sw = seg.sum(w)
-    mu = seg.sum(w * y) / sw
-    q = seg.sum(w * (y - mu[seg.seg]) ** 2)
-    if method == "HS":
-        return np.where(multi, np.maximum(0.0, (q - k) / sw), 0.0), converged, iterations, {}
-    c = sw - seg.sum(w * w) / sw
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dl = np.where(multi & (c > 0), np.maximum(0.0, (q - (k - 1)) / c), 0.0)
-    if method == "DL":
-        return dl, converged, iterations, {}
-    if method == "SJ":
-        # identical effects within a group: t0 is exactly 0 (not a rounding-level residue)
-        t0 = np.where(np.maximum.reduceat(y, seg.starts) > np.minimum.reduceat(y, seg.starts), rss / k, 0.0)
-        w = 1.0 / (v + t0[seg.seg])
-        mu = seg.sum(w * y) / seg.sum(w)
-        qw = seg.sum(w * (y - mu[seg.seg]) ** 2)
-        return np.where(multi & (t0 > 0), t0 * qw / km1, 0.0), converged, iterations, {}
-    return _solve_iterative(seg, y, v, k, method, dl)
+        return np.zeros(n_groups), np.ones(n_groups, dtype=bool), np.zeros(n_groups, dtype=int), {}
+    closed = CLOSED_FORMS.get(method)
+    if closed is not None:
+        tau2 = np.where(grp.multi, closed(grp), 0.0)
+        return tau2, np.ones(n_groups, dtype=bool), np.zeros(n_groups, dtype=int), {}
+    return _solve_iterative(grp, method)
 
 
-def _scores(seg: _Segments, y: np.ndarray, v: np.ndarray, k: np.ndarray, t: np.ndarray, method: str):
-    """Vectorised twin of ``_estimators._score``: estimating function and Newton/Fisher slopes per group."""
-    w = 1.0 / (v + t[seg.seg])
-    sw = seg.sum(w)
-    mu = seg.sum(w * y) / sw
-    r = y - mu[seg.seg]
-    w2 = w * w
-    rr = r * r
-    w2r2 = seg.sum(w2 * rr)
-    if method in ("PM", "EB"):
-        g = seg.sum(w * rr) - (k - 1)
-        return g, w2r2, w2r2
-    w2r = seg.sum(w2 * r)
-    w3 = w2 * w
-    sw2 = seg.sum(w2)
-    w3r2 = seg.sum(w3 * rr)
-    if method == "ML":
-        return 0.5 * (w2r2 - sw), w3r2 - w2r * w2r / sw - 0.5 * sw2, 0.5 * sw2
-    sw3 = seg.sum(w3)
-    tr_p = sw - sw2 / sw
-    tr_pp = sw2 - 2 * sw3 / sw + (sw2 / sw) ** 2
-    return 0.5 * (w2r2 - tr_p), w3r2 - w2r * w2r / sw - 0.5 * tr_pp, 0.5 * tr_pp
-
-
-def _loglik(
-    seg: _Segments, y: np.ndarray, v: np.ndarray, k: np.ndarray, t: np.ndarray, reml: bool
-) -> np.ndarray:
-    w = 1.0 / (v + t[seg.seg])
-    sw = seg.sum(w)
-    mu = seg.sum(w * y) / sw
-    ll = -0.5 * (seg.sum(np.log(v + t[seg.seg])) + seg.sum(w * (y - mu[seg.seg]) ** 2))
-    if reml:
-        return ll - 0.5 * ((k - 1) * np.log(2 * np.pi) + np.log(sw))
-    return ll - 0.5 * k * np.log(2 * np.pi)
-
-
-class _Subset:
-    """The rows of a subset of groups, re-packed contiguously so segment sums skip finished groups."""
-
-    def __init__(
-        self, seg: _Segments, y: np.ndarray, v: np.ndarray, k: np.ndarray, groups: np.ndarray
-    ) -> None:
-        self.groups = groups
-        if groups.shape[0] < k.shape[0]:
-            chosen = np.zeros(k.shape[0], dtype=bool)
-            chosen[groups] = True
-            rows = chosen[seg.seg]
-        else:
-            rows = slice(None)
-        self.y, self.v, self.k = y[rows], v[rows], k[groups]
-        self.starts = np.concatenate(([0], np.cumsum(self.k)[:-1]))
-        self.seg = np.repeat(np.arange(groups.shape[0]), self.k)
-
-    def sum(self, x: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(x, self.starts)
-
-
-def _solve_iterative(
-    seg: _Segments, y: np.ndarray, v: np.ndarray, k: np.ndarray, method: str, start: np.ndarray
-):
-    """Vectorised twin of ``_estimators.solve_iterative`` (same cases, same steps, per-group masks)."""
-    n_groups = k.shape[0]
-    vbar_all = seg.sum(v) / k
-    tol_all = np.minimum(1e-10, 1e-11 * vbar_all)
-    g0_all = _scores(seg, y, v, k, np.zeros(n_groups), method)[0]
-    t_all = np.zeros(n_groups)
+def _solve_iterative(grp: Segments, method: str):
+    """``_estimators.solve_iterative`` over all groups: same cases, same steps, per-group masks."""
+    n_groups = len(grp)
+    vbar, tol = tolerance(grp)
+    g0, start = at_zero(grp, method)
+    t_all = np.where(grp.multi & (g0 > 0), start, 0.0)
     lo_all = np.zeros(n_groups)
     hi_all = np.full(n_groups, np.inf)
     iterations = np.zeros(n_groups, dtype=int)
     converged = np.ones(n_groups, dtype=bool)
-    messages: dict[int, str] = {}
-    multi = k > 1
-    interior = multi & (g0_all > 0)
-    t_all[interior] = start[interior]
+    notes: dict[int, str] = {}
+    run = grp.multi & (g0 > 0)
     scanned = np.zeros(n_groups, dtype=bool)
-    if method in ("REML", "ML"):
-        candidates = np.flatnonzero(multi & (g0_all <= 0))
-        if candidates.size:
-            single, lo, hi, complicated = _scan(seg, y, v, k, candidates, vbar_all, method)
-            iterations[candidates] = 1
-            t_all[single], lo_all[single], hi_all[single] = lo, lo, hi
-            scanned[single] = True
-            for i in complicated:  # several interior maxima or an open bracket: the scalar solver decides
-                fit = solve_iterative(
-                    y[seg.starts[i] : seg.starts[i] + k[i]], v[seg.starts[i] : seg.starts[i] + k[i]], method
-                )
-                t_all[i], converged[i], iterations[i], messages[i] = (
-                    fit.tau2,
-                    fit.converged,
-                    fit.iterations,
-                    fit.message,
-                )
-    run = np.flatnonzero(interior | scanned)
+    candidates = np.flatnonzero(grp.multi & (g0 <= 0)) if method in ("REML", "ML") else np.empty(0, int)
+    if candidates.size:
+        # tau^2 = 0 is a boundary maximum; a score rising above 0 on the scan grid means an interior one too
+        grid, g = scan(grp.subset(candidates), vbar[candidates], method)
+        pos = g > 0
+        falls = pos[:, :-1] & ~pos[:, 1:]
+        n_brackets = falls.sum(axis=1) + pos[:, -1]
+        one = (n_brackets == 1) & ~pos[:, -1]
+        rows = np.flatnonzero(one)
+        first = np.argmax(falls[rows], axis=1)
+        single = candidates[one]
+        iterations[candidates] = 1
+        t_all[single] = lo_all[single] = grid[rows, first]
+        hi_all[single] = grid[rows, first + 1]
+        scanned[single] = run[single] = True
+        for i in candidates[(n_brackets > 1) | pos[:, -1]]:  # several maxima or an open bracket
+            fit = solve_iterative(grp.one(i), method)
+            t_all[i], converged[i], iterations[i] = fit.tau2, fit.converged, fit.iterations
+            notes[int(i)] = fit.message
+    run = np.flatnonzero(run)
     if run.size:
         t, it, ok, lo, hi = _newton(
-            seg, y, v, k, run, t_all[run], lo_all[run], hi_all[run], tol_all, vbar_all, method
+            grp.subset(run), t_all[run], lo_all[run], hi_all[run], tol[run], vbar[run], method
         )
-        t_all[run], iterations[run], converged[run] = t, iterations[run] + it, True
-        for j in np.flatnonzero(~ok):
+        t_all[run], iterations[run] = t, iterations[run] + it
+        for j in np.flatnonzero(~ok):  # not settled after MAXITER steps: the single-fit fallback
             i = run[j]
-            rows = slice(seg.starts[i], seg.starts[i] + k[i])
-            fit = solve_iterative(
-                y[rows], v[rows], method, start=float(t[j]), bracket=(float(lo[j]), float(hi[j]))
-            )
+            fit = solve_iterative(grp.one(i), method, start=float(t[j]), bracket=(float(lo[j]), float(hi[j])))
             t_all[i], converged[i], iterations[i] = fit.tau2, fit.converged, MAXITER + fit.iterations
     if scanned.any():
-        # keep an interior maximum only if it beats the boundary maximum at tau^2 = 0 (as the scalar solver)
+        # keep an interior maximum only if it beats the boundary maximum at tau^2 = 0 (as the single fit)
+        at = np.flatnonzero(scanned)
+        sub = grp.subset(at)
         reml = method == "REML"
-        ll0 = _loglik(seg, y, v, k, np.zeros(n_groups), reml)
-        llt = _loglik(seg, y, v, k, t_all, reml)
-        keep_zero = scanned & ~(llt > ll0)
-        t_all = np.where(keep_zero, 0.0, t_all)
-        for i in np.flatnonzero(scanned & ~keep_zero):
-            messages[int(i)] = (
-                "the likelihood also has a boundary maximum at tau^2 = 0; the interior one is higher"
-            )
-    return t_all, converged, iterations, messages
+        higher = group_loglik(sub, t_all[at], reml) > group_loglik(sub, np.zeros(at.shape[0]), reml)
+        t_all[at[~higher]] = 0.0
+        notes.update({int(i): BIMODAL for i in at[higher & converged[at]]})
+    return t_all, converged, iterations, notes
 
 
-def _scan(seg, y, v, k, groups, vbar_all, method):
-    """Vectorised twin of the scalar boundary scan: the score on the geometric grid for each group."""
-    sub = _Subset(seg, y, v, k, groups)
-    ybar = sub.sum(sub.y) / sub.k
-    yc = sub.y - ybar[sub.seg]
-    scale = np.maximum(vbar_all[groups], sub.sum(yc * yc) / sub.k)
-    grid = scale[:, None] * SCAN_GRID[None, :]
-    w = 1.0 / (sub.v[:, None] + grid[sub.seg])
-    w2 = w * w
-    sw = np.add.reduceat(w, sub.starts, axis=0)
-    mu = np.add.reduceat(w * yc[:, None], sub.starts, axis=0) / sw
-    sw2 = np.add.reduceat(w2, sub.starts, axis=0)
-    sw2y = np.add.reduceat(w2 * yc[:, None], sub.starts, axis=0)
-    sw2yy = np.add.reduceat(w2 * (yc * yc)[:, None], sub.starts, axis=0)
-    w2r2 = sw2yy - 2 * mu * sw2y + mu * mu * sw2
-    g = 0.5 * (w2r2 - sw) if method == "ML" else 0.5 * (w2r2 - (sw - sw2 / sw))
-    pos = g > 0
-    falls = pos[:, :-1] & ~pos[:, 1:]
-    n_brackets = falls.sum(axis=1) + pos[:, -1]
-    one = (n_brackets == 1) & ~pos[:, -1]
-    first = np.argmax(falls, axis=1)
-    rows = np.flatnonzero(one)
-    lo = grid[rows, first[rows]]
-    hi = grid[rows, first[rows] + 1]
-    return groups[one], lo, hi, groups[(n_brackets > 1) | pos[:, -1]]
-
-
-def _newton(seg, y, v, k, groups, t, lo, hi, tol_all, vbar_all, method):
-    """Vectorised twin of ``newton_in_bracket``; finished groups are dropped from the working set."""
-    iterations = np.zeros(groups.shape[0], dtype=int)
-    done = np.zeros(groups.shape[0], dtype=bool)
-    pos_in_run = np.arange(groups.shape[0])
-    work = _Subset(seg, y, v, k, groups)
-    w_t, w_lo, w_hi = t.copy(), lo.copy(), hi.copy()
-    w_tol, w_vbar = tol_all[groups], vbar_all[groups]
-    active = np.ones(groups.shape[0], dtype=bool)
+def _newton(grp: Segments, t, lo, hi, tol, vbar, method: str):
+    """:func:`newton_step` on all groups at once; settled groups are recorded and dropped from the work."""
+    n = len(grp)
     out_t, out_lo, out_hi = t.copy(), lo.copy(), hi.copy()
+    iterations = np.full(n, MAXITER)
+    done = np.zeros(n, dtype=bool)
+    index = np.arange(n)
+    active = np.ones(n, dtype=bool)
     for it in range(1, MAXITER + 1):
         if not active.any():
             break
         if active.sum() < 0.5 * active.shape[0]:
             # re-pack: the remaining groups no longer pay for the finished ones
             keep = np.flatnonzero(active)
-            work = _Subset(seg, y, v, k, work.groups[keep])
-            pos_in_run = pos_in_run[keep]
-            w_t, w_lo, w_hi, w_tol, w_vbar = w_t[keep], w_lo[keep], w_hi[keep], w_tol[keep], w_vbar[keep]
-            active = np.ones(keep.shape[0], dtype=bool)
-        g, newton, fisher = _scores(work, work.y, work.v, work.k, w_t, method)
-        iterations[pos_in_run] = it
-        pos = g > 0
-        w_lo = np.where(pos, w_t, w_lo)
-        w_hi = np.where(pos, w_hi, w_t)
-        slope = np.where(newton > 0, newton, fisher)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cand = np.where(slope > 0, w_t + g / slope, np.where(pos, 2 * w_t + w_tol, 0.5 * w_t))
-        step = np.abs(cand - w_t)
-        # same quadratic-convergence acceptance as the scalar solver
-        small = (step <= w_tol + 1e-14 * w_t) | ((newton > 0) & (step <= 1e-7 * (w_t + w_vbar)))
-        cand = np.where(small, np.maximum(cand, 0.0), cand)
-        outside = ~small & ~((w_lo < cand) & (cand < w_hi))
-        finite_hi = np.isfinite(w_hi)
-        cand = np.where(
-            outside, np.where(finite_hi, 0.5 * (w_lo + w_hi), np.maximum(2 * w_t, w_t + w_tol)), cand
-        )
-        closed = finite_hi & (w_hi - w_lo <= w_tol + 1e-14 * np.where(finite_hi, w_hi, 0.0))
-        settled = small | closed
-        w_t = cand
-        out_t[pos_in_run], out_lo[pos_in_run], out_hi[pos_in_run] = w_t, w_lo, w_hi
-        done[pos_in_run[settled]] = True
-        active = ~settled
+            grp, index, active = grp.subset(keep), index[keep], active[keep]
+            t, lo, hi, tol, vbar = t[keep], lo[keep], hi[keep], tol[keep], vbar[keep]
+        with np.errstate(divide="ignore", invalid="ignore"):  # a group at an extreme scale must not warn
+            t, lo, hi, settled = newton_step(grp, t, lo, hi, tol, vbar, method)
+        now = settled & active
+        out_t[index[now]] = t[now]
+        iterations[index[now]] = it
+        done[index[now]] = True
+        active &= ~settled
+    rest = index[active]
+    out_t[rest], out_lo[rest], out_hi[rest] = t[active], lo[active], hi[active]
     return out_t, iterations, done, out_lo, out_hi
-
-
-def _summarise(seg, y, v, k, tau2, converged, iterations, method, test, lv, messages) -> BatchResult:
-    n_groups = k.shape[0]
-    idx = seg.seg
-    w = 1.0 / (v + tau2[idx])
-    sw = seg.sum(w)
-    est = seg.sum(w * y) / sw
-    var = 1.0 / sw
-    multi = k > 1
-    km1 = np.maximum(k - 1, 1)
-    df = None
-    if test == "knha":
-        rss = seg.sum(w * (y - est[idx]) ** 2)
-        scale = np.where(rss > np.finfo(float).eps, rss / km1, 0.0)
-        var = np.where(multi, var * scale, var)
-        df = np.where(multi, k - 1, 0)
-        crit = np.where(multi, stdtrit(km1, 0.5 + lv / 2), ndtri(0.5 + lv / 2))
-        for i in np.flatnonzero(~multi):
-            messages[i] = "; ".join(
-                filter(None, [messages[i], "k = 1: Knapp-Hartung needs k >= 2, used the z test"])
-            )
-    else:
-        crit = np.full(n_groups, ndtri(0.5 + lv / 2))
-    se = np.sqrt(var)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = np.where(se > 0, est / se, np.where(est == 0, 0.0, np.copysign(np.inf, est)))
-    abs_stat = np.abs(stat)
-    if df is None:
-        pvalue = erfc(abs_stat / np.sqrt(2.0))
-    else:
-        pvalue = np.where(multi, 2 * stdtr(km1, -abs_stat), erfc(abs_stat / np.sqrt(2.0)))
-    pvalue = np.where(se > 0, pvalue, np.where(est == 0, 1.0, 0.0))
-    for i in np.flatnonzero(se == 0):
-        messages[i] = "; ".join(
-            filter(None, [messages[i], "all effects identical: Knapp-Hartung standard error is 0"])
-        )
-    half = crit * se
-    pi_half = crit * np.sqrt(var + tau2)
-    # heterogeneity with w = 1/v, as metafor
-    w_fe = 1.0 / v
-    sw_fe = seg.sum(w_fe)
-    mu_fe = seg.sum(w_fe * y) / sw_fe
-    q = np.where(multi, np.maximum(0.0, seg.sum(w_fe * (y - mu_fe[idx]) ** 2)), 0.0)
-    q_p = np.where(multi, chdtrc(km1, q), 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        vt = np.where(multi, (k - 1) / (sw_fe - seg.sum(w_fe * w_fe) / sw_fe), 0.0)
-        if method == "EE":
-            i2 = np.where(multi & (q > 0), np.clip(100.0 * (q - (k - 1)) / q, 0.0, 100.0), 0.0)
-            h2 = np.where(multi, q / km1, 1.0)
-        else:
-            i2 = np.where(multi, 100.0 * (tau2 / (vt + tau2)), 0.0)
-            h2 = np.where(multi, tau2 / vt + 1.0, 1.0)
-    weights_sorted = w * (100.0 / sw[idx])
-    weights = np.empty_like(weights_sorted)
-    weights[seg.order] = weights_sorted
-    return BatchResult(
-        groups=seg.ids,
-        k=k,
-        estimate=est,
-        se=se,
-        ci_low=est - half,
-        ci_high=est + half,
-        stat=stat,
-        pvalue=pvalue,
-        df=df,
-        tau2=tau2,
-        i2=i2,
-        h2=h2,
-        q=q,
-        q_df=k - 1,
-        q_pvalue=q_p,
-        pi_low=est - pi_half,
-        pi_high=est + pi_half,
-        weights=weights,
-        converged=converged,
-        method=method,
-        test=test,
-        level=lv * 100,
-        vt=vt,
-        iterations=iterations,
-        message=messages,
-        order=seg.order,
-        starts=seg.starts,
-    )

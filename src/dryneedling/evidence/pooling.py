@@ -21,13 +21,22 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
-from scipy.special import chdtrc, ndtri, stdtr, stdtrit
 
 from dryneedling.errors import InputError
-from dryneedling.evidence._estimators import estimate_tau2
+from dryneedling.evidence._estimators import (
+    K1_KNHA,
+    NOT_CONVERGED,
+    SE_ZERO,
+    Groups,
+    One,
+    estimate_tau2,
+    fixed_q,
+    join_notes,
+    t_crit,  # noqa: F401 - part of this module's interface
+    z_crit,
+)
 from dryneedling.evidence._validate import as_vector, level_fraction, positive
 
 METHODS: tuple[str, ...] = ("EE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS")
@@ -105,18 +114,6 @@ def normalise_test(test: str) -> str:
         raise InputError("test", f"unknown test {test!r}", value=test, choices=TESTS) from None
 
 
-@lru_cache(maxsize=64)
-def z_crit(level: float) -> float:
-    """Two-sided standard-normal critical value for a confidence level given as a fraction."""
-    return float(ndtri(0.5 + level / 2))
-
-
-@lru_cache(maxsize=1024)
-def t_crit(level: float, df: int) -> float:
-    """Two-sided Student-t critical value."""
-    return float(stdtrit(df, 0.5 + level / 2))
-
-
 def check_inputs(yi: object, vi: object) -> tuple[np.ndarray, np.ndarray]:
     """Validate effect sizes and sampling variances (finite, same length, k >= 1, variances > 0)."""
     if (
@@ -143,13 +140,12 @@ def check_inputs(yi: object, vi: object) -> tuple[np.ndarray, np.ndarray]:
     return y, v
 
 
-def pool(
-    yi: object,
-    vi: object,
-    method: str = "REML",
-    test: str = "z",
-    level: float = 95,
-) -> PoolResult:
+def validated(yi: object, vi: object, method: str, test: str, level: float):
+    """``(method, test, level as a fraction, yi, vi)`` canonical and checked, or InputError naming the field."""
+    return normalise_method(method), normalise_test(test), level_fraction(level), *check_inputs(yi, vi)
+
+
+def pool(yi: object, vi: object, method: str = "REML", test: str = "z", level: float = 95) -> PoolResult:
     """Pool ``yi`` (effect sizes) with sampling variances ``vi``.
 
     ``method``: EE (common effect; FE accepted), DL (DerSimonian & Laird 1986), REML, ML, PM (Paule &
@@ -157,97 +153,107 @@ def pool(
     ``test``: ``z`` (normal) or ``knha`` (Hartung-Knapp-Sidik-Jonkman, t on k-1 df). ``level`` in percent.
     With k = 1, tau^2 is 0 and the test falls back to z, as metafor does.
     """
-    method = normalise_method(method)
-    test = normalise_test(test)
-    lv = level_fraction(level)
-    y, v = check_inputs(yi, vi)
+    method, test, lv, y, v = validated(yi, vi, method, test, level)
     return fit(y, v, method, test, lv)
 
 
 def fit(y: np.ndarray, v: np.ndarray, method: str, test: str, lv: float) -> PoolResult:
     """Pool already validated arrays (``method``/``test`` canonical, ``lv`` a fraction)."""
-    k = y.shape[0]
-    notes: list[str] = []
-    tau_fit = estimate_tau2(y, v, method)
-    if tau_fit.message:
-        notes.append(tau_fit.message)
+    grp = One(y, v)
+    tau_fit = estimate_tau2(grp, method)
     if not tau_fit.converged:
-        warnings.warn(f"{method}: {tau_fit.message}", ConvergenceWarning, stacklevel=3)
-        notes.append("tau^2 set to 0 (common-effect weights) because the estimator did not converge")
+        warn_not_converged(f"{method}: {tau_fit.message}", stacklevel=4)
     tau2 = float(tau_fit.tau2) if tau_fit.converged else 0.0
-    if k == 1 and test == "knha":
-        test = "z"
-        notes.append("k = 1: Knapp-Hartung needs k >= 2, used the z test")
-    w = 1.0 / (v + tau2)
-    sw = w.sum()
-    sw = float(sw)
-    est = float(w @ y) / sw
-    var = 1.0 / sw
-    df: int | None = None
-    if test == "knha":
-        rss = float(w @ (y - est) ** 2)
-        var *= rss / (k - 1) if rss > np.finfo(float).eps else 0.0
-        df = k - 1
-        crit = t_crit(lv, df)
-    else:
-        crit = z_crit(lv)
-    se = math.sqrt(var)
-    if se > 0:
-        stat = est / se
-        # erfc is exact for the normal tail and ~20x cheaper than scipy.stats.norm.sf
-        pvalue = math.erfc(abs(stat) / math.sqrt(2.0)) if df is None else float(2 * stdtr(df, -abs(stat)))
-    else:
-        stat = 0.0 if est == 0 else math.copysign(math.inf, est)
-        pvalue = 1.0 if est == 0 else 0.0
-        notes.append("all effects identical: Knapp-Hartung standard error is 0")
-    half = crit * se
-    pi_half = crit * math.sqrt(var + tau2)
-    q, q_p, i2, h2, vt = heterogeneity(y, v, tau2, method == "EE")
+    stats, weights, t_test, se_positive = summarise(grp, tau2, method, test, lv)
+    fell_back = test == "knha" and not t_test
     return PoolResult(
-        k=k,
-        estimate=est,
-        se=se,
-        ci_low=est - half,
-        ci_high=est + half,
-        stat=stat,
-        pvalue=pvalue,
-        df=df,
-        tau2=tau2,
-        i2=i2,
-        h2=h2,
-        q=q,
-        q_df=k - 1,
-        q_pvalue=q_p,
-        pi_low=est - pi_half,
-        pi_high=est + pi_half,
-        weights=w * (100.0 / sw),
+        **stats,
+        k=grp.k,
+        q_df=grp.k - 1,
+        weights=weights,
+        df=grp.k - 1 if t_test else None,
         converged=tau_fit.converged,
         method=method,
-        test=test,
+        test="z" if fell_back else test,
         level=lv * 100,
-        vt=vt,
         iterations=tau_fit.iterations,
-        message="; ".join(notes),
+        message=join_notes(
+            tau_fit.message,
+            "" if tau_fit.converged else NOT_CONVERGED,
+            K1_KNHA if fell_back else "",
+            "" if se_positive else SE_ZERO,
+        )
+        if tau_fit.message or fell_back or not (tau_fit.converged and se_positive)
+        else "",
     )
 
 
-def heterogeneity(
-    y: np.ndarray, v: np.ndarray, tau2: float, common: bool
-) -> tuple[float, float, float, float, float]:
-    """Cochran's Q, its p-value, I^2 (percent), H^2 and the typical within-study variance (metafor)."""
-    k = y.shape[0]
-    if k == 1:
-        return 0.0, 1.0, 0.0, 1.0, 0.0
-    w = 1.0 / v
-    sw = w.sum()
-    mu = (w @ y) / sw
-    q = max(0.0, float(w @ (y - mu) ** 2))
-    q_p = float(chdtrc(k - 1, q))
-    vt = float((k - 1) / (sw - (w @ w) / sw))
-    if common:
-        i2 = min(100.0, max(0.0, 100.0 * (q - (k - 1)) / q)) if q > 0 else 0.0
-        h2 = q / (k - 1)
+def warn_not_converged(text: str, stacklevel: int) -> None:
+    """Warn that an iterative estimator did not converge (its fits then use tau^2 = 0)."""
+    warnings.warn(text, ConvergenceWarning, stacklevel=stacklevel)
+
+
+def summarise(grp: Groups, tau2, method: str, test: str, lv: float):
+    """Estimate, test, heterogeneity and prediction interval of every group at its ``tau2``.
+
+    Returns the statistics by :class:`PoolResult` field name (floats for :class:`One`, one array entry
+    per group for :class:`Segments`), the weights in percent (one per study), whether each group used
+    the t test (Knapp-Hartung needs k >= 2) and whether its standard error is positive.
+    """
+    y, v, multi, km1, where = grp.y, grp.v, grp.multi, grp.km1, grp.where
+    w = 1.0 / (v + grp.expand(tau2))
+    sw = grp.sum(w)
+    est = grp.dot(w, y) / sw
+    var = 1.0 / sw
+    crit = z_crit(lv)
+    t_test = False
+    if test == "knha":
+        r = y - grp.expand(est)
+        rss = grp.dot(w, r * r)
+        var = where(multi, var * where(rss > _EPS, rss / km1, 0.0), var)
+        crit = where(multi, grp.t_crit(lv), crit)
+        t_test = multi
+    se = grp.sqrt(var)
+    nonzero = se > 0
+    stat = est / where(nonzero, se, 1.0)
+    pvalue = grp.erfc(abs(stat) / _SQRT2)
+    if test == "knha":
+        pvalue = where(multi, grp.t_sf2(abs(stat)), pvalue)
+    if not grp.all(nonzero):  # identical effects make the Knapp-Hartung scale, and so the standard error, 0
+        stat = where(nonzero, stat, where(est == 0, 0.0, grp.copysign(math.inf, est)))
+        pvalue = where(nonzero, pvalue, where(est == 0, 1.0, 0.0))
+    half = crit * se
+    pi_half = crit * grp.sqrt(var + tau2)
+    # heterogeneity with w = 1/v, as metafor
+    q, sw_fe, sw2_fe = fixed_q(grp)
+    q = where(multi, grp.maximum(0.0, q), 0.0)
+    # typical within-study variance; 1 (not 0) for k = 1 until reported, to keep the ratios below finite
+    vt = km1 / where(multi, sw_fe - sw2_fe / sw_fe, 1.0)
+    if method == "EE":
+        i2 = where(multi & (q > 0), grp.clip(100.0 * (q - km1) / where(q > 0, q, 1.0), 0.0, 100.0), 0.0)
+        h2 = where(multi, q / km1, 1.0)
     else:
-        i2 = 100.0 * (tau2 / (vt + tau2))  # this order keeps I^2 <= 100 under rounding
+        # tau^2 is 0 when k = 1, so these give I^2 = 0 and H^2 = 1 there; this order keeps I^2 <= 100
+        i2 = 100.0 * (tau2 / (vt + tau2))
         h2 = tau2 / vt + 1.0
-    return q, q_p, i2, h2, vt
+    stats = {
+        "estimate": est,
+        "se": se,
+        "ci_low": est - half,
+        "ci_high": est + half,
+        "stat": stat,
+        "pvalue": pvalue,
+        "tau2": tau2,
+        "i2": i2,
+        "h2": h2,
+        "q": q,
+        "q_pvalue": where(multi, grp.chi2_sf(q), 1.0),
+        "pi_low": est - pi_half,
+        "pi_high": est + pi_half,
+        "vt": where(multi, vt, 0.0),
+    }
+    return stats, w * (100.0 / grp.expand(sw)), t_test, nonzero
+
+
+_EPS = float(np.finfo(float).eps)
+_SQRT2 = math.sqrt(2.0)
