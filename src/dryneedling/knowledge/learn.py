@@ -40,6 +40,7 @@ class Wording(_Frozen):
 
     confidence: dict[Confidence, str]
     strength: dict[Literal["Moderate", "Emerging", "Limited"], str]
+    reasoning: str
     handoff: str
 
 
@@ -89,6 +90,9 @@ class SelfCheckWording(_Frozen):
             "age",
         ],
         str,
+    ]
+    choice_labels: dict[
+        Literal["pregnancy", "blood_thinner", "implant", "needle_fear", "reactions"], dict[str, str]
     ]
     decision_headings: dict[Literal["suitable", "needle_with_precautions", "do_not_needle"], str]
     reasons_heading: str

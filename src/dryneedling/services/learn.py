@@ -30,6 +30,7 @@ class Claim:
     support: str  # the confidence or strength in words
     level: str  # confidence (high/moderate/low) or evidence strength, for styling
     note: str = ""
+    reasoning: bool = False  # guidance marked clinical_reasoning: no source, said so in ``support``
 
 
 @dataclass(frozen=True)
@@ -84,13 +85,15 @@ def pages(catalog: Catalog) -> tuple[PageSpec, ...]:
 def _fact(catalog: Catalog, text: str, sources: Any, confidence: str, note: str = "") -> Claim:
     learn = learn_data(catalog)
     strength = catalog.grade_rules.strength.by_certainty[confidence]
+    reasoning = not sources
     return Claim(
         text=" ".join(text.split()),
         sources=tuple(sources),
         strength=strength,
-        support=learn.wording.confidence[confidence],
+        support=learn.wording.reasoning if reasoning else learn.wording.confidence[confidence],
         level=confidence,
         note=note,
+        reasoning=reasoning,
     )
 
 

@@ -67,6 +67,7 @@ def choices(catalog: Catalog) -> dict[str, list[Choice]]:
     """The options of each question, with labels built from the catalog's data."""
     kb, rules = catalog.kb, catalog.guidance.screening
     children = rules.children
+    labels = learn_data(catalog).self_check.choice_labels
     chronic_weeks = _chronic_weeks(catalog)
     return {
         "area": [Choice(area_id, area.label) for area_id, area in kb.areas.items() if _condition_for(catalog, area_id)],
@@ -74,30 +75,10 @@ def choices(catalog: Catalog) -> dict[str, list[Choice]]:
             Choice("short", f"Less than {chronic_weeks:g} weeks"),
             Choice("long", f"{chronic_weeks:g} weeks or more"),
         ],
-        "pregnancy": [
-            Choice("no", "No"),
-            Choice("1", "Yes, in the first 3 months"),
-            Choice("2", "Yes, in months 4 to 6"),
-            Choice("3", "Yes, in months 7 to 9"),
-            Choice("unsure", "Yes, but I am not sure how far along"),
-        ],
-        "blood_thinner": [Choice("no", "No"), Choice("yes", "Yes"), Choice("unsure", "I am not sure")],
-        "implant": [
-            Choice("none", "No"),
-            Choice("pacemaker", "A pacemaker or other device in the chest"),
-            Choice("here", "Another implant where it hurts"),
-            Choice("elsewhere", "Another implant somewhere else"),
-        ],
-        "needle_fear": [
-            Choice("none", "They do not bother me"),
-            Choice("mild", "I am a bit nervous"),
-            Choice("severe", "I am very afraid of them"),
-        ],
-        "reactions": [
-            Choice("never", "No, never"),
-            Choice("fine", "Yes, and I did not faint"),
-            Choice("fainted", "Yes, and I fainted or nearly fainted"),
-        ],
+        **{
+            question: [Choice(value, label) for value, label in options.items()]
+            for question, options in labels.items()
+        },
         "age": [
             Choice("young_child", f"Under {children.youngest_age_with_cited_basis}"),
             Choice("minor", f"{children.youngest_age_with_cited_basis} to {children.under_age - 1}"),
@@ -187,6 +168,7 @@ class SelfCheckResult:
     decision_heading: str
     decision_text: str
     reasons: tuple[Claim, ...]
+    item_ids: tuple[str, ...]  # the screening items behind ``reasons``
     rescreen_text: str
     evidence: tuple[Group, ...]
     no_evidence_text: str
@@ -207,11 +189,8 @@ def self_check(catalog: Catalog, raw: Any) -> SelfCheckResult:
     wording = learn.self_check
     report = assess(catalog, profile_from_answers(answers, catalog), "patient")
     screening = report.screening
-    reasons = tuple(
-        _fact(catalog, item.patient_text, item.sources, item.confidence)
-        for item in screening.items
-        if item.effect != "technique" and item.patient_text
-    )
+    shown = [item for item in screening.items if item.effect != "technique" and item.patient_text]
+    reasons = tuple(_fact(catalog, item.patient_text, item.sources, item.confidence) for item in shown)
     regions = sorted(
         {
             c.evidence_region
@@ -234,6 +213,7 @@ def self_check(catalog: Catalog, raw: Any) -> SelfCheckResult:
         decision_heading=wording.decision_headings[screening.decision],
         decision_text=screening.patient_text,
         reasons=reasons,
+        item_ids=tuple(item.id for item in shown),
         rescreen_text=screening.rescreen_patient_text,
         evidence=tuple(groups),
         no_evidence_text="" if groups else " ".join(wording.no_region_evidence.split()),
