@@ -18,49 +18,106 @@ CATALOG = shipped_catalog()
 PEOPLE = {
     "pregnant, first trimester": (
         {"area": "trunk_pelvis", "pregnancy": "1", "duration": "short"},
-        {"age": 31, "sex": "female", "condition": "low_back_pain", "pain_regions": ["low_back"], "consent": True,
-         "pregnancy": {"pregnant": True, "trimester": 1}, "duration_weeks": 4},
+        {
+            "age": 31,
+            "sex": "female",
+            "condition": "low_back_pain",
+            "pain_regions": ["low_back"],
+            "consent": True,
+            "pregnancy": {"pregnant": True, "trimester": 1},
+            "duration_weeks": 4,
+        },
     ),
     "pregnant, third trimester, needled before": (
         {"area": "neck", "pregnancy": "3", "reactions": "fine"},
-        {"age": 29, "condition": "neck_pain_stiff_neck", "pain_regions": ["posterior_neck"], "consent": True,
-         "pregnancy": {"pregnant": True, "trimester": 3}, "previous_dry_needling": {"sessions": 4}},
+        {
+            "age": 29,
+            "condition": "neck_pain_stiff_neck",
+            "pain_regions": ["posterior_neck"],
+            "consent": True,
+            "pregnancy": {"pregnant": True, "trimester": 3},
+            "previous_dry_needling": {"sessions": 4},
+        },
     ),
     "on apixaban": (
-        {"area": "neck", "blood_thinner": "yes", "blood_thinner_name": "apixaban", "duration": "long",
-         "reactions": "fine"},
-        {"age": 67, "condition": "neck_pain_stiff_neck", "pain_regions": ["posterior_neck", "lateral_neck"], "medications": ["Eliquis"], "consent": True, "duration_weeks": 30,
-         "previous_dry_needling": {"sessions": 2}},
+        {
+            "area": "neck",
+            "blood_thinner": "yes",
+            "blood_thinner_name": "apixaban",
+            "duration": "long",
+            "reactions": "fine",
+        },
+        {
+            "age": 67,
+            "condition": "neck_pain_stiff_neck",
+            "pain_regions": ["posterior_neck", "lateral_neck"],
+            "medications": ["Eliquis"],
+            "consent": True,
+            "duration_weeks": 30,
+            "previous_dry_needling": {"sessions": 2},
+        },
     ),
     "pacemaker in the chest": (
         {"area": "shoulder_arm", "implant": "pacemaker", "reactions": "fine"},
-        {"age": 72, "condition": "shoulder_pain_subacromial", "pain_regions": ["lateral_shoulder_deltoid"],
-         "implant_regions": [{"region": "chest"}], "consent": True, "previous_dry_needling": {"sessions": 1}},
+        {
+            "age": 72,
+            "condition": "shoulder_pain_subacromial",
+            "pain_regions": ["lateral_shoulder_deltoid"],
+            "implant_regions": [{"region": "chest"}],
+            "consent": True,
+            "previous_dry_needling": {"sessions": 1},
+        },
     ),
     "severe needle fear": (
         {"area": "head_face", "needle_fear": "severe"},
-        {"age": 34, "condition": "tension_type_headache", "pain_regions": ["temple"], "needle_fear": "severe",
-         "consent": True},
+        {
+            "age": 34,
+            "condition": "tension_type_headache",
+            "pain_regions": ["temple"],
+            "needle_fear": "severe",
+            "consent": True,
+        },
     ),
     "a 12-year-old": (
         {"area": "knee", "age": "minor", "reactions": "never"},
-        {"age": 12, "condition": "patellofemoral_pain", "pain_regions": ["anterior_knee_patella"], "consent": True,
-         "consent_by": "guardian"},
+        {
+            "age": 12,
+            "condition": "patellofemoral_pain",
+            "pain_regions": ["anterior_knee_patella"],
+            "consent": True,
+            "consent_by": "guardian",
+        },
     ),
     "a 4-year-old": (
         {"area": "knee", "age": "young_child"},
-        {"age": 4, "condition": "knee_pain", "pain_regions": ["anterior_knee_patella"], "consent": True,
-         "consent_by": "guardian"},
+        {
+            "age": 4,
+            "condition": "knee_pain",
+            "pain_regions": ["anterior_knee_patella"],
+            "consent": True,
+            "consent_by": "guardian",
+        },
     ),
     "fainted with needles before": (
         {"area": "elbow_forearm", "reactions": "fainted"},
-        {"age": 45, "condition": "lateral_epicondylalgia", "pain_regions": ["lateral_epicondyle"], "consent": True,
-         "previous_dry_needling": {"sessions": 1, "vasovagal_reaction": True}},
+        {
+            "age": 45,
+            "condition": "lateral_epicondylalgia",
+            "pain_regions": ["lateral_epicondyle"],
+            "consent": True,
+            "previous_dry_needling": {"sessions": 1, "vasovagal_reaction": True},
+        },
     ),
     "a healthy adult": (
         {"area": "ankle_foot", "reactions": "fine", "duration": "long"},
-        {"age": 40, "condition": "plantar_heel_pain", "pain_regions": ["plantar_heel"], "consent": True,
-         "duration_weeks": 26, "previous_dry_needling": {"sessions": 3}},
+        {
+            "age": 40,
+            "condition": "plantar_heel_pain",
+            "pain_regions": ["plantar_heel"],
+            "consent": True,
+            "duration_weeks": 26,
+            "previous_dry_needling": {"sessions": 3},
+        },
     ),
 }
 
@@ -110,7 +167,11 @@ def test_it_offers_exactly_the_choices_the_answers_accept():
 
 @pytest.mark.parametrize(
     ("answers", "field"),
-    [({"area": "moon"}, "area"), ({"area": "neck", "pregnancy": "maybe"}, "pregnancy"), ({"area": "neck", "x": 1}, "x")],
+    [
+        ({"area": "moon"}, "area"),
+        ({"area": "neck", "pregnancy": "maybe"}, "pregnancy"),
+        ({"area": "neck", "x": 1}, "x"),
+    ],
 )
 def test_it_names_the_field_of_a_bad_answer(answers, field):
     with pytest.raises(InputError) as caught:

@@ -8,7 +8,14 @@ import pytest
 import yaml
 
 from dryneedling.questions.model import Question, QuestionForm
-from dryneedling.questions.spam import FormClock, NaiveBayes, RateLimiter, SpamFilter, SpamSettings, pattern_score
+from dryneedling.questions.spam import (
+    FormClock,
+    NaiveBayes,
+    RateLimiter,
+    SpamFilter,
+    SpamSettings,
+    pattern_score,
+)
 
 QUESTIONS = yaml.safe_load((Path(__file__).parents[1] / "data" / "questions.yaml").read_text())["questions"]
 SECRET = b"test-secret-0123456789"
@@ -98,7 +105,9 @@ def _cross_validated(questions: list[dict]) -> tuple[int, int, int, int]:
     tp = fp = fn = tn = 0
     for fold in range(FOLDS):
         spam_filter = _filter()
-        spam_filter.learn_all((q["text"], not q["spam"]) for i, q in enumerate(questions) if i % FOLDS != fold)
+        spam_filter.learn_all(
+            (q["text"], not q["spam"]) for i, q in enumerate(questions) if i % FOLDS != fold
+        )
         for i, q in enumerate(questions):
             if i % FOLDS != fold:
                 continue
@@ -134,7 +143,9 @@ def test_it_keeps_a_question_private_until_approved_with_an_answer():
     import datetime as dt
 
     now = dt.datetime(2026, 1, 1, 12, 0)
-    question = Question(id="q1", clinic_id="c1", topic="safety", text="Is it safe to drive after?", submitted_at=now)
+    question = Question(
+        id="q1", clinic_id="c1", topic="safety", text="Is it safe to drive after?", submitted_at=now
+    )
     assert not question.public
     with pytest.raises(ValueError):
         Question(**{**question.model_dump(), "status": "approved", "decided_by": "dr"})

@@ -26,7 +26,11 @@ class _Text(HTMLParser):
         parent_skip = self._stack[-1][1] if self._stack else False
         parent_sources = self._stack[-1][2] if self._stack else False
         self._stack.append(
-            (tag, parent_skip or "fn" in classes or tag in ("script", "style"), parent_sources or "sources" in classes)
+            (
+                tag,
+                parent_skip or "fn" in classes or tag in ("script", "style"),
+                parent_sources or "sources" in classes,
+            )
         )
         if tag == "main":
             self._in_main += 1

@@ -10,11 +10,11 @@ import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
+from fastapi.testclient import TestClient
 
 from dryneedling.catalog import data_files, load_catalog
 from dryneedling.services.learn import pages, topic_page
 from dryneedling.web.app import create_app
-from fastapi.testclient import TestClient
 from learn.text import forbidden_in, numbers, visible
 from shipped import shipped_catalog
 
@@ -154,7 +154,8 @@ def test_it_refuses_learn_data_that_cites_an_unknown_source(tmp_path):
     shutil.copytree(CATALOG.data_dir, data)
     pages_yaml = data / "learn" / "pages.yaml"
     pages_yaml.write_text(
-        pages_yaml.read_text().replace("sources: [fdlp_nijs_2019]", "sources: [no_such_source]", 1), encoding="utf-8"
+        pages_yaml.read_text().replace("sources: [fdlp_nijs_2019]", "sources: [no_such_source]", 1),
+        encoding="utf-8",
     )
     with pytest.raises(DataError, match="no_such_source"):
         load_catalog(data)

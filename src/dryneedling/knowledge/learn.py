@@ -95,6 +95,7 @@ class SelfCheckWording(_Frozen):
         Literal["pregnancy", "blood_thinner", "implant", "needle_fear", "reactions"], dict[str, str]
     ]
     decision_headings: dict[Literal["suitable", "needle_with_precautions", "do_not_needle"], str]
+    rephrase: dict[str, str] = {}
     reasons_heading: str
     no_region_evidence: str
     ask: tuple[str, ...] = Field(min_length=1)
@@ -116,7 +117,9 @@ class LearnData(_Frozen):
         return next((p for p in self.pages if p.slug == slug), None)
 
 
-def _item_problems(item: Item, where: str, data: LearnData, kb: Any, guidance: Any, evidence: Any) -> list[str]:
+def _item_problems(
+    item: Item, where: str, data: LearnData, kb: Any, guidance: Any, evidence: Any
+) -> list[str]:
     kind, item_id = item.kind, item.id
     if kind in PART_IDS:
         known: Any = PART_IDS[kind]
@@ -167,7 +170,9 @@ def load_learn(directory: Path, kb: Any, guidance: Any, evidence: Any) -> LearnD
     except ValidationError as exc:
         raise DataError(
             [
-                Problem(FILE, ".".join(str(p) for p in err["loc"][:-1]) or "-", str(err["loc"][-1]), err["msg"])
+                Problem(
+                    FILE, ".".join(str(p) for p in err["loc"][:-1]) or "-", str(err["loc"][-1]), err["msg"]
+                )
                 for err in exc.errors()
             ]
         ) from None

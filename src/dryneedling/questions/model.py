@@ -67,7 +67,9 @@ class Question(BaseModel):
         return self.status == "approved"
 
     def approve(self, answer: str, by: str, at: dt.datetime) -> Question:
-        return self.model_copy(update={"status": "approved", "answer": answer, "decided_by": by, "decided_at": at})
+        return self.model_copy(
+            update={"status": "approved", "answer": answer, "decided_by": by, "decided_at": at}
+        )
 
     def reject(self, by: str, at: dt.datetime) -> Question:
         return self.model_copy(update={"status": "rejected", "decided_by": by, "decided_at": at})

@@ -28,15 +28,52 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 WORD = re.compile(r"[a-z][a-z']+")
-URL = re.compile(r"(https?://|www\.|\b[a-z0-9-]+\.(com|net|org|io|ru|xyz|biz|info|shop|top|site|online)\b)", re.I)
+URL = re.compile(
+    r"(https?://|www\.|\b[a-z0-9-]+\.(com|net|org|io|ru|xyz|biz|info|shop|top|site|online)\b)", re.I
+)
 EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b")
 PHONE = re.compile(r"(\+?\d[\d\s().-]{8,}\d)")
 REPEATS = re.compile(r"(.)\1{4,}")
 MARKETING = (
-    "buy", "cheap", "discount", "offer", "promo", "casino", "bet", "betting", "crypto", "bitcoin", "forex",
-    "investment", "profit", "earn", "income", "loan", "seo", "backlinks", "ranking", "traffic", "viagra",
-    "cialis", "pills", "pharmacy", "prescription-free", "replica", "followers", "subscribe", "click",
-    "winner", "free", "guaranteed", "limited", "deal", "whatsapp", "telegram", "dm", "porn", "dating",
+    "buy",
+    "cheap",
+    "discount",
+    "offer",
+    "promo",
+    "casino",
+    "bet",
+    "betting",
+    "crypto",
+    "bitcoin",
+    "forex",
+    "investment",
+    "profit",
+    "earn",
+    "income",
+    "loan",
+    "seo",
+    "backlinks",
+    "ranking",
+    "traffic",
+    "viagra",
+    "cialis",
+    "pills",
+    "pharmacy",
+    "prescription-free",
+    "replica",
+    "followers",
+    "subscribe",
+    "click",
+    "winner",
+    "free",
+    "guaranteed",
+    "limited",
+    "deal",
+    "whatsapp",
+    "telegram",
+    "dm",
+    "porn",
+    "dating",
 )
 
 

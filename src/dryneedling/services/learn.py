@@ -150,7 +150,9 @@ def _item_groups(catalog: Catalog, item: Item) -> list[Group]:
         if item_id in ("before", "after"):
             part = getattr(heat, item_id)
             return [Group(item.heading, (_fact(catalog, part.patient_text, part.sources, part.confidence),))]
-        claims = tuple(_fact(catalog, c.patient_text, c.sources, c.confidence) for c in heat.contraindications)
+        claims = tuple(
+            _fact(catalog, c.patient_text, c.sources, c.confidence) for c in heat.contraindications
+        )
         return [Group(item.heading, claims)]
     if kind == "aftercare":
         after = guidance.aftercare
@@ -159,17 +161,29 @@ def _item_groups(catalog: Catalog, item: Item) -> list[Group]:
             return [Group(item.heading, (_fact(catalog, s.patient_text, s.sources, s.confidence),))]
         if item_id == "what_helps":
             return [
-                Group(item.heading, tuple(_fact(catalog, t.patient_text, t.sources, t.confidence) for t in after.what_helps))
+                Group(
+                    item.heading,
+                    tuple(_fact(catalog, t.patient_text, t.sources, t.confidence) for t in after.what_helps),
+                )
             ]
         return [
-            Group(item.heading, tuple(_fact(catalog, w.patient_text, w.sources, w.confidence) for w in after.warning_signs))
+            Group(
+                item.heading,
+                tuple(_fact(catalog, w.patient_text, w.sources, w.confidence) for w in after.warning_signs),
+            )
         ]
     if kind == "safety":
         items = [s for s in kb.safety_items.values() if s.klass == item_id]
-        return [Group(item.heading, tuple(_fact(catalog, s.patient_text, s.sources, s.confidence) for s in items))]
+        return [
+            Group(item.heading, tuple(_fact(catalog, s.patient_text, s.sources, s.confidence) for s in items))
+        ]
     if kind == "anatomical_region":
         regions = kb.anatomical_regions.values() if item_id == "all" else [kb.anatomical_regions[item_id]]
-        return [Group(item.heading, tuple(_fact(catalog, r.patient_text, r.sources, r.confidence) for r in regions))]
+        return [
+            Group(
+                item.heading, tuple(_fact(catalog, r.patient_text, r.sources, r.confidence) for r in regions)
+            )
+        ]
     if kind == "evidence":
         return _evidence_groups(catalog, item_id)
     return _gap_groups(catalog, item_id)

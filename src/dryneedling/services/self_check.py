@@ -70,7 +70,11 @@ def choices(catalog: Catalog) -> dict[str, list[Choice]]:
     labels = learn_data(catalog).self_check.choice_labels
     chronic_weeks = _chronic_weeks(catalog)
     return {
-        "area": [Choice(area_id, area.label) for area_id, area in kb.areas.items() if _condition_for(catalog, area_id)],
+        "area": [
+            Choice(area_id, area.label)
+            for area_id, area in kb.areas.items()
+            if _condition_for(catalog, area_id)
+        ],
         "duration": [
             Choice("short", f"Less than {chronic_weeks:g} weeks"),
             Choice("long", f"{chronic_weeks:g} weeks or more"),
@@ -162,6 +166,13 @@ def profile_from_answers(answers: Answers, catalog: Catalog) -> dict[str, Any]:
     return profile
 
 
+def _rephrase(text: str, phrases: dict[str, str]) -> str:
+    """The screening's wording with the learn data's replacements (longest phrase first)."""
+    for old in sorted(phrases, key=len, reverse=True):
+        text = text.replace(old, phrases[old])
+    return text
+
+
 @dataclass(frozen=True)
 class SelfCheckResult:
     decision: str
@@ -190,7 +201,10 @@ def self_check(catalog: Catalog, raw: Any) -> SelfCheckResult:
     report = assess(catalog, profile_from_answers(answers, catalog), "patient")
     screening = report.screening
     shown = [item for item in screening.items if item.effect != "technique" and item.patient_text]
-    reasons = tuple(_fact(catalog, item.patient_text, item.sources, item.confidence) for item in shown)
+    reasons = tuple(
+        _fact(catalog, _rephrase(item.patient_text, wording.rephrase), item.sources, item.confidence)
+        for item in shown
+    )
     regions = sorted(
         {
             c.evidence_region
@@ -205,9 +219,7 @@ def self_check(catalog: Catalog, raw: Any) -> SelfCheckResult:
     ask = tuple(
         _fact(catalog, s.text, s.sources, s.confidence) for s in (learn.statement(i) for i in wording.ask)
     )
-    numbers, footnotes = number_sources(
-        catalog, [*reasons, *(c for g in groups for c in g.claims), *ask]
-    )
+    numbers, footnotes = number_sources(catalog, [*reasons, *(c for g in groups for c in g.claims), *ask])
     return SelfCheckResult(
         decision=screening.decision,
         decision_heading=wording.decision_headings[screening.decision],

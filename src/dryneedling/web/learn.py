@@ -26,7 +26,9 @@ SELF_CHECK = "self-check"
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _render(request: Request, template: str, status_code: int = 200, headers: dict | None = None, **context: Any):
+def _render(
+    request: Request, template: str, status_code: int = 200, headers: dict | None = None, **context: Any
+):
     templates = request.app.state.templates
     return templates.TemplateResponse(request, template, context, status_code=status_code, headers=headers)
 
@@ -103,7 +105,8 @@ def sitemap(request: Request, catalog: Catalog = Depends(get_catalog)):
     base = str(request.base_url).rstrip("/")
     today = dt.date.today().isoformat()
     urls = "".join(
-        f"<url><loc>{escape(base + path)}</loc><lastmod>{today}</lastmod></url>" for path in learn_paths(catalog)
+        f"<url><loc>{escape(base + path)}</loc><lastmod>{today}</lastmod></url>"
+        for path in learn_paths(catalog)
     )
     body = f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>\n'
     return Response(body, media_type="application/xml")
