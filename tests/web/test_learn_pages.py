@@ -182,3 +182,21 @@ def test_it_links_the_learn_pages_from_the_home_page(client):
 def test_it_prints_well(client):
     css = client.get("/static/learn.css").text
     assert "@media print" in css and ":focus-visible" in css
+
+
+def test_it_refuses_a_statement_on_tier_3_sources_only_that_claims_more_than_low(tmp_path):
+    from dryneedling.errors import DataError
+
+    data = tmp_path / "data"
+    shutil.copytree(CATALOG.data_dir, data)
+    pages_yaml = data / "learn" / "pages.yaml"
+    pages_yaml.write_text(
+        pages_yaml.read_text().replace(
+            "sources: [fdlp_nijs_2019]\n  confidence: moderate",
+            "sources: [rcmguide_m791]\n  confidence: moderate",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(DataError, match="tier-3"):
+        load_catalog(data)

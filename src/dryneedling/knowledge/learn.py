@@ -144,6 +144,10 @@ def check_learn(data: LearnData, kb: Any, guidance: Any, evidence: Any) -> list[
         for sid in statement.sources:
             if sid not in kb.sources:
                 problems.append(Problem(FILE, statement.id, "sources", f"unknown source id {sid!r}"))
+    from dryneedling.knowledge.tiers import Fact, tier_problems
+
+    facts = [Fact("learn", FILE, s.id, s.sources, s.confidence) for s in data.statements]
+    problems.extend(Problem(*problem) for problem in tier_problems(facts, kb.sources))
     for statement_id in data.self_check.ask:
         if statement_id not in ids:
             problems.append(Problem(FILE, "self_check", "ask", f"unknown statement id {statement_id!r}"))
