@@ -17,6 +17,7 @@ from dryneedling.errors import DataError, Problem
 from dryneedling.evidence.rules import GradeRules
 from dryneedling.evidence.syntheses import EvidenceData, load_evidence
 from dryneedling.knowledge.guidance import Guidance, load_guidance
+from dryneedling.knowledge.learn import LearnData, load_learn
 from dryneedling.knowledge.load import DATA_DIR, KnowledgeBase, load_knowledge
 
 #: Files that make up the data, relative to the data directory (anything else is ignored by the hash).
@@ -33,6 +34,8 @@ class Catalog:
     evidence: EvidenceData
     version: str
     data_dir: Path
+    #: The public pages' data (learn/pages.yaml); None for a data directory without a learn/ folder.
+    learn: LearnData | None = None
 
     @property
     def grade_rules(self) -> GradeRules:
@@ -78,4 +81,7 @@ def load_catalog(data_dir: Path | str | None = None) -> Catalog:
         problems.extend(exc.problems)
     if problems or guidance is None or evidence is None:
         raise DataError(problems)
-    return Catalog(kb=kb, guidance=guidance, evidence=evidence, version=data_version(root), data_dir=root)
+    learn = load_learn(root / "learn", kb, guidance, evidence) if (root / "learn").is_dir() else None
+    return Catalog(
+        kb=kb, guidance=guidance, evidence=evidence, version=data_version(root), data_dir=root, learn=learn
+    )

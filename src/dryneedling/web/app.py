@@ -59,6 +59,9 @@ def create_app(catalog: Catalog | None = None) -> FastAPI:
 
     app.include_router(api_router)
     app.include_router(pages_router)
+    from dryneedling.web.learn import router as learn_router  # public pages for patients (issue 13)
+
+    app.include_router(learn_router)
     app.openapi = lambda: _openapi_with_profile(app)
     return app
 
