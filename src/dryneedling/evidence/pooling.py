@@ -38,9 +38,8 @@ from dryneedling.evidence._estimators import (
     z_crit,
 )
 from dryneedling.evidence._validate import as_vector, level_fraction, positive
+from dryneedling.evidence.names import METHODS, TESTS
 
-METHODS: tuple[str, ...] = ("EE", "DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS")
-TESTS: tuple[str, ...] = ("z", "knha")
 _METHOD_ALIASES = {"FE": "EE", "CE": "EE", **{m: m for m in METHODS}}
 _TEST_ALIASES = {"z": "z", "Z": "z", "knha": "knha", "KNHA": "knha", "hksj": "knha", "HKSJ": "knha"}
 
