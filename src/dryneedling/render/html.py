@@ -167,7 +167,7 @@ def lead_evidence_row(report: Any) -> dict[str, Any] | None:
 
 
 # Screening findings in the order a reader needs them: what stops needling, then where, then how.
-EFFECT_ORDER = {"blocks_all": 0, "blocks_regions": 1, "precaution": 2}
+EFFECT_ORDER = {"blocks_all": 0, "blocks_regions": 1, "precaution": 2, "technique": 3}
 SUMMARY_ITEMS = 4
 
 
