@@ -46,6 +46,11 @@ VOCABULARY_FILE = "vocabulary.yaml"
 RULES_FILE = "grade_rules.yaml"
 GAPS_FILE = "gaps.yaml"
 
+try:  # the C loader is several times faster; fall back if libyaml is missing
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - libyaml is present in the supported environments
+    _Loader = yaml.SafeLoader
+
 Certainty = Literal["high", "moderate", "low", "very_low"]
 JUDGEMENT_DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
 COLUMNS = (
@@ -181,7 +186,7 @@ class EvidenceData(_Frozen):
 
 def _read_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_Loader)  # safe: CSafeLoader or SafeLoader only
     except FileNotFoundError as exc:
         raise _Stop(path.name, None, None, "file not found") from exc
     except yaml.YAMLError as exc:

@@ -27,6 +27,11 @@ from dryneedling.vocabulary import Confidence
 
 GUIDANCE_DIR = Path(__file__).parent / "data" / "guidance"
 
+try:  # the C loader is several times faster; fall back if libyaml is missing
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - libyaml is present in the supported environments
+    _Loader = yaml.SafeLoader
+
 
 #: The guidance's name for the one data-error type (kept for readers of older code).
 GuidanceError = DataError
@@ -548,7 +553,7 @@ def load_guidance(directory: Path, kb: Any) -> Guidance:
         path = directory / f"{name}.yaml"
         try:
             with path.open(encoding="utf-8") as handle:
-                raw[name] = yaml.safe_load(handle)
+                raw[name] = yaml.load(handle, Loader=_Loader)  # safe: CSafeLoader or SafeLoader only
         except OSError:
             problems.append(Problem(f"guidance/{name}.yaml", "-", "", "file missing or unreadable"))
         except UnicodeDecodeError:
