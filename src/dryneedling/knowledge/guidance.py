@@ -38,7 +38,9 @@ GuidanceError = DataError
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: the validator is built on first validation, not at import, so a command that gets the
+    # catalog from the on-disk cache (catalog.py) never pays for validators it does not use.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class _CitedEntry(_Frozen):
@@ -108,7 +110,7 @@ class MedicationMatching(_Frozen):
 
 
 class Medications(_Frozen):
-    matching: MedicationMatching = MedicationMatching()
+    matching: MedicationMatching = Field(default_factory=MedicationMatching)
     classes: tuple[DrugClass, ...]
     unrecognised: Unrecognised
 
