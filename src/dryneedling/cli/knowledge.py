@@ -32,12 +32,15 @@ app.add_typer(kb_app, name="kb")
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of tables.")
 
 
-def _load(data_dir: Path | None = None, as_json: bool = False) -> Catalog:
-    """Build the catalog; broken data is reported as a list of problems and exit code 1."""
-    from dryneedling.catalog import load_catalog
+def _load(data_dir: Path | None = None, as_json: bool = False, cached: bool = True) -> Catalog:
+    """Build the catalog; broken data is reported as a list of problems and exit code 1.
+
+    ``cached``: use the validated-catalog cache (``kb check`` does not: it validates every file).
+    """
+    from dryneedling.catalog import default_cache_dir, load_catalog
 
     try:
-        return load_catalog(data_dir)
+        return load_catalog(data_dir, cache_dir=default_cache_dir() if cached else None)
     except DataError as exc:
         _report_invalid(
             [
@@ -97,7 +100,7 @@ def kb_check(
             check_input_dir(data_dir, "--data-dir")
         except InputError as error:
             fail(error, as_json)
-    catalog = _load(data_dir, as_json)
+    catalog = _load(data_dir, as_json, cached=False)
     kb = catalog.kb
     counts = {
         **kb.counts(),
