@@ -33,7 +33,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dryneedling.errors import DataError, Problem
@@ -45,11 +44,6 @@ SYNTHESES_FILE = "syntheses.csv"
 VOCABULARY_FILE = "vocabulary.yaml"
 RULES_FILE = "grade_rules.yaml"
 GAPS_FILE = "gaps.yaml"
-
-try:  # the C loader is several times faster; fall back if libyaml is missing
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - libyaml is present in the supported environments
-    _Loader = yaml.SafeLoader
 
 Certainty = Literal["high", "moderate", "low", "very_low"]
 JUDGEMENT_DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
@@ -187,8 +181,11 @@ class EvidenceData(_Frozen):
 
 
 def _read_yaml(path: Path) -> dict:
+    import yaml  # here, not at the top: a catalog read from the cache needs no YAML parser
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # safe loaders only; the C one is faster
     try:
-        data = yaml.load(path.read_text(), Loader=_Loader)  # safe: CSafeLoader or SafeLoader only
+        data = yaml.load(path.read_text(), Loader=loader)
     except FileNotFoundError as exc:
         raise _Stop(path.name, None, None, "file not found") from exc
     except yaml.YAMLError as exc:

@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -26,11 +25,6 @@ from dryneedling.errors import DataError, Problem
 from dryneedling.vocabulary import Confidence
 
 GUIDANCE_DIR = Path(__file__).parent / "data" / "guidance"
-
-try:  # the C loader is several times faster; fall back if libyaml is missing
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - libyaml is present in the supported environments
-    _Loader = yaml.SafeLoader
 
 
 #: The guidance's name for the one data-error type (kept for readers of older code).
@@ -549,13 +543,16 @@ def load_guidance(directory: Path, kb: Any) -> Guidance:
 
     Raises :class:`~dryneedling.errors.DataError` with every problem, each naming file, entry and field.
     """
+    import yaml  # here, not at the top: a catalog read from the cache needs no YAML parser
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # safe loaders only; the C one is faster
     raw: dict[str, Any] = {}
     problems: list[Problem] = []
     for name in ("medications", "comorbidities", "screening", "modifiers", "heat", "aftercare", "care_plan"):
         path = directory / f"{name}.yaml"
         try:
             with path.open(encoding="utf-8") as handle:
-                raw[name] = yaml.load(handle, Loader=_Loader)  # safe: CSafeLoader or SafeLoader only
+                raw[name] = yaml.load(handle, Loader=loader)
         except OSError:
             problems.append(Problem(f"guidance/{name}.yaml", "-", "", "file missing or unreadable"))
         except UnicodeDecodeError:
