@@ -77,7 +77,7 @@ def _citations(kb: KnowledgeBase, source_ids: list[str] | tuple[str, ...]) -> li
 
 
 def _print_sources(console: Console, kb: KnowledgeBase, source_ids: list[str] | tuple[str, ...]) -> None:
-    console.print("[bold]Sources[/]")
+    console.print("[bold]Sources[/]", highlight=False)
     for item in _citations(kb, source_ids):
         url = f" <{item['url']}>" if item["url"] else ""
         console.print(
@@ -198,11 +198,11 @@ def atlas(
             )
         console.print(table)
         if condition:
-            console.print("* listed for this condition in the atlas")
+            console.print("* listed for this condition in the atlas", highlight=False)
         if not candidates:
-            console.print("No muscle in the atlas refers pain to these regions.")
+            console.print("No muscle in the atlas refers pain to these regions.", highlight=False)
         if candidates:
-            console.print("[bold]Needling safety[/]")
+            console.print("[bold]Needling safety[/]", highlight=False)
         for rank, c in enumerate(candidates, 1):
             for h in c.safety:
                 flag = "" if h.anatomy_sourced else " (general anatomy, not from a source: verify)"
@@ -211,7 +211,7 @@ def atlas(
                     highlight=False,
                     markup=False,
                 )
-        console.print("Decision support only: confirm trigger points by examination.")
+        console.print("Decision support only: confirm trigger points by examination.", highlight=False)
         _print_sources(console, kb, source_ids)
 
     emit(data, as_json, render)
