@@ -15,7 +15,9 @@ What it measures
     less, so the bare endpoint shows what the server itself can do (printed, not judged: see below);
 - the assess bodies are the example profiles (examples/*.yaml as JSON), cycled across requests; the bare
   endpoint gets the same bodies;
-- the target: assess at least half of the bare endpoint's requests/s. The response sizes are printed too.
+- the target: assess at least half of the bare endpoint's requests/s. The response sizes are printed too,
+  and each server's CPU time per request (from /proc, during the raw-client rounds), whose ratio is the
+  capacity ratio of the two endpoints whatever the client and the machine's load.
 
 Reading the two lines: with httpx the bare endpoint is bounded by the Python client (both share the
 machine), so the ratio says how assess compares with the cheapest endpoint as a Python client sees it.
@@ -130,8 +132,9 @@ async def client(port: int, requests: list[bytes], stop: float, counts: list[int
         writer.close()
 
 
-async def drive_raw(port: int, requests: list[bytes], clients: int, seconds: float) -> float:
-    """Requests/s over ``seconds`` with ``clients`` asyncio connections (after a short warm-up)."""
+async def drive_raw(port: int, requests: list[bytes], clients: int, seconds: float) -> tuple[float, int]:
+    """Requests/s over ``seconds`` with ``clients`` asyncio connections (after a short warm-up), and the
+    number of requests sent in all (warm-up included)."""
     warm = [0]
     await asyncio.gather(
         *(client(port, requests, time.perf_counter() + 0.5, warm, i) for i in range(clients))
@@ -139,7 +142,13 @@ async def drive_raw(port: int, requests: list[bytes], clients: int, seconds: flo
     counts = [0]
     start = time.perf_counter()
     await asyncio.gather(*(client(port, requests, start + seconds, counts, i) for i in range(clients)))
-    return counts[0] / (time.perf_counter() - start)
+    return counts[0] / (time.perf_counter() - start), warm[0] + counts[0]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def drive_httpx(port: int, path: str, bodies: list[bytes], clients: int, seconds: float) -> float:
@@ -208,6 +217,7 @@ def main() -> int:
     raw_requests = {name: [request_bytes(path, body) for body in bodies] for name, path in paths.items()}
     servers = {"assess": start("assess"), "bare": start("bare")}
     best = {(client, name): 0.0 for client in ("httpx", "raw") for name in paths}
+    cpu_per_request = dict.fromkeys(paths, float("inf"))
     try:
         port = servers["assess"][1]
         sizes = [len(asyncio.run(fetch(port, request))) for request in raw_requests["assess"]]
@@ -216,8 +226,11 @@ def main() -> int:
                 port = servers[name][1]
                 rate = drive_httpx(port, paths[name], bodies, args.clients, args.seconds)
                 best["httpx", name] = max(best["httpx", name], rate)
-                rate = asyncio.run(drive_raw(port, raw_requests[name], args.clients, args.seconds))
+                used = cpu_seconds(servers[name][0].pid)
+                rate, sent = asyncio.run(drive_raw(port, raw_requests[name], args.clients, args.seconds))
+                used = cpu_seconds(servers[name][0].pid) - used
                 best["raw", name] = max(best["raw", name], rate)
+                cpu_per_request[name] = min(cpu_per_request[name], used / sent)
     finally:
         for process, _ in servers.values():
             process.terminate()
@@ -243,6 +256,11 @@ def main() -> int:
             f"  {client_kind:<5} client: bare {bare:7.0f} req/s   assess {assess:6.0f} req/s   "
             f"ratio {ratio:5.2f}   {verdict}"
         )
+    bare, assess = cpu_per_request["bare"], cpu_per_request["assess"]
+    print(
+        f"  server CPU per request (raw client): bare {bare * 1000:.2f} ms   assess {assess * 1000:.2f} ms   "
+        f"capacity ratio {bare / assess:5.2f}   (not judged; independent of the client and the load)"
+    )
     return 1 if failed else 0
 
 
