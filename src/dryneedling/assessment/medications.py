@@ -137,6 +137,9 @@ def _edits(a: str, b: str, limit: int) -> int:
             if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
                 value = min(value, previous2[j - 2] + 1)
             current.append(value)
+        if min(current) > limit and min(previous) >= limit:
+            # Every later cell costs at least one of these plus an edit: the distance is above the limit.
+            return limit + 1
         previous2, previous = previous, current
     return previous[-1]
 
