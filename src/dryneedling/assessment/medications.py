@@ -127,6 +127,9 @@ def _edits(a: str, b: str, limit: int) -> int:
     """Levenshtein distance with adjacent swaps (optimal string alignment), cut off above ``limit``."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
+    # A letter one word has and the other lacks takes an edit of its own (a swap cannot bring it in).
+    if len(set(a) - set(b)) > limit or len(set(b) - set(a)) > limit:
+        return limit + 1
     previous2: list[int] = []
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
