@@ -17,6 +17,10 @@ settings.register_profile("deterministic", derandomize=True, database=None, prin
 settings.register_profile("explore", print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
+# The command line keeps a validated-catalog cache in the user's cache directory; tests run without it
+# (and write nothing to the home directory) unless they point DRYNEEDLING_CACHE_DIR somewhere themselves.
+os.environ["DRYNEEDLING_CACHE_DIR"] = "off"
+
 
 @pytest.fixture
 def reading_grade(monkeypatch):

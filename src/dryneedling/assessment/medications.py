@@ -127,6 +127,9 @@ def _edits(a: str, b: str, limit: int) -> int:
     """Levenshtein distance with adjacent swaps (optimal string alignment), cut off above ``limit``."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
+    # A letter one word has and the other lacks takes an edit of its own (a swap cannot bring it in).
+    if len(set(a) - set(b)) > limit or len(set(b) - set(a)) > limit:
+        return limit + 1
     previous2: list[int] = []
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
@@ -137,6 +140,9 @@ def _edits(a: str, b: str, limit: int) -> int:
             if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
                 value = min(value, previous2[j - 2] + 1)
             current.append(value)
+        if min(current) > limit and min(previous) >= limit:
+            # Every later cell costs at least one of these plus an edit: the distance is above the limit.
+            return limit + 1
         previous2, previous = previous, current
     return previous[-1]
 

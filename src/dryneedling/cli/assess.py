@@ -69,10 +69,10 @@ def assess(
 ) -> None:
     """Assess one person: screening, candidate muscles, evidence, modifiers, heat, aftercare, care plan."""
     from dryneedling.assessment.profile import parse_profile_text, profile_schema
-    from dryneedling.catalog import load_catalog
+    from dryneedling.catalog import default_cache_dir, load_catalog
     from dryneedling.services.assess import assess as assess_service
 
-    catalog = load_catalog()
+    catalog = load_catalog(cache_dir=default_cache_dir())
 
     if output is not None:
         try:  # before anything is read or rendered

@@ -177,7 +177,7 @@ def pool_command(
 ) -> None:
     """Meta-analyse your own studies: pooled estimate, heterogeneity, per-study weights, bias tests, subgroups."""
     # The numerics (numpy, scipy) load only when a pooling command runs.
-    from dryneedling.catalog import load_catalog
+    from dryneedling.catalog import default_cache_dir, load_catalog
     from dryneedling.evidence.bias import trim_and_fill
     from dryneedling.evidence.meta_regression import REGRESSION_METHODS
     from dryneedling.evidence.pooling import normalise_method, normalise_test, pool
@@ -200,9 +200,8 @@ def pool_command(
         test = normalise_test(test)
         if not 0 < level < 100:
             raise InputError("level", "must be a percentage between 0 and 100", value=level)
-        data, analysis = pool_studies(
-            load_catalog(), file, measure, method=method, test=test, level=level, by=by
-        )
+        catalog = load_catalog(cache_dir=default_cache_dir())
+        data, analysis = pool_studies(catalog, file, measure, method=method, test=test, level=level, by=by)
         plots = {}
         exponentiate = data.is_ratio
         xlabel = f"{data.measure}" + (" (log scale)" if exponentiate else "")

@@ -90,12 +90,12 @@ def table_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON: {rule, rows, gaps}."),
 ) -> None:
     """The graded evidence table: best published estimate per region, comparator, outcome and time."""
-    from dryneedling.catalog import load_catalog
+    from dryneedling.catalog import default_cache_dir, load_catalog
     from dryneedling.services.evidence import table as evidence_table
 
     try:
         table = evidence_table(
-            load_catalog(),
+            load_catalog(cache_dir=default_cache_dir()),
             region=region,
             comparator=comparator,
             outcome=outcome,

@@ -32,12 +32,15 @@ app.add_typer(kb_app, name="kb")
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of tables.")
 
 
-def _load(data_dir: Path | None = None, as_json: bool = False) -> Catalog:
-    """Build the catalog; broken data is reported as a list of problems and exit code 1."""
-    from dryneedling.catalog import load_catalog
+def _load(data_dir: Path | None = None, as_json: bool = False, cached: bool = True) -> Catalog:
+    """Build the catalog; broken data is reported as a list of problems and exit code 1.
+
+    ``cached``: use the validated-catalog cache (``kb check`` does not: it validates every file).
+    """
+    from dryneedling.catalog import default_cache_dir, load_catalog
 
     try:
-        return load_catalog(data_dir)
+        return load_catalog(data_dir, cache_dir=default_cache_dir() if cached else None)
     except DataError as exc:
         _report_invalid(
             [
@@ -74,7 +77,7 @@ def _citations(kb: KnowledgeBase, source_ids: list[str] | tuple[str, ...]) -> li
 
 
 def _print_sources(console: Console, kb: KnowledgeBase, source_ids: list[str] | tuple[str, ...]) -> None:
-    console.print("[bold]Sources[/]")
+    console.print("[bold]Sources[/]", highlight=False)
     for item in _citations(kb, source_ids):
         url = f" <{item['url']}>" if item["url"] else ""
         console.print(
@@ -97,7 +100,7 @@ def kb_check(
             check_input_dir(data_dir, "--data-dir")
         except InputError as error:
             fail(error, as_json)
-    catalog = _load(data_dir, as_json)
+    catalog = _load(data_dir, as_json, cached=False)
     kb = catalog.kb
     counts = {
         **kb.counts(),
@@ -195,11 +198,11 @@ def atlas(
             )
         console.print(table)
         if condition:
-            console.print("* listed for this condition in the atlas")
+            console.print("* listed for this condition in the atlas", highlight=False)
         if not candidates:
-            console.print("No muscle in the atlas refers pain to these regions.")
+            console.print("No muscle in the atlas refers pain to these regions.", highlight=False)
         if candidates:
-            console.print("[bold]Needling safety[/]")
+            console.print("[bold]Needling safety[/]", highlight=False)
         for rank, c in enumerate(candidates, 1):
             for h in c.safety:
                 flag = "" if h.anatomy_sourced else " (general anatomy, not from a source: verify)"
@@ -208,7 +211,7 @@ def atlas(
                     highlight=False,
                     markup=False,
                 )
-        console.print("Decision support only: confirm trigger points by examination.")
+        console.print("Decision support only: confirm trigger points by examination.", highlight=False)
         _print_sources(console, kb, source_ids)
 
     emit(data, as_json, render)

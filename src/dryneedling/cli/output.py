@@ -12,8 +12,10 @@ from rich.console import Console
 
 from dryneedling.errors import InputError
 
-console = Console()
-err_console = Console(stderr=True)
+# emoji=False: curated text is printed as written (":b:" in a citation is not an emoji), and Rich's
+# emoji table is not loaded on every command.
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 EXIT_BAD_INPUT = 2
 

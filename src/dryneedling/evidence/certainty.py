@@ -268,7 +268,13 @@ def forbidden_words(strength: Strength, rules: GradeRules) -> list[str]:
 def check_patient_text(text: str, strength: Strength, rules: GradeRules) -> None:
     """Raise ValueError when patient text claims more than its strength allows."""
     lowered = text.lower()
-    for word in forbidden_words(strength, rules):
+    words = forbidden_words(strength, rules)
+    # One search for all the words (``re`` keeps the compiled pattern), then, only when one is there,
+    # the first in the rules' order for the message: the same answer as testing the words one by one.
+    anyword = "|".join(re.escape(word.lower()) for word in words)
+    if not words or not re.search(rf"\b(?:{anyword})\b", lowered):
+        return
+    for word in words:
         if re.search(rf"\b{re.escape(word.lower())}\b", lowered):
             raise ValueError(f"patient text at strength {strength} may not say {word!r}: {text!r}")
 

@@ -33,7 +33,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dryneedling.errors import DataError, Problem
@@ -89,7 +88,9 @@ EvidenceDataError = DataError
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: the validator is built on first validation, not at import, so a command that gets the
+    # catalog from the on-disk cache (catalog.py) never pays for validators it does not use.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Term(_Frozen):
@@ -180,8 +181,11 @@ class EvidenceData(_Frozen):
 
 
 def _read_yaml(path: Path) -> dict:
+    import yaml  # here, not at the top: a catalog read from the cache needs no YAML parser
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # safe loaders only; the C one is faster
     try:
-        data = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = yaml.load(path.read_text(), Loader=loader)
     except FileNotFoundError as exc:
         raise _Stop(path.name, None, None, "file not found") from exc
     except yaml.YAMLError as exc:

@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -33,7 +32,9 @@ GuidanceError = DataError
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: the validator is built on first validation, not at import, so a command that gets the
+    # catalog from the on-disk cache (catalog.py) never pays for validators it does not use.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class _CitedEntry(_Frozen):
@@ -104,7 +105,7 @@ class MedicationMatching(_Frozen):
 
 
 class Medications(_Frozen):
-    matching: MedicationMatching = MedicationMatching()
+    matching: MedicationMatching = Field(default_factory=MedicationMatching)
     classes: tuple[DrugClass, ...]
     unrecognised: Unrecognised
 
@@ -603,15 +604,16 @@ def load_guidance(directory: Path, kb: Any) -> Guidance:
 
     Raises :class:`~dryneedling.errors.DataError` with every problem, each naming file, entry and field.
     """
+    import yaml  # here, not at the top: a catalog read from the cache needs no YAML parser
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # safe loaders only; the C one is faster
     raw: dict[str, Any] = {}
     problems: list[Problem] = []
     for name in ("medications", "comorbidities", "screening", "modifiers", "heat", "aftercare", "care_plan"):
         path = directory / f"{name}.yaml"
         try:
             with path.open(encoding="utf-8") as handle:
-                # libyaml's safe loader when installed (as knowledge.load does): the pure-Python one
-                # took ~0.1 s of every report.
-                raw[name] = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+                raw[name] = yaml.load(handle, Loader=loader)
         except OSError:
             problems.append(Problem(f"guidance/{name}.yaml", "-", "", "file missing or unreadable"))
         except UnicodeDecodeError:

@@ -15,7 +15,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from dryneedling.errors import DataError, InputError, Problem
@@ -32,11 +31,6 @@ from dryneedling.knowledge.models import (
 from dryneedling.knowledge.tiers import kb_facts, tier_problems
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-
-try:  # the C loader is several times faster; fall back if libyaml is missing
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - libyaml is present in the supported environments
-    _Loader = yaml.SafeLoader
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -126,12 +120,15 @@ class _Collector:
 
     def read(self, path: Path, top_keys: tuple[str, ...]) -> dict[str, list]:
         """Read one YAML file and return its top-level lists (missing or malformed ones become [])."""
+        import yaml  # here, not at the top: a catalog read from the cache needs no YAML parser
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # safe loaders only; the C one is faster
         if not path.is_file():
             self.add(path.name if not path.is_relative_to(self.data_dir) else path, "-", "", "file missing")
             return {key: [] for key in top_keys}
         try:
             with path.open(encoding="utf-8") as handle:
-                raw = yaml.load(handle, Loader=_Loader)  # safe: CSafeLoader or SafeLoader only
+                raw = yaml.load(handle, Loader=loader)
         except yaml.YAMLError as exc:
             self.add(path, "-", "", f"not valid YAML: {exc}")
             return {key: [] for key in top_keys}
