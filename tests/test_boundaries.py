@@ -74,7 +74,7 @@ def test_it_lets_only_the_db_package_import_the_database_libraries():
 
 def test_it_keeps_no_hidden_data_loading_in_the_core():
     """No module-level cache and no `x or load_x()` default: the catalog is passed in."""
-    pattern = re.compile(r"\b(\w+) or load_\w+\(|@(functools\.)?(lru_)?cache\b")
+    pattern = re.compile(r"\b(\w+) or load_\w+\(|@(functools\.)?(lru_)?cache\b|^_?[A-Z_]*CACHE\w*\s*[:=]")
     found = [
         f"{path.relative_to(PACKAGE)}:{number}"
         for area in CORE

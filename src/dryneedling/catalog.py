@@ -24,7 +24,7 @@ import os
 import pickle
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
@@ -59,6 +59,9 @@ class Catalog:
     data_dir: Path
     #: The public pages' data (learn/pages.yaml); None for a data directory without a learn/ folder.
     learn: LearnData | None = None
+    #: Answers that depend only on this catalog's data (e.g. the evidence section of one condition for one
+    #: audience), computed once per catalog: they die with it, so a new catalog never sees stale ones.
+    derived: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def grade_rules(self) -> GradeRules:

@@ -52,8 +52,20 @@ def _patient_highlights(rows: list[EvidenceRow], catalog: Catalog) -> list[Evide
 def evidence_section(
     profile: PatientProfile, catalog: Catalog, audience: str = "clinician"
 ) -> EvidenceSection:
-    """Rows (certainty, plain strength, summaries) and gaps for the profile's condition region."""
-    condition = catalog.kb.conditions[profile.condition]
+    """Rows (certainty, plain strength, summaries) and gaps for the profile's condition region.
+
+    The section depends only on the condition, the audience and the catalog's data, so the catalog keeps
+    it once computed (``Catalog.derived``); the section is immutable and shared by every report.
+    """
+    key = ("evidence_section", profile.condition, audience)
+    cached = catalog.derived.get(key)
+    if cached is None:
+        cached = catalog.derived[key] = _evidence_section(profile.condition, catalog, audience)
+    return cached
+
+
+def _evidence_section(condition_id: str, catalog: Catalog, audience: str) -> EvidenceSection:
+    condition = catalog.kb.conditions[condition_id]
     table = evidence_table(catalog, condition=condition.id, audience=audience)
     region = condition.evidence_region
     rows, gaps = list(table.rows), list(table.gaps)

@@ -41,18 +41,9 @@ class _Vocabulary:
     names: tuple[tuple[str, str, Drug, DrugClass], ...]  # (folded key, display name, drug, class)
 
 
-_CACHE: dict[int, tuple[Guidance, _Vocabulary]] = {}
-
-
 def _vocabulary(guidance: Guidance) -> _Vocabulary:
-    # Guidance holds dicts, so it cannot be an lru_cache key; keep the object alive next to its
-    # vocabulary so that its id cannot be reused by another guidance while cached.
-    cached = _CACHE.get(id(guidance))
-    if cached is None or cached[0] is not guidance:
-        if len(_CACHE) > 8:
-            _CACHE.clear()
-        cached = _CACHE[id(guidance)] = (guidance, _build_vocabulary(guidance))
-    return cached[1]
+    # Built once per guidance object and kept on it (Guidance.derived), never in a module global.
+    return guidance.derived("medicine_vocabulary", _build_vocabulary)
 
 
 def _build_vocabulary(guidance: Guidance) -> _Vocabulary:

@@ -302,7 +302,11 @@ def finish_screening(
 
 # ---------------- heat ----------------
 def _trigger_hits(
-    trigger: Trigger, profile: PatientProfile, candidates: list[CandidateMuscle], catalog: Catalog
+    trigger: Trigger,
+    profile: PatientProfile,
+    screening: Screening,
+    candidates: list[CandidateMuscle],
+    catalog: Catalog,
 ) -> tuple[list[str], bool]:
     """What in the profile fires a heat rule, and whether it stops heat everywhere it would go.
 
@@ -314,7 +318,7 @@ def _trigger_hits(
     if trigger.kind == "comorbidity_any":
         return sorted(set(trigger.ids) & set(profile.comorbidities)), True
     if trigger.kind == "bleeding_risk":
-        hit = bleeding_risk(profile, catalog.guidance)
+        hit = bleeding_risk(profile, catalog.guidance, list(screening.medications))
         return (["bleeding risk (bleeding disorder or antithrombotic medication)"] if hit else []), True
     if trigger.kind == "region_field":
         fields = list(trigger.field)
@@ -370,7 +374,7 @@ def heat_plan(
         blockers, cautions = [], []
         for rule in heat.contraindications:
             if moment in rule.applies_to:
-                hits, everywhere = _trigger_hits(rule.trigger, profile, candidates, catalog)
+                hits, everywhere = _trigger_hits(rule.trigger, profile, screening, candidates, catalog)
                 if hits:
                     (blockers if everywhere else cautions).append((rule, hits))
         if screening.decision == "do_not_needle":
@@ -437,7 +441,7 @@ def aftercare_plan(
         for tip in data.what_helps
     ]
     candidate_regions = {n.anatomical_region for c in candidates for n in c.safety if n.anatomical_region}
-    bleeding = bleeding_risk(profile, guidance)
+    bleeding = bleeding_risk(profile, guidance, list(screening.medications))
     signs = []
     for sign in data.warning_signs:
         kind = sign.show_when.kind

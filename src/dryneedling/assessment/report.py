@@ -22,6 +22,7 @@ from dryneedling.assessment.models import (
     Screening,
 )
 from dryneedling.assessment.profile import PatientProfile, load_profile
+from dryneedling.evidence.table import EvidenceRow
 
 if TYPE_CHECKING:
     from dryneedling.catalog import Catalog
@@ -58,7 +59,7 @@ class Report(BaseModel):
 
     def cited_ids(self) -> set[str]:
         """Every source id cited anywhere in the report (walks the whole dump)."""
-        return _collect_source_ids(self.model_dump(mode="json", exclude={"sources"}))
+        return _collect_source_ids({k: v for k, v in self.__dict__.items() if k != "sources"})
 
     def patient_texts(self) -> list[str]:
         """Every patient-facing sentence in the report, in reading order."""
@@ -91,19 +92,31 @@ class Report(BaseModel):
         return texts
 
 
-def _collect_source_ids(node: Any) -> set[str]:
-    found: set[str] = set()
+def _collect_source_ids(node: Any, found: set[str] | None = None) -> set[str]:
+    """Every source id under ``node``: fields named ``sources`` (lists) and ``source`` (one id).
+
+    Walks the models themselves rather than a dump of them: a report is walked for every request.
+    """
+    found = set() if found is None else found
+    if isinstance(node, EvidenceRow):  # a row cites its review; its nested check cites nothing
+        if node.source:
+            found.add(node.source)
+        return found
+    if isinstance(node, BaseModel):
+        node = node.__dict__
     if isinstance(node, dict):
         for key, value in node.items():
-            if key == "sources" and isinstance(value, list):
+            if key == "sources" and isinstance(value, list | tuple):
                 found.update(v for v in value if isinstance(v, str))
-            elif key == "source" and isinstance(value, str) and value:
-                found.add(value)
-            else:
-                found |= _collect_source_ids(value)
-    elif isinstance(node, list):
+            elif key == "source" and isinstance(value, str):
+                if value:
+                    found.add(value)
+            elif isinstance(value, BaseModel | dict | list | tuple):
+                _collect_source_ids(value, found)
+    elif isinstance(node, list | tuple):
         for value in node:
-            found |= _collect_source_ids(value)
+            if isinstance(value, BaseModel | dict | list | tuple):
+                _collect_source_ids(value, found)
     return found
 
 

@@ -90,11 +90,17 @@ def read_medications(names: Iterable[str | MedicationEntry], guidance: Guidance)
     return read_entries(names, guidance)
 
 
-def bleeding_risk(profile: PatientProfile, guidance: Guidance) -> bool:
-    """True when the person has a bleeding disorder or takes an anticoagulant/antiplatelet."""
+def bleeding_risk(
+    profile: PatientProfile, guidance: Guidance, findings: list[MedicationFinding] | None = None
+) -> bool:
+    """True when the person has a bleeding disorder or takes an anticoagulant/antiplatelet.
+
+    ``findings`` are the medicines as screening read them (read again when not given).
+    """
     if "bleeding_disorder" in profile.comorbidities:
         return True
-    findings = read_medications(profile.medications, guidance)
+    if findings is None:
+        findings = read_medications(profile.medications, guidance)
     return any(f.recognised and counts_for_screening(f) for f in findings)
 
 
@@ -171,7 +177,9 @@ def _pregnancy_items(profile: PatientProfile, kb: Any, guidance: Guidance) -> li
     ]
 
 
-def screening_items(profile: PatientProfile, catalog: Catalog) -> list[ScreeningItem]:
+def screening_items(
+    profile: PatientProfile, catalog: Catalog, medications: list[MedicationFinding] | None = None
+) -> list[ScreeningItem]:
     """Every safety finding for ``profile`` (before looking at candidate muscles)."""
     kb, guidance = catalog.kb, catalog.guidance
     rules = guidance.screening
@@ -205,7 +213,8 @@ def screening_items(profile: PatientProfile, catalog: Catalog) -> list[Screening
             items.append(
                 _item(kb, safety_id, f"comorbidity: {comorbidity.label}", recorded=comorbidity.label.lower())
             )
-    medications = read_medications(profile.medications, guidance)
+    if medications is None:
+        medications = read_medications(profile.medications, guidance)
     by_item: dict[str, list[str]] = {}
     plain: dict[str, list[str]] = {}
     for finding in medications:
@@ -398,5 +407,6 @@ def make_screening(
 
 def screen(profile: PatientProfile, catalog: Catalog) -> Screening:
     """Screen ``profile``: items, blocked regions, recognised medications and the decision."""
-    items = screening_items(profile, catalog)
-    return make_screening(items, read_medications(profile.medications, catalog.guidance), catalog.guidance)
+    medications = read_medications(profile.medications, catalog.guidance)
+    items = screening_items(profile, catalog, medications)
+    return make_screening(items, medications, catalog.guidance)

@@ -9,6 +9,7 @@ hours) live here, not in code; the CSI cut-off is read from the KB measure.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -16,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     ValidationError,
     model_validator,
@@ -417,6 +419,21 @@ class Guidance(_Frozen):
     heat: HeatGuidance
     aftercare: AftercareGuidance
     care_plan: CarePlanGuidance
+    # Indexes built from these (frozen) data on first use, e.g. the medicine vocabulary; they live and die
+    # with this object, so no module keeps data that could outlive or disagree with it.
+    _derived: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def __eq__(self, other: object) -> bool:
+        # Equal data means equal guidance, whichever indexes either object has built so far.
+        return isinstance(other, Guidance) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # holds dicts: not hashable, as before
+
+    def derived(self, key: str, build: Callable[[Guidance], Any]) -> Any:
+        """``build(self)``, computed once per guidance object and kept under ``key``."""
+        if key not in self._derived:
+            self._derived[key] = build(self)
+        return self._derived[key]
 
     def drug_index(self) -> dict[str, tuple[Drug, DrugClass]]:
         """Lower-case medication name (generic or brand) -> (drug, class)."""
