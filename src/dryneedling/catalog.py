@@ -1,6 +1,7 @@
 """The Catalog: every piece of curated data, loaded and validated once, with one version.
 
-The knowledge base, the assessment guidance, the evidence data and the grade rules are read from one data
+The knowledge base, the assessment guidance, the evidence data, the grade rules and the practice rules
+(``records/practice.yaml``: CPT, adverse events, consent wording) are read from one data
 directory (``knowledge/data``: the knowledge YAML, ``guidance/`` and ``evidence/``) and checked against each
 other. ``version`` is a content hash of every file the catalog was built from, so a stored report can say
 exactly which knowledge it was made with. The CLI builds a catalog per command; the web app builds one at
@@ -18,6 +19,7 @@ from dryneedling.evidence.rules import GradeRules
 from dryneedling.evidence.syntheses import EvidenceData, load_evidence
 from dryneedling.knowledge.guidance import Guidance, load_guidance
 from dryneedling.knowledge.load import DATA_DIR, KnowledgeBase, load_knowledge
+from dryneedling.records.rules import PracticeRules, load_practice_rules
 
 #: Files that make up the data, relative to the data directory (anything else is ignored by the hash).
 DATA_SUFFIXES = (".yaml", ".yml", ".csv")
@@ -33,6 +35,7 @@ class Catalog:
     evidence: EvidenceData
     version: str
     data_dir: Path
+    practice: PracticeRules
 
     @property
     def grade_rules(self) -> GradeRules:
@@ -67,7 +70,7 @@ def load_catalog(data_dir: Path | str | None = None) -> Catalog:
         raise DataError([Problem(str(root), "-", "", "data directory not found")])
     kb = load_knowledge(root)
     problems: list[Problem] = []
-    guidance = evidence = None
+    guidance = evidence = practice = None
     try:
         guidance = load_guidance(root / "guidance", kb)
     except DataError as exc:
@@ -76,6 +79,17 @@ def load_catalog(data_dir: Path | str | None = None) -> Catalog:
         evidence = load_evidence(root / "evidence", kb=kb)
     except DataError as exc:
         problems.extend(exc.problems)
-    if problems or guidance is None or evidence is None:
+    try:
+        practice = load_practice_rules(root, kb.sources)
+    except DataError as exc:
+        problems.extend(exc.problems)
+    if problems or guidance is None or evidence is None or practice is None:
         raise DataError(problems)
-    return Catalog(kb=kb, guidance=guidance, evidence=evidence, version=data_version(root), data_dir=root)
+    return Catalog(
+        kb=kb,
+        guidance=guidance,
+        evidence=evidence,
+        version=data_version(root),
+        data_dir=root,
+        practice=practice,
+    )

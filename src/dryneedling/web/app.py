@@ -1,8 +1,10 @@
 """The FastAPI application: HTML pages (Jinja2 + vendored htmx) and a JSON API over the domain core.
 
 The app is a thin shell: every answer comes from ``dryneedling.knowledge``, ``dryneedling.assessment``
-and ``dryneedling.evidence``; rendering comes from ``dryneedling.render``. Nothing about a patient is
-stored: no database, no sessions, no cookies; assessment requests are POSTed and answered ``no-store``.
+and ``dryneedling.evidence``; rendering comes from ``dryneedling.render``. The stateless pages and
+``POST /api/assess`` store nothing about a patient; the practice records (``/api/patients``, episodes,
+visits; :mod:`dryneedling.web.records`) are kept in the database of :mod:`dryneedling.db`, behind API tokens.
+Answers about a patient are sent ``no-store``.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from dryneedling.web.errors import install_body_guard, install_error_handlers
 WEB_DIR = Path(str(resources.files("dryneedling.web")))
 
 
-def create_app(catalog: Catalog | None = None) -> FastAPI:
+def create_app(catalog: Catalog | None = None, records_store: object | None = None) -> FastAPI:
     """Build the web app (pages under ``/``, JSON API under ``/api``, OpenAPI at ``/openapi.json``).
 
     The catalog is built once here (or passed in by tests) and handed to every request as a dependency.
+    The practice records' store is passed in by tests; otherwise it is opened (and migrated) from the
+    environment on the first records request (see :mod:`dryneedling.web.records`).
     """
     app = FastAPI(
         title="dryneedling",
@@ -39,6 +43,7 @@ def create_app(catalog: Catalog | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.catalog = catalog if catalog is not None else load_catalog()
+    app.state.records_store = records_store
     app.state.templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
     from dryneedling.render.html import condition_label, region_label
 
@@ -49,8 +54,12 @@ def create_app(catalog: Catalog | None = None) -> FastAPI:
 
     from dryneedling.web.api import router as api_router
     from dryneedling.web.pages import router as pages_router
+    from dryneedling.web.records import install_records_handlers
+    from dryneedling.web.records import router as records_router
 
+    install_records_handlers(app)
     app.include_router(api_router)
+    app.include_router(records_router)
     app.include_router(pages_router)
     app.openapi = lambda: _openapi_with_profile(app)
     return app
