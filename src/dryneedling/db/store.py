@@ -34,9 +34,9 @@ from dryneedling.records.entities import (
 
 
 def name_key(text: str) -> str:
-    """A name folded for search: no accents, no case, single spaces."""
+    """A name folded for search: no accents, no case, hyphens and apostrophes as spaces, single spaces."""
     decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = "".join(ch if ch.isalnum() else " " for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(plain.casefold().split())
 
 
@@ -205,7 +205,7 @@ class SqlClinicRecords(ClinicScoped):
         return [Consent.model_validate(_row(row)) for row in self.connection.execute(statement)]
 
     # -- visits ---------------------------------------------------------------------------------------
-    _VISIT_CHILDREN = frozenset({"clinic_id", "needling", "adverse_events", "amendments"})
+    _VISIT_CHILDREN = frozenset({"clinic_id", "needling", "adverse_events", "amendments", "needles_in"})
 
     def _write_children(self, visit: Visit) -> None:
         self._insert(

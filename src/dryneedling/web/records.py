@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from dryneedling.catalog import Catalog
@@ -53,12 +54,19 @@ def get_store(request: Request) -> Store:
     return state.records_store
 
 
-def current_user(request: Request, store: Store = Depends(get_store)) -> User:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+bearer = HTTPBearer(
+    auto_error=False,
+    description="A personal API token (`dryneedling user token EMAIL`), sent as `Authorization: Bearer dn_...`",
+)
+
+
+def current_user(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+) -> User:
+    """The user of the bearer token; 401 before anything else is looked at (the store is opened only then)."""
+    if credentials is None or not credentials.credentials.strip():
         raise NotAuthenticated("a valid API token is required (Authorization: Bearer <token>)")
-    return accounts.authenticate_token(store, token.strip())
+    return accounts.authenticate_token(get_store(request), credentials.credentials.strip())
 
 
 def no_store(response: Response) -> None:
