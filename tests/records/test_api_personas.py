@@ -12,8 +12,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
-from conftest import PATIENT, profile, visit_body
+from records_helpers import PATIENT, profile, visit_body
 
 READERS = ["owner", "clinician", "assistant", "auditor"]
 
