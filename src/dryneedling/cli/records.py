@@ -142,3 +142,32 @@ def user_token(
     except RecordsError as error:
         _refused(error)
     print(token)
+
+
+demo_app = typer.Typer(help="A demo clinic with synthetic patients to look around in.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.command("seed")
+def demo_seed(
+    patients: int = typer.Option(50, "--patients", min=1, max=1_000_000, help="How many synthetic patients"),
+    seed: int = typer.Option(1, "--seed", help="Random seed (the same seed gives the same records)"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Fill a new, clearly marked demo clinic with synthetic patients, episodes, consent, visits and adverse
+    events; prints the clinic id and a token of its owner."""
+    from dataclasses import asdict
+
+    from dryneedling.catalog import load_catalog
+    from dryneedling.services.demo import seed as seed_demo
+
+    summary = seed_demo(_store(), load_catalog(), patients, random_seed=seed)
+
+    def render(console) -> None:
+        console.print(
+            f"demo clinic {summary.clinic_id}: {summary.patients} patients, {summary.episodes} episodes, "
+            f"{summary.visits} visits, {summary.adverse_events} adverse events"
+        )
+        console.print(f"owner {summary.owner_email}, API token: {summary.owner_token}", soft_wrap=True)
+
+    emit(asdict(summary), as_json, render)
