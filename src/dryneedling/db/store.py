@@ -144,27 +144,31 @@ class SqlClinicRecords(ClinicScoped):
             self._update(t.episodes, episode_id).values(status="closed", closed_at=closed_at)
         )
 
-    def _assessments(self, episode_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Assessment]]:
+    def _assessments(
+        self, episode_ids: list[uuid.UUID], latest_only: bool = False
+    ) -> dict[uuid.UUID, list[Assessment]]:
         found: dict[uuid.UUID, list[Assessment]] = {key: [] for key in episode_ids}
         if not episode_ids:
             return found
-        statement = (
-            self.scoped(t.assessments)
-            .where(t.assessments.c.episode_id.in_(episode_ids))
-            .order_by(t.assessments.c.created_at, t.assessments.c.id)
-        )
+        statement = self.scoped(t.assessments).where(t.assessments.c.episode_id.in_(episode_ids))
+        if latest_only and len(episode_ids) == 1:
+            statement = statement.order_by(
+                t.assessments.c.created_at.desc(), t.assessments.c.id.desc()
+            ).limit(1)
+        else:
+            statement = statement.order_by(t.assessments.c.created_at, t.assessments.c.id)
         for row in self.connection.execute(statement):
             assessment = Assessment.model_validate(_row(row))
             found[assessment.episode_id].append(assessment)
         return found
 
-    def _episodes(self, statement: Select) -> list[Episode]:
+    def _episodes(self, statement: Select, latest_only: bool = False) -> list[Episode]:
         rows = [_row(row) for row in self.connection.execute(statement)]
-        assessments = self._assessments([row["id"] for row in rows])
+        assessments = self._assessments([row["id"] for row in rows], latest_only)
         return [Episode.model_validate({**row, "assessments": assessments[row["id"]]}) for row in rows]
 
-    def episode(self, episode_id: uuid.UUID) -> Episode | None:
-        found = self._episodes(self.scoped(t.episodes).where(t.episodes.c.id == episode_id))
+    def episode(self, episode_id: uuid.UUID, latest_only: bool = False) -> Episode | None:
+        found = self._episodes(self.scoped(t.episodes).where(t.episodes.c.id == episode_id), latest_only)
         return found[0] if found else None
 
     def episodes_of(self, patient_id: uuid.UUID) -> list[Episode]:
@@ -240,6 +244,14 @@ class SqlClinicRecords(ClinicScoped):
             )
         self._write_children(visit)
         return True
+
+    def mark_signed(self, visit_id: uuid.UUID, signed_by: uuid.UUID, at: datetime) -> bool:
+        result = self.connection.execute(
+            self._update(t.visits, visit_id, t.visits.c.status == "draft").values(
+                status="signed", signed_at=at, signed_by=signed_by, updated_at=at
+            )
+        )
+        return result.rowcount == 1
 
     def _visits(self, statement: Select) -> list[Visit]:
         rows = [_row(row) for row in self.connection.execute(statement)]

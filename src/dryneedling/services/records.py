@@ -169,7 +169,8 @@ def create_episode(
 
 
 def _open_episode(records: ClinicRecords, episode_id: uuid.UUID) -> Episode:
-    episode = records.episode(episode_id)
+    """The episode with its newest assessment only (what the checks need); 404 / 409 when closed."""
+    episode = records.episode(episode_id, latest_only=True)
     if episode is None:
         raise NotFound("episode")
     if episode.status != "open":
@@ -557,11 +558,12 @@ def sign_visit(store: Store, user: User, visit_id: uuid.UUID) -> Visit:
         if user.id != visit.clinician_id:
             raise Forbidden("only the treating clinician may sign this note")
         now = _now()
-        signed = visit.model_copy(update={"status": "signed", "signed_at": now, "signed_by": user.id})
-        if not records.replace_draft_visit(signed):
+        if not records.mark_signed(visit_id, user.id, now):
             raise Conflict("the visit note is signed already", field="visit")
         records.audit(user.id, "sign", "visit", visit_id)
-        return records.visit(visit_id)  # type: ignore[return-value]
+        return visit.model_copy(
+            update={"status": "signed", "signed_at": now, "signed_by": user.id, "updated_at": now}
+        )
 
 
 class AmendmentIn(_In):
