@@ -344,6 +344,10 @@ def test_it_codes_one_or_two_muscles_as_20560_counting_sides_once(api, world, ch
         ({"adverse_events": [{"category": "dizzy", "severity": "mild"}]}, "adverse_events.0.category"),
         ({"adverse_events": [{"category": "bruising", "severity": "awful"}]}, "adverse_events.0.severity"),
         ({"pain_before": 11}, "pain_before"),
+        ({"pain_before": "6"}, "pain_before"),
+        ({"heat_after": 1}, "heat_after"),
+        ({"visit_date": "2999-01-01"}, "visit_date"),
+        ({"visit_date": 20240101}, "visit_date"),
     ],
 )
 def test_it_names_the_field_of_a_bad_visit(api, world, chart, change, field):

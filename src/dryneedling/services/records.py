@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
-from typing import Any, Literal
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from dryneedling.catalog import Catalog
 from dryneedling.errors import InputError
@@ -53,14 +53,31 @@ def _require(user: User, roles: Iterable[str], action: str) -> None:
         raise Forbidden(f"the {user.role} role may not {action}")
 
 
+def _iso_date(value: Any) -> Any:
+    """Dates arrive as ``YYYY-MM-DD`` text (or date objects from Python callers), never as numbers."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError("must be a date YYYY-MM-DD") from None
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise ValueError("must be a date YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """Input of a use case: strict types (no "5" for 5, no 1 for true), unknown fields refused."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
 # -- patients --------------------------------------------------------------------------------------------
 class PatientIn(_In):
     name: str = Field(min_length=1, max_length=200)
-    birth_date: date
+    birth_date: IsoDate
     sex: Sex
     external_id: str | None = Field(None, max_length=64, description="The patient's id (MRN) in your EMR")
 
@@ -118,7 +135,7 @@ def get_patient(store: Store, user: User, patient_id: uuid.UUID) -> PatientView:
 class EpisodeIn(_In):
     profile: dict[str, Any] = Field(description="An assessment profile (as for POST /api/assess)")
     goals: str | None = Field(None, max_length=4000)
-    onset: date | None = None
+    onset: IsoDate | None = None
 
 
 def _assessment(
@@ -338,7 +355,7 @@ class OverrideIn(_In):
 
 
 class VisitIn(_In):
-    visit_date: date | None = Field(None, description="Default: today")
+    visit_date: IsoDate | None = Field(None, description="Default: today")
     subjective: str | None = Field(None, max_length=20_000)
     pain_before: int | None = Field(None, ge=0, le=10)
     pain_after: int | None = Field(None, ge=0, le=10)
@@ -358,7 +375,7 @@ class VisitIn(_In):
 class VisitPatch(_In):
     """Fields to change in a draft visit; the others keep their values."""
 
-    visit_date: date | None = None
+    visit_date: IsoDate | None = None
     subjective: str | None = Field(None, max_length=20_000)
     pain_before: int | None = Field(None, ge=0, le=10)
     pain_after: int | None = Field(None, ge=0, le=10)
@@ -398,6 +415,8 @@ def _check_visit(
     catalog: Catalog, records: ClinicRecords, episode: Episode, data: VisitIn
 ) -> tuple[list[NeedlingEntry], list[AdverseEvent], uuid.UUID | None]:
     kb, rules = catalog.kb, catalog.practice
+    if data.visit_date is not None and data.visit_date > date.today() + timedelta(days=1):
+        raise InputError("visit_date", "is in the future", value=data.visit_date.isoformat())
     needles_in = sum(entry.needles for entry in data.needling)
     if data.needles_out != needles_in:
         raise InputError(
