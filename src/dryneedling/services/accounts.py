@@ -102,3 +102,28 @@ def authenticate_password(store: Store, email: str, password: str) -> User:
         if rehash:
             accounts.set_password_hash(user, security.hash_password(password))
     return user
+
+
+def needs_setup(store: Store) -> bool:
+    """True until a real (non-demo) clinic exists: the web app then offers its first-run page."""
+    with store.accounts(write=False) as found:
+        return not any(not clinic.demo for clinic in found.clinics())
+
+
+def set_up_first_clinic(store: Store, clinic_name: str, owner_name: str, email: str, password: str) -> User:
+    """The first-run page: the clinic and its owner, once (409 when a clinic exists already)."""
+    if password is None or len(password) < MIN_PASSWORD:
+        raise InputError("password", f"must be at least {MIN_PASSWORD} characters")
+    if not needs_setup(store):
+        raise Conflict("this installation is set up already; sign in instead", field=None)
+    clinic = add_clinic(store, clinic_name)
+    return add_user(store, clinic.id, email, "owner", password, name=owner_name)
+
+
+def session_user(store: Store, clinic_id: uuid.UUID, user_id: uuid.UUID) -> User:
+    """The active user a session names; NotAuthenticated when gone or deactivated."""
+    with store.clinic(clinic_id, write=False) as records:
+        user = records.user(user_id)
+    if user is None or not user.active:
+        raise NotAuthenticated("please sign in")
+    return user

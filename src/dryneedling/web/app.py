@@ -23,7 +23,9 @@ from dryneedling.web.errors import install_body_guard, install_error_handlers
 WEB_DIR = Path(str(resources.files("dryneedling.web")))
 
 
-def create_app(catalog: Catalog | None = None, records_store: object | None = None) -> FastAPI:
+def create_app(
+    catalog: Catalog | None = None, records_store: object | None = None, session_key: str | None = None
+) -> FastAPI:
     """Build the web app (pages under ``/``, JSON API under ``/api``, OpenAPI at ``/openapi.json``).
 
     The catalog is built once here (or passed in by tests) and handed to every request as a dependency.
@@ -56,10 +58,16 @@ def create_app(catalog: Catalog | None = None, records_store: object | None = No
     from dryneedling.web.pages import router as pages_router
     from dryneedling.web.records import install_records_handlers
     from dryneedling.web.records import router as records_router
+    from dryneedling.web.records_pages import install_page_handlers
+    from dryneedling.web.records_pages import router as records_pages_router
+    from dryneedling.web.session import install_sessions
 
     install_records_handlers(app)
+    install_page_handlers(app)
+    install_sessions(app, session_key)
     app.include_router(api_router)
     app.include_router(records_router)
+    app.include_router(records_pages_router)
     app.include_router(pages_router)
     app.openapi = lambda: _openapi_with_profile(app)
     return app
