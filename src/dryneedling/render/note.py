@@ -7,6 +7,7 @@ CPT wording from the catalog; amendments are printed after the signed original, 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -16,6 +17,15 @@ logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 PAPER_SIZES = ("A4", "Letter")
 
+
+def when(value: Any) -> str:
+    """A stored time (ISO text) as people read it: ``2026-11-30 04:36 UTC``."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 _env = Environment(
     loader=PackageLoader("dryneedling.render", "templates"),
     autoescape=select_autoescape(["html"]),
@@ -23,6 +33,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_env.filters["when"] = when
 
 
 def render_note_html(note: dict[str, Any], labels: dict[str, Any], paper: str = "A4") -> str:

@@ -21,6 +21,7 @@ from dryneedling.errors import InputError
 from dryneedling.records.entities import User
 from dryneedling.records.errors import NotAuthenticated, RecordsError
 from dryneedling.records.repository import Store
+from dryneedling.render.note import when
 from dryneedling.services import accounts
 from dryneedling.services import records as service
 from dryneedling.web.deps import get_catalog
@@ -38,6 +39,8 @@ class SignInRequired(Exception):
 
 
 def install_page_handlers(app) -> None:
+    app.state.templates.env.filters["when"] = when
+
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired):
         return RedirectResponse("/records/login", status_code=303)
