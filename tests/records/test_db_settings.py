@@ -45,3 +45,11 @@ def test_it_runs_sqlite_in_wal_mode_with_foreign_keys(tmp_path):
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_it_makes_a_new_sqlite_file_readable_by_its_owner_only(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'private.db'}")
+    with engine.connect() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x)")
+    engine.dispose()
+    assert (tmp_path / "private.db").stat().st_mode & 0o777 == 0o600

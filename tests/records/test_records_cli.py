@@ -98,3 +98,14 @@ def test_it_refuses_an_unsupported_database_url(monkeypatch):
     monkeypatch.setenv("DRYNEEDLING_DATABASE_URL", "mysql://root@localhost/x")
     result = _run("db", "upgrade")
     assert result.exit_code == 2 and "DRYNEEDLING_DATABASE_URL" in result.output
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("DRYNEEDLING_DATABASE_URL", "mysql://root@localhost/x"), ("DRYNEEDLING_SECRET_KEY", "short")],
+)
+def test_it_refuses_to_serve_with_a_bad_records_setting(monkeypatch, tmp_path, variable, value):
+    monkeypatch.setenv("DRYNEEDLING_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv(variable, value)
+    result = _run("serve", "--port", "8765")
+    assert result.exit_code == 2 and variable in result.output

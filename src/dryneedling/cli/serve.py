@@ -25,9 +25,11 @@ def serve(
         fail(error)
     from dryneedling.db import database_url
     from dryneedling.db.engine import make_engine, upgrade
+    from dryneedling.web.session import secret_key
 
     try:
         url = database_url()  # the practice records: migrated before the first request
+        secret_key()  # the records pages' session key: checked (or made) now, not on the first request
     except InputError as error:
         fail(error)
     upgrade(make_engine(url))

@@ -7,6 +7,8 @@ through psycopg 3 with a connection pool checked before use.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from pathlib import Path
 
@@ -22,8 +24,18 @@ def make_engine(url: URL | str) -> Engine:
     url = URL.create("sqlite") if url == "" else url
     engine = create_engine(url, pool_pre_ping=not str(url).startswith("sqlite"))
     if engine.dialect.name == "sqlite":
+        _private_file(engine.url.database)
         _tune_sqlite(engine)
     return engine
+
+
+def _private_file(database: str | None) -> None:
+    """Make a new SQLite file readable by its owner only (it holds patient records); SQLite gives its
+    -wal and -shm files the same permissions."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _tune_sqlite(engine: Engine) -> None:
