@@ -221,7 +221,7 @@ class EpisodeView(BaseModel):
 
     @property
     def valid_consent(self) -> Consent | None:
-        return _valid_consent(self.consents)
+        return valid_consent(self.consents)
 
 
 def get_episode(store: Store, user: User, episode_id: uuid.UUID) -> EpisodeView:
@@ -235,7 +235,8 @@ def get_episode(store: Store, user: User, episode_id: uuid.UUID) -> EpisodeView:
 
 
 # -- consent ---------------------------------------------------------------------------------------------
-def _valid_consent(consents: list[Consent]) -> Consent | None:
+def valid_consent(consents: list[Consent]) -> Consent | None:
+    """The newest consent that is not withdrawn (None: no needling may be recorded)."""
     valid = [consent for consent in consents if consent.valid]
     return valid[-1] if valid else None
 
@@ -320,7 +321,7 @@ def withdraw_consent(store: Store, user: User, episode_id: uuid.UUID) -> Consent
     with store.clinic(user.clinic_id) as records:
         if records.episode(episode_id) is None:
             raise NotFound("episode")
-        consent = _valid_consent(records.consents_of(episode_id))
+        consent = valid_consent(records.consents_of(episode_id))
         if consent is None:
             raise Conflict("there is no valid consent to withdraw", field="consent")
         records.withdraw_consent(consent.id, _now())
@@ -466,7 +467,7 @@ def _check_visit(
         if not (data.clean_technique and data.sharps_disposed):
             missing = "clean_technique" if not data.clean_technique else "sharps_disposed"
             raise InputError(missing, "must be attested when needles were used", value=False)
-        consent = _valid_consent(records.consents_of(episode.id))
+        consent = valid_consent(records.consents_of(episode.id))
         if consent is None:
             raise Conflict(
                 "no valid dry needling consent for this episode: record consent first", field="consent"

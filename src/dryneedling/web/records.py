@@ -167,7 +167,7 @@ def _summary(assessment: Assessment) -> AssessmentSummary:
 
 def _episode_out(episode: Episode, consents: list[Consent], visits: list[Visit]) -> EpisodeOut:
     latest = episode.latest_assessment
-    current = service._valid_consent(consents)
+    current = service.valid_consent(consents)
     return EpisodeOut(
         **episode.model_dump(
             include={"id", "patient_id", "condition", "onset", "goals", "status", "opened_at", "closed_at"}
