@@ -106,3 +106,22 @@ def test_it_blocks_the_excluded_muscles_only_on_the_side_of_a_one_sided_finding(
     everything = blocked_muscles(assess(catalog, profile("do_not_needle")).model_dump(mode="json"))
     assert everything["*"][0] == "needle_phobia"
     assert blocked_muscles(None) == {}
+
+
+def test_it_reads_per_muscle_restrictions_from_a_stored_report():
+    from dryneedling.records.consent import muscle_restrictions
+
+    report = {
+        "candidate_muscles": [
+            {
+                "muscle": "upper_trapezius",
+                "restrictions": [{"text": "Needle superficial fibres only"}, "No deep pincer"],
+            },
+            {"muscle": "temporalis", "restrictions": []},
+            {"muscle": "suboccipitals"},
+        ]
+    }
+    assert muscle_restrictions(report) == {
+        "upper_trapezius": ["Needle superficial fibres only", "No deep pincer"]
+    }
+    assert muscle_restrictions(None) == {}

@@ -47,6 +47,31 @@ def _restriction_lines(report: Mapping[str, Any] | None) -> list[str]:
     return list(dict.fromkeys(lines))
 
 
+def muscle_restrictions(report: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    """Muscle id -> what screening says about needling it (clinician wording), for the candidate muscles that
+    carry ``restrictions`` in the stored Report (muscles it blocks outright are in ``excluded_muscles``)."""
+    found: dict[str, list[str]] = {}
+    for candidate in (report or {}).get("candidate_muscles") or []:
+        texts = []
+        for restriction in candidate.get("restrictions") or []:
+            if isinstance(restriction, Mapping):
+                text = next(
+                    (
+                        restriction[key]
+                        for key in ("text", "note", "action", "label", "reason", "patient_text")
+                        if isinstance(restriction.get(key), str) and restriction.get(key)
+                    ),
+                    None,
+                )
+            else:
+                text = str(restriction)
+            if text:
+                texts.append(text)
+        if texts:
+            found[candidate.get("muscle", "")] = texts
+    return found
+
+
 def consent_text(
     rules: PracticeRules, citations: Mapping[str, str], report: Mapping[str, Any] | None
 ) -> ConsentText:

@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from dryneedling.catalog import Catalog
+from dryneedling.records.consent import muscle_restrictions
 from dryneedling.records.entities import Amendment, Assessment, Consent, Episode, Patient, User, Visit
 from dryneedling.records.errors import NotAuthenticated, RecordsError
 from dryneedling.records.repository import Store
@@ -140,6 +141,9 @@ class EpisodeOut(BaseModel):
     restrictions: dict[str, Restriction] = Field(
         description="Muscle id ('*' = every muscle) -> what blocks it at the latest screening; needling it needs an override"
     )
+    muscle_restrictions: dict[str, list[str]] = Field(
+        default_factory=dict, description="Candidate muscle id -> screening's restrictions on needling it"
+    )
     assessments: list[AssessmentSummary]
     consent: ConsentState
     visits: list[VisitSummary]
@@ -180,6 +184,7 @@ def _episode_out(episode: Episode, consents: list[Consent], visits: list[Visit])
                 latest.report if latest else None
             ).items()
         },
+        muscle_restrictions=muscle_restrictions(latest.report if latest else None),
         assessments=[_summary(a) for a in episode.assessments],
         consent=ConsentState(valid=current is not None, current=current),
         visits=[

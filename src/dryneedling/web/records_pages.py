@@ -18,6 +18,7 @@ from starlette.datastructures import FormData
 
 from dryneedling.catalog import Catalog
 from dryneedling.errors import InputError
+from dryneedling.records.consent import muscle_restrictions
 from dryneedling.records.entities import User
 from dryneedling.records.errors import NotAuthenticated, RecordsError
 from dryneedling.records.repository import Store
@@ -263,8 +264,13 @@ def _episode_context(catalog: Catalog, view: service.EpisodeView) -> dict[str, A
     blocked = service.blocked_muscles(report)
     candidates = [m["muscle"] for m in report.get("candidate_muscles") or []]
     others = sorted((m for m in kb.muscles if m not in candidates), key=lambda m: kb.muscles[m].name)
-    muscles = [(m, kb.muscles[m].name, blocked.get(m) or blocked.get("*")) for m in [*candidates, *others]]
+    restricted = muscle_restrictions(report)
+    muscles = [
+        (m, kb.muscles[m].name, blocked.get(m) or blocked.get("*"), restricted.get(m, []))
+        for m in [*candidates, *others]
+    ]
     return {
+        "restricted": restricted,
         "view": view,
         "report": report,
         "blocked": blocked,
