@@ -38,3 +38,20 @@ def test_it_marks_the_demo_clinic_as_demo(store, catalog):
         clinic = found.clinic(uuid.UUID(summary.clinic_id))
     assert clinic.demo and "synthetic" in clinic.name
     assert accounts.authenticate_token(store, summary.owner_token).role == "owner"
+
+
+def test_it_dates_every_demo_visit_in_the_past(store, catalog):
+    from datetime import date
+
+    from dryneedling.services.demo import seed
+
+    summary = seed(store, catalog, 40, random_seed=11)
+    with store.clinic(uuid.UUID(summary.clinic_id), write=False) as records:
+        patients = records.search_patients("", 200)
+        dates = [
+            visit.visit_date
+            for patient in patients
+            for episode in records.episodes_of(patient.id)
+            for visit in records.visits_of(episode.id)
+        ]
+    assert len(dates) == summary.visits and max(dates) <= date.today()

@@ -189,7 +189,9 @@ def seed(store: Store, catalog: Catalog, patients: int, random_seed: int = 1) ->
                 episode.id,
                 service.ConsentIn(signed_by="patient", signer_name=patient.name, copy_given=True),
             )
-            day = today - timedelta(days=rng.randint(14, 365))
+            day = today - timedelta(
+                days=rng.randint(70, 365)
+            )  # six visits at most 10 days apart end by today
             for _ in range(rng.choice([1, 2, 2, 3, 3, 4, 5, 6])):
                 needling = _needling(rng, report, profile["side"])
                 before = rng.randint(2, 8)
