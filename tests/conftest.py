@@ -34,6 +34,15 @@ def reading_grade(monkeypatch):
     return textstat.flesch_kincaid_grade
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _records_outside_the_checkout(tmp_path_factory):
+    """An app opened without a records store makes its SQLite file in DRYNEEDLING_DATA_DIR (default: the
+    working directory); tests keep it in a temporary directory instead of the checkout."""
+    if "DRYNEEDLING_DATABASE_URL" not in os.environ and "DRYNEEDLING_DATA_DIR" not in os.environ:
+        os.environ["DRYNEEDLING_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    yield
+
+
 @pytest.fixture(scope="session")
 def catalog():
     """The shipped catalog, built once for the whole run (it is read-only)."""

@@ -1,6 +1,7 @@
 """The Catalog: every piece of curated data, loaded and validated once, with one version.
 
-The knowledge base, the assessment guidance, the evidence data and the grade rules are read from one data
+The knowledge base, the assessment guidance, the evidence data, the grade rules and the practice rules
+(``records/practice.yaml``: CPT, adverse events, consent wording) are read from one data
 directory (``knowledge/data``: the knowledge YAML, ``guidance/`` and ``evidence/``) and checked against each
 other. ``version`` is a content hash of every file the catalog was built from, so a stored report can say
 exactly which knowledge it was made with. The CLI builds a catalog per command; the web app builds one at
@@ -36,6 +37,7 @@ from dryneedling.evidence.syntheses import EvidenceData, load_evidence
 from dryneedling.knowledge.guidance import Guidance, load_guidance
 from dryneedling.knowledge.learn import LearnData, load_learn
 from dryneedling.knowledge.load import DATA_DIR, KnowledgeBase, load_knowledge
+from dryneedling.records.rules import PracticeRules, load_practice_rules
 
 #: Files that make up the data, relative to the data directory (anything else is ignored by the hash).
 DATA_SUFFIXES = (".yaml", ".yml", ".csv")
@@ -57,6 +59,7 @@ class Catalog:
     evidence: EvidenceData
     version: str
     data_dir: Path
+    practice: PracticeRules
     #: The public pages' data (learn/pages.yaml); None for a data directory without a learn/ folder.
     learn: LearnData | None = None
     #: Answers that depend only on this catalog's data (e.g. the evidence section of one condition for one
@@ -119,7 +122,7 @@ def _build(root: Path) -> Catalog:
     """Parse and validate every file under ``root`` (no cache)."""
     kb = load_knowledge(root)
     problems: list[Problem] = []
-    guidance = evidence = None
+    guidance = evidence = practice = None
     try:
         guidance = load_guidance(root / "guidance", kb)
     except DataError as exc:
@@ -128,11 +131,21 @@ def _build(root: Path) -> Catalog:
         evidence = load_evidence(root / "evidence", kb=kb)
     except DataError as exc:
         problems.extend(exc.problems)
-    if problems or guidance is None or evidence is None:
+    try:
+        practice = load_practice_rules(root, kb.sources)
+    except DataError as exc:
+        problems.extend(exc.problems)
+    if problems or guidance is None or evidence is None or practice is None:
         raise DataError(problems)
     learn = load_learn(root / "learn", kb, guidance, evidence) if (root / "learn").is_dir() else None
     return Catalog(
-        kb=kb, guidance=guidance, evidence=evidence, version=data_version(root), data_dir=root, learn=learn
+        kb=kb,
+        guidance=guidance,
+        evidence=evidence,
+        version=data_version(root),
+        data_dir=root,
+        practice=practice,
+        learn=learn,
     )
 
 

@@ -19,6 +19,7 @@ app = typer.Typer(
 from dryneedling.cli import assess as _assess  # noqa: E402,F401
 from dryneedling.cli import evidence as _evidence  # noqa: E402,F401
 from dryneedling.cli import knowledge as _knowledge  # noqa: E402,F401
+from dryneedling.cli import records as _records  # noqa: E402,F401
 from dryneedling.cli import serve as _serve  # noqa: E402,F401
 
 

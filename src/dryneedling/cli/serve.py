@@ -23,7 +23,26 @@ def serve(
         settings = load_settings(host=host, port=port)
     except InputError as error:
         fail(error)
+    from dryneedling.db import database_url
+    from dryneedling.db.engine import make_engine, upgrade
+    from dryneedling.web.session import secret_key
+
+    try:
+        url = database_url()  # the practice records: migrated before the first request
+        secret_key()  # the records pages' session key: checked (or made) now, not on the first request
+    except InputError as error:
+        fail(error)
+    upgrade(make_engine(url))
     import uvicorn
 
-    # Access logs show paths only; assessment data travels in POST bodies, which are never logged.
-    uvicorn.run("dryneedling.web.app:app", host=settings.host, port=settings.port, log_level="info")
+    from dryneedling.web.logs import uvicorn_log_config
+
+    # Access logs show paths only, without query strings (a patient search carries a name there);
+    # assessment and records data travel in bodies, which are never logged.
+    uvicorn.run(
+        "dryneedling.web.app:app",
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        log_config=uvicorn_log_config(),
+    )

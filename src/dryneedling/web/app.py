@@ -1,8 +1,10 @@
 """The FastAPI application: HTML pages (Jinja2 + vendored htmx) and a JSON API over the domain core.
 
 The app is a thin shell: every answer comes from ``dryneedling.knowledge``, ``dryneedling.assessment``
-and ``dryneedling.evidence``; rendering comes from ``dryneedling.render``. Nothing about a patient is
-stored: no database, no sessions, no cookies; assessment requests are POSTed and answered ``no-store``.
+and ``dryneedling.evidence``; rendering comes from ``dryneedling.render``. The stateless pages and
+``POST /api/assess`` store nothing about a patient; the practice records (``/api/patients``, episodes,
+visits; :mod:`dryneedling.web.records`) are kept in the database of :mod:`dryneedling.db`, behind API tokens.
+Answers about a patient are sent ``no-store``.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ from dryneedling.web.errors import install_body_guard, install_error_handlers
 WEB_DIR = Path(str(resources.files("dryneedling.web")))
 
 
-def create_app(catalog: Catalog | None = None) -> FastAPI:
+def create_app(
+    catalog: Catalog | None = None, records_store: object | None = None, session_key: str | None = None
+) -> FastAPI:
     """Build the web app (pages under ``/``, JSON API under ``/api``, OpenAPI at ``/openapi.json``).
 
     The catalog is built once here (or passed in by tests) and handed to every request as a dependency.
+    The practice records' store is passed in by tests; otherwise it is opened (and migrated) from the
+    environment on the first records request (see :mod:`dryneedling.web.records`).
     """
     app = FastAPI(
         title="dryneedling",
@@ -46,6 +52,7 @@ def create_app(catalog: Catalog | None = None) -> FastAPI:
     # Host and port are checked by `dryneedling serve`, whose options may override the environment.
     page_settings = {name: value for name, value in os.environ.items() if name == ENV_PREFIX + "PAPER"}
     app.state.settings = load_settings(page_settings)
+    app.state.records_store = records_store
     app.state.templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
     from dryneedling.render.html import condition_label, region_label
 
@@ -56,8 +63,18 @@ def create_app(catalog: Catalog | None = None) -> FastAPI:
 
     from dryneedling.web.api import router as api_router
     from dryneedling.web.pages import router as pages_router
+    from dryneedling.web.records import install_records_handlers
+    from dryneedling.web.records import router as records_router
+    from dryneedling.web.records_pages import install_page_handlers
+    from dryneedling.web.records_pages import router as records_pages_router
+    from dryneedling.web.session import install_sessions
 
+    install_records_handlers(app)
+    install_page_handlers(app)
+    install_sessions(app, session_key)
     app.include_router(api_router)
+    app.include_router(records_router)
+    app.include_router(records_pages_router)
     app.include_router(pages_router)
     from dryneedling.web.learn import router as learn_router  # public pages for patients (issue 13)
 

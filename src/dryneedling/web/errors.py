@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dryneedling.errors import InputError, plain_value
@@ -211,6 +212,17 @@ def install_body_guard(app: FastAPI, max_bytes: int = MAX_BODY_BYTES, max_depth:
     app.add_middleware(BodyGuard, max_bytes=max_bytes, max_depth=max_depth)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on this path: Starlette names only the first matching route's, which is
+    wrong when one path has several routes (GET and PATCH /api/visits/{id})."""
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        methods = getattr(route, "methods", None)
+        if methods and route.matches(request.scope)[0] != Match.NONE:
+            allowed |= set(methods)
+    return sorted(allowed)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that give every error the same envelope (HTML page for browsers)."""
 
@@ -231,7 +243,10 @@ def install_error_handlers(app: FastAPI) -> None:
         else:
             message = str(exc.detail)
         # Keep the exception's headers: a 405 must say which methods are allowed (RFC 9110 Allow).
-        return _respond(request, error_body(None, message), exc.status_code, getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+        return _respond(request, error_body(None, message), exc.status_code, headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

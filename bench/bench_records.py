@@ -1,0 +1,304 @@
+"""Benchmark: the practice records' API beside a bare FastAPI endpoint, and its reads beside plain queries.
+
+Run: ``python bench/bench_records.py`` (SQLite) or ``--db postgresql`` (``DRYNEEDLING_BENCH_POSTGRES_URL``,
+default ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``: a role that may create databases; a
+fresh database is made and dropped). ``--visits 10000`` or ``100000`` sets how many demo visits are seeded
+first (``--quick``: 1,000 and a shorter load). Not a timed test: it prints what it measured and the ratios,
+all in one run on one machine.
+
+What it measures
+- write load: ``--clients`` (20) concurrent clients, each creating a visit with three muscles and signing it
+  (two requests) against ``dryneedling.web.app`` under uvicorn, then the same clients POSTing a JSON body
+  to a bare FastAPI endpoint under uvicorn; requests per second, 5xx count, ratio (target >= 25 %);
+- reads: median latency of ``GET /api/patients?q=`` and ``GET /api/episodes/{id}`` over HTTP, beside the plain
+  indexed SQL queries that fetch the same rows on the same database, in this process (ratio = API / SQL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+VISITS_PER_PATIENT = 3.3  # what demo seed makes on average
+
+bare_app = FastAPI()
+
+
+@bare_app.post("/bare", status_code=201)
+def bare(body: dict) -> dict:
+    """The floor: FastAPI parsing a JSON body and answering, nothing else."""
+    return {"ok": True, "keys": len(body)}
+
+
+THREE = [
+    {
+        "muscle": "upper_trapezius",
+        "side": "right",
+        "needles": 2,
+        "length_mm": 30,
+        "gauge": 0.25,
+        "depth_mm": 15,
+        "technique": "fast_in_fast_out",
+        "twitch_responses": 2,
+    },
+    {
+        "muscle": "suboccipitals",
+        "side": "bilateral",
+        "needles": 2,
+        "length_mm": 30,
+        "gauge": 0.25,
+        "depth_mm": 18,
+    },
+    {"muscle": "temporalis", "side": "right", "needles": 1, "length_mm": 15, "gauge": 0.2, "depth_mm": 8},
+]
+VISIT = {
+    "pain_before": 6,
+    "pain_after": 3,
+    "heat_before": False,
+    "heat_after": True,
+    "needling": THREE,
+    "needles_out": 5,
+    "clean_technique": True,
+    "sharps_disposed": True,
+    "adverse_events": [],
+}
+PROFILE = {
+    "age": 45,
+    "sex": "female",
+    "condition": "tension_type_headache",
+    "pain_regions": ["temple", "posterior_neck"],
+    "consent": True,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(target: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            target,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--app-dir",
+            str(HERE),
+        ],
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url + "/", timeout=1)
+            return process, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"server {target} did not start")
+
+
+def load(url: str, clients: int, seconds: float, make_requests) -> tuple[float, int, int]:
+    """Run ``make_requests(client)`` in ``clients`` threads for ``seconds``; (requests/s, requests, 5xx)."""
+    done = [0] * clients
+    errors = [0] * clients
+    stop = time.monotonic() + seconds
+
+    def worker(index: int) -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            while time.monotonic() < stop:
+                for response in make_requests(client):
+                    done[index] += 1
+                    if response.status_code >= 500:
+                        errors[index] += 1
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - start
+    return sum(done) / elapsed, sum(done), sum(errors)
+
+
+def median_ms(func, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--visits", type=int, default=10_000, help="demo visits to seed first")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--quick", action="store_true", help="1,000 visits, 4 s of load")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.visits, args.seconds = min(args.visits, 1_000), min(args.seconds, 4.0)
+
+    from dryneedling.catalog import load_catalog
+    from dryneedling.db import open_store
+    from dryneedling.db import tables as t
+    from dryneedling.db.store import name_key
+    from dryneedling.services import accounts
+    from dryneedling.services.demo import seed
+
+    workdir = tempfile.mkdtemp(prefix="dn-bench-")
+    admin = None
+    if args.db == "sqlite":
+        url = f"sqlite:///{workdir}/bench.db"
+    else:
+        admin_url = make_url(os.environ.get("DRYNEEDLING_BENCH_POSTGRES_URL", DEFAULT_POSTGRES))
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        name = f"dryneedling_bench_{secrets.token_hex(4)}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        url = admin_url.set(database=name).render_as_string(hide_password=False)
+    servers: list[subprocess.Popen] = []
+    try:
+        store = open_store(url, migrate=True)
+        catalog = load_catalog()
+        patients = max(1, math.ceil(args.visits / VISITS_PER_PATIENT))
+        start = time.perf_counter()
+        demo = seed(store, catalog, patients, random_seed=7)
+        print(
+            f"{args.db}: seeded {demo.visits:,} visits ({demo.patients:,} patients, {demo.episodes:,} episodes) "
+            f"in {time.perf_counter() - start:.1f} s"
+        )
+
+        # the load phase's clinician, patient, episode and consent
+        clinic = accounts.add_clinic(store, "Bench clinic")
+        accounts.add_user(store, clinic.id, f"bench.{clinic.id.hex[:6]}@example.org", "clinician", None)
+        token = accounts.issue_token(store, f"bench.{clinic.id.hex[:6]}@example.org")
+        headers = {"Authorization": f"Bearer {token}"}
+
+        env = {**os.environ, "DRYNEEDLING_DATABASE_URL": url}
+        process, api_url = start_server("dryneedling.web.app:app", env)
+        servers.append(process)
+        with httpx.Client(base_url=api_url, headers=headers, timeout=30) as client:
+            patient = client.post(
+                "/api/patients", json={"name": "Bench Patient", "birth_date": "1980-01-01", "sex": "female"}
+            ).json()["id"]
+            episode = client.post(f"/api/patients/{patient}/episodes", json={"profile": PROFILE}).json()["id"]
+            client.post(
+                f"/api/episodes/{episode}/consent",
+                json={"signed_by": "patient", "signer_name": "Bench Patient"},
+            ).raise_for_status()
+
+        def create_and_sign(client: httpx.Client):
+            created = client.post(f"/api/episodes/{episode}/visits", json=VISIT, headers=headers)
+            yield created
+            if created.status_code == 201:
+                yield client.post(f"/api/visits/{created.json()['id']}/sign", headers=headers)
+
+        api_rate, api_requests, api_5xx = load(api_url, args.clients, args.seconds, create_and_sign)
+
+        bare_process, bare_url = start_server("bench_records:bare_app", env)
+        servers.append(bare_process)
+        bare_rate, bare_requests, bare_5xx = load(
+            bare_url, args.clients, args.seconds, lambda client: [client.post("/bare", json=VISIT)]
+        )
+        ratio = api_rate / bare_rate
+        print(f"\nwrite load, {args.clients} clients x {args.seconds:.0f} s (one uvicorn worker each):")
+        print(
+            f"  records API: create visit + sign  {api_rate:8.1f} req/s  ({api_requests:,} requests, {api_5xx} 5xx)"
+        )
+        print(
+            f"  bare FastAPI POST                 {bare_rate:8.1f} req/s  ({bare_requests:,} requests, {bare_5xx} 5xx)"
+        )
+        print(
+            f"  ratio records/bare                {ratio:8.1%}   (target >= 25 %: {'met' if ratio >= 0.25 else 'NOT met'})"
+        )
+
+        # reads: a name search and an episode page, over HTTP, beside plain indexed SQL on the same database
+        demo_headers = {"Authorization": f"Bearer {demo.owner_token}"}
+        demo_clinic = __import__("uuid").UUID(demo.clinic_id)
+        with httpx.Client(base_url=api_url, headers=demo_headers, timeout=30) as client:
+            first = client.get("/api/patients", params={"limit": 1}).json()["items"][0]
+            word = first["name"].split()[-1]
+            episode_id = client.get(f"/api/patients/{first['id']}").json()["episodes"][0]["id"]
+            search_api = median_ms(
+                lambda: client.get("/api/patients", params={"q": word}).raise_for_status(), 200
+            )
+            episode_api = median_ms(lambda: client.get(f"/api/episodes/{episode_id}").raise_for_status(), 200)
+        engine = store.engine
+        key = name_key(word)
+
+        def plain_search() -> None:
+            with engine.connect() as connection:
+                connection.execute(
+                    select(t.patients)
+                    .where(
+                        t.patients.c.clinic_id == demo_clinic,
+                        (t.patients.c.name_key.startswith(key)) | (t.patients.c.name_key.contains(" " + key)),
+                    )
+                    .order_by(t.patients.c.name_key)
+                    .limit(50)
+                ).fetchall()
+
+        def plain_episode() -> None:
+            import uuid
+
+            eid = uuid.UUID(episode_id)
+            with engine.connect() as connection:
+                for table in (t.episodes, t.assessments, t.consents, t.visits):
+                    column = table.c.id if table is t.episodes else table.c.episode_id
+                    connection.execute(
+                        select(table).where(table.c.clinic_id == demo_clinic, column == eid)
+                    ).fetchall()
+
+        search_sql = median_ms(plain_search, 200)
+        episode_sql = median_ms(plain_episode, 200)
+        print(f"\nreads on {demo.visits:,} seeded visits (median of 200):")
+        print(
+            f"  patient search   API {search_api:7.2f} ms   plain SQL {search_sql:7.2f} ms   ratio {search_api / search_sql:5.1f}x"
+        )
+        print(
+            f"  episode page     API {episode_api:7.2f} ms   plain SQL {episode_sql:7.2f} ms   ratio {episode_api / episode_sql:5.1f}x"
+        )
+        store.engine.dispose()
+        return 0 if api_5xx == 0 else 1
+    finally:
+        for process in servers:
+            process.terminate()
+            process.wait(timeout=10)
+        if admin is not None:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The database: an engine tuned per backend, migrations applied on demand, and the :class:`SqlStore`.
+
+SQLite (the embedded default) runs in WAL mode with foreign keys on and a busy timeout; write transactions
+start with ``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing half-way. PostgreSQL runs
+through psycopg 3 with a connection pool checked before use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import URL
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BUSY_TIMEOUT_MS = 10_000
+
+
+def make_engine(url: URL | str) -> Engine:
+    """An engine for ``url`` with the settings described in the module docstring."""
+    url = URL.create("sqlite") if url == "" else url
+    engine = create_engine(url, pool_pre_ping=not str(url).startswith("sqlite"))
+    if engine.dialect.name == "sqlite":
+        _private_file(engine.url.database)
+        _tune_sqlite(engine)
+    return engine
+
+
+def _private_file(database: str | None) -> None:
+    """Make a new SQLite file readable by its owner only (it holds patient records); SQLite gives its
+    -wal and -shm files the same permissions."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # BEGIN is emitted below, so it can be IMMEDIATE
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        write = connection.info.get("write", True)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def alembic_config(engine: Engine):
+    """An Alembic configuration for ``engine`` (no alembic.ini needed; the migrations ship in the package)."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+_upgrade_lock = threading.Lock()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply the migrations up to ``revision`` (default: the newest)."""
+    from alembic import command
+
+    with _upgrade_lock:
+        command.upgrade(alembic_config(engine), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Undo migrations down to ``revision`` (``base`` removes every table)."""
+    from alembic import command
+
+    with _upgrade_lock:
+        command.downgrade(alembic_config(engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None before the first migration)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(alembic_config(create_engine("sqlite://"))).get_heads()
+    return heads[0]
+
+
+def table_names(engine: Engine) -> list[str]:
+    return sorted(inspect(engine).get_table_names())

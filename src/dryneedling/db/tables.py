@@ -1,0 +1,266 @@
+"""The tables of the practice records (SQLAlchemy Core), one MetaData shared with the Alembic migrations.
+
+Every row but a clinic's own carries ``clinic_id`` in its primary key, and every reference between rows is a
+composite foreign key through ``clinic_id``: the database itself refuses a visit that points at another
+clinic's episode, and a clinic's data can be read, exported or sharded by that one column.
+Names of constraints and indexes follow a fixed convention so migrations stay comparable.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+When = DateTime(timezone=True)
+
+
+def _clinic_key() -> Column:
+    return Column("clinic_id", Uuid, primary_key=True)
+
+
+clinics = Table(
+    "clinics",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("demo", Boolean, nullable=False, default=False),
+    Column("created_at", When, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    _clinic_key(),
+    Column("id", Uuid, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", String(200)),
+    Column("training_hours", Float),
+    Column("training_course", String(200)),
+    Column("training_jurisdiction", String(100)),
+    Column("training_completed_on", Date),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", When, nullable=False),
+    ForeignKeyConstraint(["clinic_id"], ["clinics.id"]),
+    CheckConstraint("role IN ('owner', 'clinician', 'assistant', 'auditor')", name="role"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    _clinic_key(),
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("created_at", When, nullable=False),
+    Column("last_used_at", When),
+    Column("revoked_at", When),
+    ForeignKeyConstraint(["clinic_id", "user_id"], ["users.clinic_id", "users.id"]),
+)
+# Authentication finds a token by its id before the clinic is known.
+Index("ix_api_tokens_id", api_tokens.c.id, unique=True)
+
+patients = Table(
+    "patients",
+    metadata,
+    _clinic_key(),
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("name_key", String(200), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("sex", String(10), nullable=False),
+    Column("external_id", String(64)),
+    Column("created_by", Uuid, nullable=False),
+    Column("created_at", When, nullable=False),
+    ForeignKeyConstraint(["clinic_id"], ["clinics.id"]),
+)
+Index("ix_patients_clinic_name_key", patients.c.clinic_id, patients.c.name_key)
+Index("ix_patients_clinic_external_id", patients.c.clinic_id, patients.c.external_id, unique=True)
+Index("ix_patients_clinic_birth_date", patients.c.clinic_id, patients.c.birth_date)
+
+episodes = Table(
+    "episodes",
+    metadata,
+    _clinic_key(),
+    Column("id", Uuid, primary_key=True),
+    Column("patient_id", Uuid, nullable=False),
+    Column("condition", String(100)),
+    Column("onset", Date),
+    Column("goals", Text),
+    Column("status", String(10), nullable=False),
+    Column("opened_at", When, nullable=False),
+    Column("closed_at", When),
+    Column("created_by", Uuid, nullable=False),
+    ForeignKeyConstraint(["clinic_id", "patient_id"], ["patients.clinic_id", "patients.id"]),
+    CheckConstraint("status IN ('open', 'closed')", name="status"),
+)
+Index("ix_episodes_clinic_patient", episodes.c.clinic_id, episodes.c.patient_id)
+
+assessments = Table(
+    "assessments",
+    metadata,
+    _clinic_key(),
+    Column("id", Uuid, primary_key=True),
+    Column("episode_id", Uuid, nullable=False),
+    Column("profile", Json, nullable=False),
+    Column("report", Json, nullable=False),
+    Column("catalog_version", String(40), nullable=False),
+    Column("created_by", Uuid, nullable=False),
+    Column("created_at", When, nullable=False),
+    ForeignKeyConstraint(["clinic_id", "episode_id"], ["episodes.clinic_id", "episodes.id"]),
+)
+Index("ix_assessments_clinic_episode", assessments.c.clinic_id, assessments.c.episode_id)
+
+consents = Table(
+    "consents",
+    metadata,
+    _clinic_key(),
+    Column("id", Uuid, primary_key=True),
+    Column("episode_id", Uuid, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("version", String(40), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("catalog_version", String(40), nullable=False),
+    Column("signed_by", String(10), nullable=False),
+    Column("signer_name", String(200), nullable=False),
+    Column("method", String(30), nullable=False),
+    Column("typed_name", String(200)),
+    Column("ticked", Boolean, nullable=False),
+    Column("signature", Text),
+    Column("signed_at", When, nullable=False),
+    Column("copy_given", Boolean, nullable=False),
+    Column("recorded_by", Uuid, nullable=False),
+    Column("withdrawn_at", When),
+    ForeignKeyConstraint(["clinic_id", "episode_id"], ["episodes.clinic_id", "episodes.id"]),
+)
+Index("ix_consents_clinic_episode", consents.c.clinic_id, consents.c.episode_id)
+
+visits = Table(
+    "visits",
+    metadata,
+    _clinic_key(),
+    Column("id", Uuid, primary_key=True),
+    Column("episode_id", Uuid, nullable=False),
+    Column("patient_id", Uuid, nullable=False),
+    Column("clinician_id", Uuid, nullable=False),
+    Column("consent_id", Uuid),
+    Column("visit_date", Date, nullable=False),
+    Column("subjective", Text),
+    Column("pain_before", Integer),
+    Column("pain_after", Integer),
+    Column("heat_before", Boolean, nullable=False),
+    Column("heat_after", Boolean, nullable=False),
+    Column("needles_out", Integer, nullable=False),
+    Column("clean_technique", Boolean, nullable=False),
+    Column("sharps_disposed", Boolean, nullable=False),
+    Column("nothing_injected", Boolean, nullable=False),
+    Column("plan", Text),
+    Column("cpt", String(10)),
+    Column("muscle_count", Integer, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("signed_at", When),
+    Column("signed_by", Uuid),
+    Column("created_at", When, nullable=False),
+    Column("updated_at", When, nullable=False),
+    ForeignKeyConstraint(["clinic_id", "episode_id"], ["episodes.clinic_id", "episodes.id"]),
+    ForeignKeyConstraint(["clinic_id", "patient_id"], ["patients.clinic_id", "patients.id"]),
+    ForeignKeyConstraint(["clinic_id", "clinician_id"], ["users.clinic_id", "users.id"]),
+    ForeignKeyConstraint(["clinic_id", "consent_id"], ["consents.clinic_id", "consents.id"]),
+    CheckConstraint("status IN ('draft', 'signed')", name="status"),
+    CheckConstraint("pain_before BETWEEN 0 AND 10", name="pain_before"),
+    CheckConstraint("pain_after BETWEEN 0 AND 10", name="pain_after"),
+)
+Index("ix_visits_clinic_episode", visits.c.clinic_id, visits.c.episode_id)
+Index("ix_visits_clinic_patient_date", visits.c.clinic_id, visits.c.patient_id, visits.c.visit_date)
+
+needling_entries = Table(
+    "needling_entries",
+    metadata,
+    _clinic_key(),
+    Column("visit_id", Uuid, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("muscle", String(60), nullable=False),
+    Column("side", String(10), nullable=False),
+    Column("needles", Integer, nullable=False),
+    Column("length_mm", Float, nullable=False),
+    Column("gauge", Float, nullable=False),
+    Column("depth_mm", Float, nullable=False),
+    Column("technique", String(30), nullable=False),
+    Column("twitch_responses", Integer, nullable=False),
+    Column("electrical_stimulation", Boolean, nullable=False),
+    Column("duration_min", Float),
+    Column("ultrasound_guided", Boolean, nullable=False),
+    Column("blocked_by", String(60)),
+    Column("override_reason", Text),
+    ForeignKeyConstraint(["clinic_id", "visit_id"], ["visits.clinic_id", "visits.id"], ondelete="CASCADE"),
+)
+Index("ix_needling_entries_clinic_muscle", needling_entries.c.clinic_id, needling_entries.c.muscle)
+
+adverse_events = Table(
+    "adverse_events",
+    metadata,
+    _clinic_key(),
+    Column("visit_id", Uuid, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("category", String(40), nullable=False),
+    Column("severity", String(20), nullable=False),
+    Column("note", Text),
+    ForeignKeyConstraint(["clinic_id", "visit_id"], ["visits.clinic_id", "visits.id"], ondelete="CASCADE"),
+)
+Index("ix_adverse_events_clinic_category", adverse_events.c.clinic_id, adverse_events.c.category)
+
+amendments = Table(
+    "amendments",
+    metadata,
+    _clinic_key(),
+    Column("id", Uuid, primary_key=True),
+    Column("visit_id", Uuid, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("author_id", Uuid, nullable=False),
+    Column("created_at", When, nullable=False),
+    ForeignKeyConstraint(["clinic_id", "visit_id"], ["visits.clinic_id", "visits.id"]),
+    ForeignKeyConstraint(["clinic_id", "author_id"], ["users.clinic_id", "users.id"]),
+)
+Index("ix_amendments_clinic_visit", amendments.c.clinic_id, amendments.c.visit_id)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    _clinic_key(),
+    Column("id", Uuid, primary_key=True),
+    Column("at", When, nullable=False),
+    Column("user_id", Uuid, nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("entity", String(20), nullable=False),
+    Column("entity_id", Uuid, nullable=False),
+)
+Index("ix_audit_log_clinic_at", audit_log.c.clinic_id, audit_log.c.at)

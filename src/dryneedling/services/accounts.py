@@ -1,0 +1,129 @@
+"""Use cases for clinics, users and tokens: set-up (CLI, first-run page) and authentication (web)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+from dryneedling.errors import InputError
+from dryneedling.records.entities import ROLES, Clinic, Training, User
+from dryneedling.records.errors import Conflict, NotAuthenticated, NotFound
+from dryneedling.records.repository import Store
+from dryneedling.services import security
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 10
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def add_clinic(store: Store, name: str, demo: bool = False) -> Clinic:
+    name = " ".join(name.split())
+    if not name or len(name) > 200:
+        raise InputError("name", "give the clinic a name of 1 to 200 characters", value=name)
+    clinic = Clinic(id=uuid.uuid4(), name=name, demo=demo, created_at=_now())
+    with store.accounts() as accounts:
+        accounts.add_clinic(clinic)
+    return clinic
+
+
+def add_user(
+    store: Store,
+    clinic_id: uuid.UUID,
+    email: str,
+    role: str,
+    password: str | None,
+    name: str | None = None,
+    training: Training | None = None,
+) -> User:
+    """A new user of ``clinic_id``; the password (if any) is stored only as an argon2id hash."""
+    email = email.strip().lower()
+    if not EMAIL.match(email) or len(email) > 320:
+        raise InputError("email", "is not an e-mail address", value=email)
+    if role not in ROLES:
+        raise InputError.unknown("role", role, ROLES)
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise InputError("password", f"must be at least {MIN_PASSWORD} characters")
+    user = User(
+        clinic_id=clinic_id,
+        id=uuid.uuid4(),
+        email=email,
+        name=" ".join((name or email.split("@")[0]).split())[:200],
+        role=role,  # type: ignore[arg-type]
+        training=training if role in ("owner", "clinician") else None,
+        created_at=_now(),
+    )
+    with store.accounts() as accounts:
+        if accounts.clinic(clinic_id) is None:
+            raise NotFound("clinic")
+        if accounts.user_by_email(email) is not None:
+            raise Conflict("a user with this e-mail address exists already", field="email")
+        accounts.add_user(user, security.hash_password(password) if password is not None else None)
+    return user
+
+
+def issue_token(store: Store, email: str, name: str = "personal") -> str:
+    """A new personal API token for the user with ``email``; shown once, stored hashed."""
+    token, token_id, digest = security.new_token()
+    with store.accounts() as accounts:
+        found = accounts.user_by_email(email)
+        if found is None or not found[0].active:
+            raise NotFound("user")
+        accounts.add_token(found[0], token_id, digest, name, _now())
+    return token
+
+
+def authenticate_token(store: Store, token: str | None) -> User:
+    """The active user a bearer token belongs to; NotAuthenticated otherwise (same answer for every failure)."""
+    parsed = security.parse_token(token) if token else None
+    if parsed is None:
+        raise NotAuthenticated("a valid API token is required (Authorization: Bearer <token>)")
+    with store.accounts(write=False) as accounts:
+        user = accounts.user_by_token(*parsed)
+    if user is None:
+        raise NotAuthenticated("a valid API token is required (Authorization: Bearer <token>)")
+    return user
+
+
+def authenticate_password(store: Store, email: str, password: str) -> User:
+    """The user for an e-mail and password (argon2id; an outdated hash is upgraded on the way)."""
+    with store.accounts() as accounts:
+        found = accounts.user_by_email(email)
+        if found is None:
+            security.hash_password(password)  # the same work as a real check: no timing hint
+            raise NotAuthenticated("wrong e-mail address or password")
+        user, stored = found
+        ok, rehash = security.verify_password(stored, password)
+        if not ok or not user.active:
+            raise NotAuthenticated("wrong e-mail address or password")
+        if rehash:
+            accounts.set_password_hash(user, security.hash_password(password))
+    return user
+
+
+def needs_setup(store: Store) -> bool:
+    """True until a real (non-demo) clinic exists: the web app then offers its first-run page."""
+    with store.accounts(write=False) as found:
+        return not any(not clinic.demo for clinic in found.clinics())
+
+
+def set_up_first_clinic(store: Store, clinic_name: str, owner_name: str, email: str, password: str) -> User:
+    """The first-run page: the clinic and its owner, once (409 when a clinic exists already)."""
+    if password is None or len(password) < MIN_PASSWORD:
+        raise InputError("password", f"must be at least {MIN_PASSWORD} characters")
+    if not needs_setup(store):
+        raise Conflict("this installation is set up already; sign in instead", field=None)
+    clinic = add_clinic(store, clinic_name)
+    return add_user(store, clinic.id, email, "owner", password, name=owner_name)
+
+
+def session_user(store: Store, clinic_id: uuid.UUID, user_id: uuid.UUID) -> User:
+    """The active user a session names; NotAuthenticated when gone or deactivated."""
+    with store.clinic(clinic_id, write=False) as records:
+        user = records.user(user_id)
+    if user is None or not user.active:
+        raise NotAuthenticated("please sign in")
+    return user

@@ -1,0 +1,28 @@
+"""Logging that keeps patients out of the logs: access lines carry the path, never the query string
+(``GET /api/patients?q=NAME`` is logged as ``GET /api/patients``)."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+
+class DropQueryStrings(logging.Filter):
+    """Strip the query string from uvicorn's access records (args: client, method, path, version, status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+def uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's default logging configuration with :class:`DropQueryStrings` on the access log."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["drop_query"] = {"()": "dryneedling.web.logs.DropQueryStrings"}
+    config["handlers"]["access"].setdefault("filters", []).append("drop_query")
+    return config

@@ -1,0 +1,475 @@
+"""The practice records' JSON API (``/api/patients``, ``/api/episodes``, ``/api/visits``).
+
+Authenticated by personal API tokens (``Authorization: Bearer dn_...``). Every endpoint calls one use case
+of :mod:`dryneedling.services.records`; what it refuses reaches the client in the one error shape:
+401 no or bad token, 403 a role that may not, 404 not in your clinic (whether it exists elsewhere is never
+said), 409 a state that forbids it (signed note, closed episode, no consent), 422 bad input naming the field.
+Answers about patients are sent ``Cache-Control: no-store``.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from dryneedling.catalog import Catalog
+from dryneedling.records.consent import muscle_restrictions
+from dryneedling.records.entities import Amendment, Assessment, Consent, Episode, Patient, User, Visit
+from dryneedling.records.errors import NotAuthenticated, RecordsError
+from dryneedling.records.repository import Store
+from dryneedling.services import accounts
+from dryneedling.services import records as service
+from dryneedling.web.deps import get_catalog
+from dryneedling.web.errors import ERROR_RESPONSES, ErrorResponse, _respond, error_body
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    401: {"model": ErrorResponse, "description": "No or bad API token"},
+    403: {"model": ErrorResponse, "description": "Your role may not do this"},
+    404: {"model": ErrorResponse, "description": "Not found in your clinic"},
+    409: {
+        "model": ErrorResponse,
+        "description": "The record's state forbids it (signed, closed, no consent)",
+    },
+}
+
+router = APIRouter(prefix="/api", tags=["records"], responses=RESPONSES)
+_store_lock = threading.Lock()
+
+
+def get_store(request: Request) -> Store:
+    """The records store: given to ``create_app`` or, on first use, opened from the environment (migrated)."""
+    state = request.app.state
+    if getattr(state, "records_store", None) is None:
+        with _store_lock:
+            if getattr(state, "records_store", None) is None:
+                from dryneedling.db import open_store
+
+                state.records_store = open_store(migrate=True)
+    return state.records_store
+
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="A personal API token (`dryneedling user token EMAIL`), sent as `Authorization: Bearer dn_...`",
+)
+
+
+def current_user(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+) -> User:
+    """The user of the bearer token; 401 before anything else is looked at (the store is opened only then)."""
+    if credentials is None or not credentials.credentials.strip():
+        raise NotAuthenticated("a valid API token is required (Authorization: Bearer <token>)")
+    return accounts.authenticate_token(get_store(request), credentials.credentials.strip())
+
+
+def no_store(response: Response) -> None:
+    response.headers["Cache-Control"] = "no-store"
+
+
+def install_records_handlers(app: FastAPI) -> None:
+    """Turn the records' refusals into the one error shape with their status code."""
+
+    @app.exception_handler(RecordsError)
+    async def _records_error(request: Request, exc: RecordsError):
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
+        return _respond(request, error_body(exc.field, exc.message), exc.status, headers)
+
+
+# -- response shapes -------------------------------------------------------------------------------------
+class PatientList(BaseModel):
+    items: list[Patient]
+
+
+class EpisodeSummary(BaseModel):
+    id: uuid.UUID
+    condition: str | None
+    status: str
+    opened_at: datetime
+    closed_at: datetime | None
+
+
+class PatientDetail(Patient):
+    episodes: list[EpisodeSummary]
+
+
+class AssessmentSummary(BaseModel):
+    id: uuid.UUID
+    created_at: datetime
+    created_by: uuid.UUID
+    catalog_version: str
+    decision: str | None
+
+
+class VisitSummary(BaseModel):
+    id: uuid.UUID
+    visit_date: date
+    status: str
+    cpt: str | None
+    muscle_count: int
+
+
+class ConsentState(BaseModel):
+    valid: bool = Field(description="A consent that is not withdrawn is on file")
+    current: Consent | None
+
+
+class Restriction(BaseModel):
+    blocked_by: str = Field(description="The screening item id that blocks needling this muscle")
+    reason: str
+    side: str | None = Field(description="The only side it applies to; None = both")
+
+
+class EpisodeOut(BaseModel):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    condition: str | None
+    onset: date | None
+    goals: str | None
+    status: str
+    opened_at: datetime
+    closed_at: datetime | None
+    catalog_version: str | None = Field(description="Catalog version of the latest report")
+    report: dict[str, Any] | None = Field(description="The latest assessment's Report as stored")
+    restrictions: dict[str, Restriction] = Field(
+        description="Muscle id ('*' = every muscle) -> what blocks it at the latest screening; needling it needs an override"
+    )
+    muscle_restrictions: dict[str, list[str]] = Field(
+        default_factory=dict, description="Candidate muscle id -> screening's restrictions on needling it"
+    )
+    assessments: list[AssessmentSummary]
+    consent: ConsentState
+    visits: list[VisitSummary]
+
+
+class VisitOut(Visit):
+    cpt_label: str | None
+
+
+class ConsentPreview(BaseModel):
+    text: str
+    version: str
+    sha256: str
+
+
+def _summary(assessment: Assessment) -> AssessmentSummary:
+    return AssessmentSummary(
+        id=assessment.id,
+        created_at=assessment.created_at,
+        created_by=assessment.created_by,
+        catalog_version=assessment.catalog_version,
+        decision=assessment.decision,
+    )
+
+
+def _episode_out(episode: Episode, consents: list[Consent], visits: list[Visit]) -> EpisodeOut:
+    latest = episode.latest_assessment
+    current = service.valid_consent(consents)
+    return EpisodeOut(
+        **episode.model_dump(
+            include={"id", "patient_id", "condition", "onset", "goals", "status", "opened_at", "closed_at"}
+        ),
+        catalog_version=latest.catalog_version if latest else None,
+        report=latest.report if latest else None,
+        restrictions={
+            muscle: Restriction(blocked_by=item, reason=reason, side=side)
+            for muscle, (item, reason, side) in service.blocked_muscles(
+                latest.report if latest else None
+            ).items()
+        },
+        muscle_restrictions=muscle_restrictions(latest.report if latest else None),
+        assessments=[_summary(a) for a in episode.assessments],
+        consent=ConsentState(valid=current is not None, current=current),
+        visits=[
+            VisitSummary(**v.model_dump(include={"id", "visit_date", "status", "cpt", "muscle_count"}))
+            for v in visits
+        ],
+    )
+
+
+def _visit_out(visit: Visit, catalog: Catalog) -> VisitOut:
+    labels = {code.code: code.label for code in catalog.practice.cpt.codes}
+    return VisitOut(
+        **visit.model_dump(exclude={"needles_in"}),
+        cpt_label=labels.get(visit.cpt) if visit.cpt else None,
+    )
+
+
+# -- patients --------------------------------------------------------------------------------------------
+@router.post("/patients", status_code=201, response_model=Patient, summary="Register a patient")
+def create_patient(
+    body: service.PatientIn,
+    response: Response,
+    user: User = Depends(current_user),
+    store: Store = Depends(get_store),
+) -> Patient:
+    no_store(response)
+    return service.create_patient(store, user, body)
+
+
+@router.get(
+    "/patients", response_model=PatientList, summary="Find patients by name, external id or birth date"
+)
+def search_patients(
+    response: Response,
+    q: str = Query("", max_length=200, description="Name words, an external id or a birth date (YYYY-MM-DD)"),
+    limit: int = Query(service.SEARCH_LIMIT, ge=1, le=200),
+    user: User = Depends(current_user),
+    store: Store = Depends(get_store),
+) -> PatientList:
+    no_store(response)
+    return PatientList(items=service.search_patients(store, user, q, limit))
+
+
+@router.get("/patients/{patient_id}", response_model=PatientDetail, summary="A patient and their episodes")
+def get_patient(
+    patient_id: uuid.UUID,
+    response: Response,
+    user: User = Depends(current_user),
+    store: Store = Depends(get_store),
+) -> PatientDetail:
+    no_store(response)
+    view = service.get_patient(store, user, patient_id)
+    return PatientDetail(
+        **view.patient.model_dump(),
+        episodes=[
+            EpisodeSummary(**e.model_dump(include=set(EpisodeSummary.model_fields))) for e in view.episodes
+        ],
+    )
+
+
+# -- episodes --------------------------------------------------------------------------------------------
+@router.post(
+    "/patients/{patient_id}/episodes",
+    status_code=201,
+    response_model=EpisodeOut,
+    summary="Open an episode (assessed)",
+)
+def create_episode(
+    patient_id: uuid.UUID,
+    body: service.EpisodeIn,
+    response: Response,
+    user: User = Depends(current_user),
+    store: Store = Depends(get_store),
+    catalog: Catalog = Depends(get_catalog),
+) -> EpisodeOut:
+    no_store(response)
+    episode = service.create_episode(store, catalog, user, patient_id, body)
+    return _episode_out(episode, [], [])
+
+
+@router.get(
+    "/episodes/{episode_id}", response_model=EpisodeOut, summary="An episode with its report, consent, visits"
+)
+def get_episode(
+    episode_id: uuid.UUID,
+    response: Response,
+    user: User = Depends(current_user),
+    store: Store = Depends(get_store),
+) -> EpisodeOut:
+    no_store(response)
+    view = service.get_episode(store, user, episode_id)
+    return _episode_out(view.episode, view.consents, view.visits)
+
+
+class ReassessIn(BaseModel):
+    profile: dict[str, Any]
+
+
+@router.post(
+    "/episodes/{episode_id}/assessments",
+    status_code=201,
+    response_model=EpisodeOut,
+    summary="Re-assess (re-screen)",
+)
+def reassess(
+    episode_id: uuid.UUID,
+    body: ReassessIn,
+    response: Response,
+    user: User = Depends(current_user),
+    store: Store = Depends(get_store),
+    catalog: Catalog = Depends(get_catalog),
+) -> EpisodeOut:
+    no_store(response)
+    service.reassess(store, catalog, user, episode_id, body.profile)
+    view = service.get_episode(store, user, episode_id)
+    return _episode_out(view.episode, view.consents, view.visits)
+
+
+@router.post("/episodes/{episode_id}/close", response_model=EpisodeOut, summary="Close an episode of care")
+def close_episode(
+    episode_id: uuid.UUID,
+    response: Response,
+    user: User = Depends(current_user),
+    store: Store = Depends(get_store),
+) -> EpisodeOut:
+    no_store(response)
+    service.close_episode(store, user, episode_id)
+    view = service.get_episode(store, user, episode_id)
+    return _episode_out(view.episode, view.consents, view.visits)
+
+
+@router.get(
+    "/episodes/{episode_id}/consent", response_model=ConsentPreview, summary="The consent text to show"
+)
+def consent_preview(
+    episode_id: uuid.UUID,
+    response: Response,
+    user: User = Depends(current_user),
+    store: Store = Depends(get_store),
+    catalog: Catalog = Depends(get_catalog),
+) -> ConsentPreview:
+    no_store(response)
+    text = service.consent_preview(store, catalog, user, episode_id)
+    return ConsentPreview(text=text.text, version=text.version, sha256=text.sha256)
+
+
+@router.post(
+    "/episodes/{episode_id}/consent", status_code=201, response_model=Consent, summary="Record consent"
+)
+def record_consent(
+    episode_id: uuid.UUID,
+    body: service.ConsentIn,
+    response: Response,
+    user: User = Depends(current_user),
+    store: Store = Depends(get_store),
+    catalog: Catalog = Depends(get_catalog),
+) -> Consent:
+    no_store(response)
+    return service.record_consent(store, catalog, user, episode_id, body)
+
+
+@router.post("/episodes/{episode_id}/consent/withdraw", response_model=Consent, summary="Record a withdrawal")
+def withdraw_consent(
+    episode_id: uuid.UUID,
+    response: Response,
+    user: User = Depends(current_user),
+    store: Store = Depends(get_store),
+) -> Consent:
+    no_store(response)
+    return service.withdraw_consent(store, user, episode_id)
+
+
+# -- visits ----------------------------------------------------------------------------------------------
+@router.post(
+    "/episodes/{episode_id}/visits", status_code=201, response_model=VisitOut, summary="Record a visit"
+)
+def record_visit(
+    episode_id: uuid.UUID,
+    body: service.VisitIn,
+    response: Response,
+    user: User = Depends(current_user),
+    store: Store = Depends(get_store),
+    catalog: Catalog = Depends(get_catalog),
+) -> VisitOut:
+    no_store(response)
+    return _visit_out(service.record_visit(store, catalog, user, episode_id, body), catalog)
+
+
+@router.get("/visits/{visit_id}", response_model=VisitOut, summary="A visit note")
+def get_visit(
+    visit_id: uuid.UUID,
+    response: Response,
+    user: User = Depends(current_user),
+    store: Store = Depends(get_store),
+    catalog: Catalog = Depends(get_catalog),
+) -> VisitOut:
+    no_store(response)
+    return _visit_out(service.get_visit(store, user, visit_id), catalog)
+
+
+@router.patch("/visits/{visit_id}", response_model=VisitOut, summary="Change an unsigned visit")
+def update_visit(
+    visit_id: uuid.UUID,
+    body: service.VisitPatch,
+    response: Response,
+    user: User = Depends(current_user),
+    store: Store = Depends(get_store),
+    catalog: Catalog = Depends(get_catalog),
+) -> VisitOut:
+    no_store(response)
+    return _visit_out(service.update_visit(store, catalog, user, visit_id, body), catalog)
+
+
+@router.post(
+    "/visits/{visit_id}/sign", response_model=VisitOut, summary="Sign a visit note (read-only after)"
+)
+def sign_visit(
+    visit_id: uuid.UUID,
+    response: Response,
+    user: User = Depends(current_user),
+    store: Store = Depends(get_store),
+    catalog: Catalog = Depends(get_catalog),
+) -> VisitOut:
+    no_store(response)
+    return _visit_out(service.sign_visit(store, user, visit_id), catalog)
+
+
+@router.post(
+    "/visits/{visit_id}/amendments", status_code=201, response_model=Amendment, summary="Amend a signed note"
+)
+def amend_visit(
+    visit_id: uuid.UUID,
+    body: service.AmendmentIn,
+    response: Response,
+    user: User = Depends(current_user),
+    store: Store = Depends(get_store),
+) -> Amendment:
+    no_store(response)
+    return service.amend_visit(store, user, visit_id, body)
+
+
+@router.get(
+    "/visits/{visit_id}/note.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The note as PDF"}},
+    summary="The visit note as PDF (SOAP order)",
+)
+def visit_note_pdf(
+    visit_id: uuid.UUID,
+    paper: Literal["A4", "Letter"] = Query("A4"),
+    user: User = Depends(current_user),
+    store: Store = Depends(get_store),
+    catalog: Catalog = Depends(get_catalog),
+) -> Response:
+    from dryneedling.render.note import render_note_pdf
+
+    note = service.visit_note(store, user, visit_id)
+    pdf = render_note_pdf(note.model_dump(mode="json"), note_labels(note, catalog), paper)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Cache-Control": "no-store", "Content-Disposition": 'inline; filename="visit-note.pdf"'},
+    )
+
+
+def note_labels(note: service.VisitNote, catalog: Catalog) -> dict[str, Any]:
+    """Names and wording the printed note needs from the catalog."""
+    kb, rules = catalog.kb, catalog.practice
+    latest = note.episode.latest_assessment
+    report = latest.report if latest else {}
+    blocked = [m.get("name", m.get("muscle")) for m in report.get("excluded_muscles") or []]
+    muscles = {m.id: m.name for m in kb.muscles.values()}
+    codes = {code.code: code.label for code in rules.cpt.codes}
+    condition = note.episode.condition
+    return {
+        "muscles": muscles,
+        "techniques": {t.id: t.label for t in rules.techniques},
+        "categories": {c.id: c.label for c in rules.adverse_events},
+        "condition": kb.conditions[condition].label
+        if condition in kb.conditions
+        else (condition or "not recorded"),
+        "decision": ((report.get("screening") or {}).get("decision") or "not assessed").replace("_", " "),
+        "blocked": blocked,
+        "needles_in": note.visit.needles_in,
+        "cpt_label": codes.get(note.visit.cpt or "", ""),
+        "cpt_note": " ".join(rules.cpt.note.split()),
+        "distinct": [muscles.get(m, m) for m in dict.fromkeys(e.muscle for e in note.visit.needling)],
+    }
