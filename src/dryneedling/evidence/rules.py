@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dryneedling.vocabulary import Confidence
+
 Strength = Literal["Moderate", "Emerging", "Limited"]
 WordingKind = Literal["benefit", "comparator_better", "no_difference"]
 
@@ -22,7 +24,7 @@ class _Rules(BaseModel):
 
 class Cited(_Rules):
     sources: tuple[str, ...] = Field(min_length=1)
-    confidence: Literal["high", "moderate", "low"] = "moderate"
+    confidence: Confidence = "moderate"
 
 
 class Inconsistency(Cited):

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dryneedling.errors import DataError, Problem
 from dryneedling.evidence.rules import GradeRules
+from dryneedling.vocabulary import Confidence
 
 #: The shipped evidence data lives with the rest of the curated data, so one directory versions it all.
 DATA_DIR = Path(__file__).resolve().parents[1] / "knowledge" / "data" / "evidence"
@@ -167,7 +168,7 @@ class Gap(_Frozen):
     clinician: str
     plain: str
     sources: tuple[str, ...]
-    confidence: Literal["high", "moderate", "low"]
+    confidence: Confidence
 
 
 class EvidenceData(_Frozen):

@@ -11,8 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
-Confidence = Literal["high", "moderate", "low"]
-CONFIDENCE_ORDER: dict[str, int] = {"high": 0, "moderate": 1, "low": 2}
+from dryneedling.vocabulary import CONFIDENCE_ORDER, Confidence  # noqa: F401 (one definition)
 
 Tier = Literal[1, 2, 3]
 TIER_LABELS: dict[int, str] = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import cache
-from typing import Any, Literal
+from typing import Any
 
 from jinja2 import (
     BytecodeCache,
@@ -26,9 +26,7 @@ from markupsafe import Markup
 from dryneedling.errors import InputError
 from dryneedling.render.body_chart import body_chart_svg, charted_region_ids, highlight_for, legend_words
 from dryneedling.render.context import DocumentContext, versions
-
-Audience = Literal["clinician", "patient"]
-AUDIENCES: tuple[str, ...] = ("clinician", "patient")
+from dryneedling.vocabulary import AUDIENCES, Audience  # noqa: F401 (one definition, re-exported)
 
 DECISION_LABELS = {
     "suitable": "No contraindication found",

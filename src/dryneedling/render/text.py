@@ -15,8 +15,8 @@ from rich.table import Table
 from rich.text import Text
 
 from dryneedling.errors import InputError
+from dryneedling.vocabulary import AUDIENCES
 
-AUDIENCES = ("clinician", "patient")
 DECISION_LABEL = {
     "suitable": "Suitable for dry needling",
     "needle_with_precautions": "Needle with precautions",

@@ -20,13 +20,14 @@ from dryneedling.services import evidence as evidence_service
 from dryneedling.services.assess import assess as assess_service
 from dryneedling.services.atlas import AtlasAnswer
 from dryneedling.services.atlas import atlas as atlas_service
+from dryneedling.vocabulary import Audience
 from dryneedling.web import choices
 from dryneedling.web.deps import get_catalog
 from dryneedling.web.errors import ERROR_RESPONSES, parse_json_body
 
 router = APIRouter(prefix="/api", tags=["api"], responses=ERROR_RESPONSES)
 
-AudienceParam = Literal["clinician", "patient"]
+AudienceParam = Audience
 SideParam = Literal["left", "right"]
 
 
