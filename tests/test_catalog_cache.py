@@ -89,7 +89,9 @@ def test_it_ignores_an_entry_made_by_other_code(data, cache, monkeypatch):
     monkeypatch.setattr(catalog_module, "_code_digest", lambda: "0" * 64)
     built = []
     real_build = catalog_module._build
-    monkeypatch.setattr(catalog_module, "_build", lambda root: built.append(root) or real_build(root))
+    monkeypatch.setattr(
+        catalog_module, "_build", lambda root, complete=True: built.append(root) or real_build(root, complete)
+    )
     load_catalog(data, cache_dir=cache)
     assert built == [data]
 
@@ -152,9 +154,9 @@ def test_it_validates_every_file_in_kb_check_even_with_a_cache(monkeypatch, cach
     built: list[Path] = []
     real_build = catalog_module._build
 
-    def counting_build(root: Path) -> Catalog:
+    def counting_build(root: Path, complete: bool = True) -> Catalog:
         built.append(root)
-        return real_build(root)
+        return real_build(root, complete)
 
     monkeypatch.setattr(catalog_module, "_build", counting_build)
     runner = CliRunner()
@@ -162,3 +164,12 @@ def test_it_validates_every_file_in_kb_check_even_with_a_cache(monkeypatch, cach
         result = runner.invoke(app, ["kb", "check", "--json"])
         assert result.exit_code == 0, result.output
     assert len(built) == 2 and not cache_files(cache)
+
+
+def test_it_loads_the_practice_rules_and_public_pages_on_first_use_from_a_cached_catalog(data, cache):
+    load_catalog(data, cache_dir=cache)
+    cached = load_catalog(data, cache_dir=cache)
+    assert "practice" not in cached.derived and "learn" not in cached.derived
+    assert cached.practice is not None and "practice" in cached.derived
+    complete = load_catalog(data, cache_dir=cache, complete=True)
+    assert {"practice", "learn"} <= set(complete.derived)

@@ -25,9 +25,10 @@ import os
 import pickle
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from pydantic import VERSION as PYDANTIC_VERSION
 
@@ -35,9 +36,13 @@ from dryneedling.errors import DataError, Problem
 from dryneedling.evidence.rules import GradeRules
 from dryneedling.evidence.syntheses import EvidenceData, load_evidence
 from dryneedling.knowledge.guidance import Guidance, load_guidance
-from dryneedling.knowledge.learn import LearnData, load_learn
 from dryneedling.knowledge.load import DATA_DIR, KnowledgeBase, load_knowledge
-from dryneedling.records.rules import PracticeRules, load_practice_rules
+
+if (
+    TYPE_CHECKING
+):  # loaded on first use (see Catalog.practice / Catalog.learn): atlas and friends never need them
+    from dryneedling.knowledge.learn import LearnData
+    from dryneedling.records.rules import PracticeRules
 
 #: Files that make up the data, relative to the data directory (anything else is ignored by the hash).
 DATA_SUFFIXES = (".yaml", ".yml", ".csv")
@@ -59,12 +64,46 @@ class Catalog:
     evidence: EvidenceData
     version: str
     data_dir: Path
-    practice: PracticeRules
-    #: The public pages' data (learn/pages.yaml); None for a data directory without a learn/ folder.
-    learn: LearnData | None = None
     #: Answers that depend only on this catalog's data (e.g. the evidence section of one condition for one
     #: audience), computed once per catalog: they die with it, so a new catalog never sees stale ones.
     derived: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def practice(self) -> PracticeRules:
+        """The practice rules (records/practice.yaml: CPT, adverse events, consent wording), validated on first use.
+
+        ``load_catalog()`` (web start-up, ``kb check``) validates them up front; the CLI's read commands,
+        which never use them, skip the work.
+        """
+        if "practice" not in self.derived:
+            from dryneedling.records.rules import load_practice_rules
+
+            self.derived["practice"] = load_practice_rules(self.data_dir, self.kb.sources)
+        return self.derived["practice"]
+
+    @property
+    def learn(self) -> LearnData | None:
+        """The public pages' data (learn/pages.yaml); None for a data directory without a learn/ folder."""
+        if "learn" not in self.derived:
+            from dryneedling.knowledge.learn import load_learn
+
+            folder = self.data_dir / "learn"
+            self.derived["learn"] = (
+                load_learn(folder, self.kb, self.guidance, self.evidence) if folder.is_dir() else None
+            )
+        return self.derived["learn"]
+
+    def check_every_part(self) -> Catalog:
+        """Validate the parts loaded on first use too; raise one DataError with every problem."""
+        problems: list[Problem] = []
+        for part in ("practice", "learn"):
+            try:
+                getattr(self, part)
+            except DataError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise DataError(problems)
+        return self
 
     @property
     def grade_rules(self) -> GradeRules:
@@ -93,7 +132,9 @@ def data_version(data_dir: Path) -> str:
     return data_digest(data_dir)[:VERSION_LENGTH]
 
 
-def load_catalog(data_dir: Path | str | None = None, *, cache_dir: Path | str | None = None) -> Catalog:
+def load_catalog(
+    data_dir: Path | str | None = None, *, cache_dir: Path | str | None = None, complete: bool | None = None
+) -> Catalog:
     """Load and cross-check all curated data in ``data_dir`` (default: the packaged data).
 
     With ``cache_dir``, a validated catalog pickled there for exactly these data files and this code is
@@ -101,28 +142,31 @@ def load_catalog(data_dir: Path | str | None = None, *, cache_dir: Path | str | 
     (the default) every file is parsed and validated.
 
     Raises :class:`~dryneedling.errors.DataError` with every problem of every part: the knowledge base
-    first (guidance and evidence are checked against it only when it loads).
+    first (guidance and evidence are checked against it only when it loads). ``complete`` (default: when
+    no cache is used) also validates the parts a command may never use (practice rules, public pages);
+    otherwise they load on first use.
     """
+    complete = cache_dir is None if complete is None else complete
     root = Path(data_dir).resolve() if data_dir is not None else DATA_DIR
     if not root.is_dir():
         raise DataError([Problem(str(root), "-", "", "data directory not found")])
     if cache_dir is None:
-        return _build(root)
+        return _build(root, complete)
     digest = data_digest(root)
     path, key = _cache_entry(Path(cache_dir), root, digest)
     catalog = _read_cache(path, key)
     if catalog is None:
-        catalog = _build(root)
+        catalog = _build(root, complete=False)
         if data_digest(root) == digest:  # the files did not change while they were read
             _write_cache(path, key, catalog)
-    return catalog
+    return catalog.check_every_part() if complete else catalog
 
 
-def _build(root: Path) -> Catalog:
-    """Parse and validate every file under ``root`` (no cache)."""
+def _build(root: Path, complete: bool = True) -> Catalog:
+    """Parse and validate the files under ``root`` (no cache); ``complete`` validates every part now."""
     kb = load_knowledge(root)
     problems: list[Problem] = []
-    guidance = evidence = practice = None
+    guidance = evidence = None
     try:
         guidance = load_guidance(root / "guidance", kb)
     except DataError as exc:
@@ -131,22 +175,10 @@ def _build(root: Path) -> Catalog:
         evidence = load_evidence(root / "evidence", kb=kb)
     except DataError as exc:
         problems.extend(exc.problems)
-    try:
-        practice = load_practice_rules(root, kb.sources)
-    except DataError as exc:
-        problems.extend(exc.problems)
-    if problems or guidance is None or evidence is None or practice is None:
+    if problems or guidance is None or evidence is None:
         raise DataError(problems)
-    learn = load_learn(root / "learn", kb, guidance, evidence) if (root / "learn").is_dir() else None
-    return Catalog(
-        kb=kb,
-        guidance=guidance,
-        evidence=evidence,
-        version=data_version(root),
-        data_dir=root,
-        practice=practice,
-        learn=learn,
-    )
+    catalog = Catalog(kb=kb, guidance=guidance, evidence=evidence, version=data_version(root), data_dir=root)
+    return catalog.check_every_part() if complete else catalog
 
 
 def default_cache_dir() -> Path | None:
@@ -215,7 +247,7 @@ def _write_cache(path: Path, key: bytes, catalog: Catalog) -> None:
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.dispatch_table = copyreg.dispatch_table.copy()
     pickler.dispatch_table[MappingProxyType] = lambda proxy: (_readonly, (dict(proxy),))
-    pickler.dump(catalog)
+    pickler.dump(replace(catalog, derived={}))  # parts loaded on first use are not part of the cache
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".catalog-", suffix=".tmp")
