@@ -116,53 +116,35 @@ def _restrictions(
         if rule.effect == "blocks" and blocker is None:
             blocker = item.model_copy(update={"reason": f"{item.reason} - {rule.action}"})
         elif rule.effect == "restricts":
-            restrictions.append(
-                Restriction(
-                    id=item.id,
-                    label=item.label,
-                    effect="restricts",
-                    action=rule.action,
-                    reason=item.reason,
-                    sources=list(rule.sources),
-                    confidence=rule.confidence,
-                    patient_text=item.patient_text,
-                )
-            )
+            restrictions.append(_restriction(item, "restricts", rule.action, item.reason, rule))
     for item in screening.items:  # regional precautions: prefer other sites in these regions
         if item.effect != "precaution" or item.scope != "regional" or not item.regions:
             continue
         if not _applies_to_treatment_side(item, profile.side):
             continue
         if muscle.area in {kb.regions[r].area for r in item.regions if r in kb.regions}:
-            restrictions.append(
-                Restriction(
-                    id=item.id,
-                    label=item.label,
-                    effect="restricts",
-                    action=item.action,
-                    reason=item.reason,
-                    sources=list(item.sources),
-                    confidence=item.confidence,
-                    patient_text=item.patient_text,
-                )
-            )
+            restrictions.append(_restriction(item, "restricts", item.action, item.reason, item))
     for region_id, safety_id in rules.anatomy_precautions.items():
         if any(h.anatomical_region == region_id for h in muscle.needling_safety):
             safety = kb.safety_items[safety_id]
             effect = "caution" if "anatomy_precautions" in rules.technique_cautions else "restricts"
-            restrictions.append(
-                Restriction(
-                    id=safety.id,
-                    label=safety.label,
-                    effect=effect,
-                    action=safety.clinician_action,
-                    reason=f"lies over {region_id}",
-                    sources=list(safety.sources),
-                    confidence=safety.confidence,
-                    patient_text=safety.patient_text,
-                )
-            )
+            reason = f"lies over {region_id}"
+            restrictions.append(_restriction(safety, effect, safety.clinician_action, reason, safety))
     return blocker, restrictions
+
+
+def _restriction(item: Any, effect: str, action: str, reason: str, cited: Any) -> Restriction:
+    """A Restriction for the screening or safety ``item``; ``cited`` carries the sources and confidence."""
+    return Restriction(
+        id=item.id,
+        label=item.label,
+        effect=effect,
+        action=action,
+        reason=reason,
+        sources=list(cited.sources),
+        confidence=cited.confidence,
+        patient_text=item.patient_text,
+    )
 
 
 def _rank_key(candidate: CandidateMuscle) -> tuple:
