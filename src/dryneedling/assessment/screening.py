@@ -223,7 +223,10 @@ def screening_items(
         if finding.recognised:
             klass = next(c for c in guidance.medications.classes if c.id == finding.drug_class)
             by_item.setdefault(klass.safety_item, []).append(f"{finding.name} ({finding.drug_class})")
-            plain.setdefault(klass.safety_item, []).append(f"you take {finding.name}, {klass.plain}")
+            # A group name ("blood thinners", ATC group code) already says what it is.
+            group = finding.atc is not None and len(finding.atc) < 7
+            said = f"you take {klass.plain}" if group else f"you take {finding.name}, {klass.plain}"
+            plain.setdefault(klass.safety_item, []).append(said)
         else:
             unknown_item = guidance.medications.unrecognised.safety_item
             by_item.setdefault(unknown_item, []).append(f"{finding.name} (not recognised - check manually)")
