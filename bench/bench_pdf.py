@@ -43,8 +43,10 @@ LIBRARY_CODE = (
     "from pathlib import Path\n"
     "from dryneedling.assessment.profile import load_profile\n"
     "from dryneedling.assessment.report import build_report\n"
+    "from dryneedling.catalog import load_catalog\n"
     "from dryneedling.render.pdf import render_pdf\n"
-    "report = build_report(load_profile(sys.argv[1]), audience=sys.argv[2])\n"
+    "catalog = load_catalog()\n"
+    "report = build_report(load_profile(sys.argv[1], catalog), catalog, audience=sys.argv[2])\n"
     "Path(sys.argv[3]).write_bytes(render_pdf(report, sys.argv[2]))\n"
 )
 
@@ -131,16 +133,18 @@ def main() -> int:
 
     from dryneedling.assessment.profile import load_profile
     from dryneedling.assessment.report import build_report
+    from dryneedling.catalog import load_catalog
     from dryneedling.render.html import render_html
     from dryneedling.render.pdf import render_pdf
 
     HTML(string=PLAIN_PAGE).write_pdf()
     warm_floor = best_time(lambda: HTML(string=PLAIN_PAGE).write_pdf(), args.repeat)
     print(f"\nin process, warm: one plain page {warm_floor * 1000:6.0f} ms")
-    profile = load_profile(args.example)
+    catalog = load_catalog()
+    profile = load_profile(args.example, catalog)
     for audience in ("clinician", "patient"):
-        build = best_time(lambda a=audience: build_report(profile, audience=a), args.repeat)
-        report = build_report(profile, audience=audience)
+        build = best_time(lambda a=audience: build_report(profile, catalog, audience=a), args.repeat)
+        report = build_report(profile, catalog, audience=audience)
         html = best_time(lambda r=report, a=audience: render_html(r, a), args.repeat)
         pdf = best_time(lambda r=report, a=audience: render_pdf(r, a), args.repeat)
         print(
