@@ -83,10 +83,12 @@ def _render(table: EvidenceTable, console: Console) -> None:
             text = gap.plain if patient else gap.statement
             cited = "" if patient or not gap.sources else f" [{', '.join(gap.sources)}]"
             console.print(f"- {gap.region_label or gap.scope}: {text}{cited}", highlight=False, markup=False)
+    if patient:
+        console.print(f"\n{table.plain_rule}", highlight=False, markup=False)
+        return
     console.print(f"\n[bold]How one estimate is chosen per cell:[/] {table.rule}", highlight=False)
     console.print(f"[bold]Strength rule:[/] {table.strength_rule}", highlight=False)
-    if patient:
-        console.print(f"[bold]Shown to patients:[/] {table.patient_rule}", highlight=False)
+    console.print(f"[bold]Shown to patients:[/] {table.patient_rule}", highlight=False)
 
 
 @evidence_app.command("table")

@@ -115,6 +115,7 @@ class EvidenceTable(BaseModel):
     rule: str
     strength_rule: str
     patient_rule: str
+    plain_rule: str
     audience: Audience
 
 
@@ -485,5 +486,6 @@ def _table(
         rule=data.rules.best_estimate.rule,
         strength_rule=data.rules.strength.rule,
         patient_rule=data.rules.patient_display.rule,
+        plain_rule=data.rules.patient_display.plain,
         audience=audience,
     )
