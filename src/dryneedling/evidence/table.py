@@ -323,6 +323,16 @@ def _to_row(row: Synthesis, data: EvidenceData, kb, best: bool, superseded_by: s
     )
 
 
+def _scale_rank(row: Synthesis) -> int:
+    """2 for a mean difference on a named knowledge-base scale, 0 for one on no named scale or unit
+    (its size cannot be read), 1 for every other measure."""
+    if row.effect_measure not in _MEAN_DIFFERENCES:
+        return 1
+    if row.scale is not None:
+        return 2
+    return 1 if row.unit else 0
+
+
 def preference_key(row: Synthesis, rules: GradeRules) -> tuple:
     """Sort key of the best-estimate rule (higher is preferred); see grade_rules.yaml best_estimate."""
     certainty, _ = reported_certainty(row.published_certainty, rules)
@@ -332,7 +342,7 @@ def preference_key(row: Synthesis, rules: GradeRules) -> tuple:
         row.year or 0,
         _CERTAINTY_RANK[certainty],
         row.k or 0,
-        row.effect_measure in _MEAN_DIFFERENCES and row.scale is not None,
+        _scale_rank(row),
         -int(row.id.removeprefix("ES")),
     )
 
