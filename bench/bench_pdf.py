@@ -97,6 +97,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="rounds per measurement (best kept)")
     parser.add_argument("--example", type=Path, default=EXAMPLE, help="profile to print")
+    parser.add_argument(
+        "--profile", action="store_true", help="also print where WeasyPrint spends the clinician PDF's time"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -151,7 +154,39 @@ def main() -> int:
             f"  {audience:9s} build report {build * 1000:5.0f} ms, HTML {html * 1000:4.0f} ms, "
             f"HTML to PDF {pdf * 1000:5.0f} ms"
         )
+    if args.profile:
+        profile_render(build_report(profile, catalog, audience="clinician"), render_pdf)
     return 0
+
+
+#: WeasyPrint's stages, named for the profile summary (function name -> what it does).
+STAGES = {
+    "get_all_computed_styles": "CSS cascade (selectors, computed styles)",
+    "layout_document": "layout (line breaking, tables, pages)",
+    "table_layout": "  of which tables",
+    "split_first_line": "  of which line breaking (Pango)",
+    "draw_page": "drawing pages",
+    "draw_text": "  of which text",
+    "build_fonts_dictionary": "fonts (subsetting, widths)",
+    "'compress' of 'zlib.Compress' objects>": "zlib compression (pydyf, level 9)",
+}
+
+
+def profile_render(report, render_pdf) -> None:
+    """cProfile one clinician PDF render and print the cumulative time of WeasyPrint's main stages."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    render_pdf(report, "clinician")
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats
+    total = max(cumulative for _, _, _, cumulative, _ in stats.values())
+    print(f"\nclinician PDF under cProfile ({total:.2f} s profiled; shares, not times):")
+    for name, label in STAGES.items():
+        cumulative = sum(entry[3] for (_, _, function), entry in stats.items() if function.endswith(name))
+        print(f"  {label:45s} {100 * cumulative / total:5.1f} %")
 
 
 if __name__ == "__main__":
