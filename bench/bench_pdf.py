@@ -43,8 +43,10 @@ LIBRARY_CODE = (
     "from pathlib import Path\n"
     "from dryneedling.assessment.profile import load_profile\n"
     "from dryneedling.assessment.report import build_report\n"
+    "from dryneedling.catalog import load_catalog\n"
     "from dryneedling.render.pdf import render_pdf\n"
-    "report = build_report(load_profile(sys.argv[1]), audience=sys.argv[2])\n"
+    "catalog = load_catalog()\n"
+    "report = build_report(load_profile(sys.argv[1], catalog), catalog, audience=sys.argv[2])\n"
     "Path(sys.argv[3]).write_bytes(render_pdf(report, sys.argv[2]))\n"
 )
 
@@ -95,6 +97,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="rounds per measurement (best kept)")
     parser.add_argument("--example", type=Path, default=EXAMPLE, help="profile to print")
+    parser.add_argument(
+        "--profile", action="store_true", help="also print where WeasyPrint spends the clinician PDF's time"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -131,23 +136,57 @@ def main() -> int:
 
     from dryneedling.assessment.profile import load_profile
     from dryneedling.assessment.report import build_report
+    from dryneedling.catalog import load_catalog
     from dryneedling.render.html import render_html
     from dryneedling.render.pdf import render_pdf
 
     HTML(string=PLAIN_PAGE).write_pdf()
     warm_floor = best_time(lambda: HTML(string=PLAIN_PAGE).write_pdf(), args.repeat)
     print(f"\nin process, warm: one plain page {warm_floor * 1000:6.0f} ms")
-    profile = load_profile(args.example)
+    catalog = load_catalog()
+    profile = load_profile(args.example, catalog)
     for audience in ("clinician", "patient"):
-        build = best_time(lambda a=audience: build_report(profile, audience=a), args.repeat)
-        report = build_report(profile, audience=audience)
+        build = best_time(lambda a=audience: build_report(profile, catalog, audience=a), args.repeat)
+        report = build_report(profile, catalog, audience=audience)
         html = best_time(lambda r=report, a=audience: render_html(r, a), args.repeat)
         pdf = best_time(lambda r=report, a=audience: render_pdf(r, a), args.repeat)
         print(
             f"  {audience:9s} build report {build * 1000:5.0f} ms, HTML {html * 1000:4.0f} ms, "
             f"HTML to PDF {pdf * 1000:5.0f} ms"
         )
+    if args.profile:
+        profile_render(build_report(profile, catalog, audience="clinician"), render_pdf)
     return 0
+
+
+#: WeasyPrint's stages, named for the profile summary (function name -> what it does).
+STAGES = {
+    "get_all_computed_styles": "CSS cascade (selectors, computed styles)",
+    "layout_document": "layout (line breaking, tables, pages)",
+    "table_layout": "  of which tables",
+    "split_first_line": "  of which line breaking (Pango)",
+    "draw_page": "drawing pages",
+    "draw_text": "  of which text",
+    "build_fonts_dictionary": "fonts (subsetting, widths)",
+    "'compress' of 'zlib.Compress' objects>": "zlib compression (pydyf, level 9)",
+}
+
+
+def profile_render(report, render_pdf) -> None:
+    """cProfile one clinician PDF render and print the cumulative time of WeasyPrint's main stages."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    render_pdf(report, "clinician")
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats
+    total = max(cumulative for _, _, _, cumulative, _ in stats.values())
+    print(f"\nclinician PDF under cProfile ({total:.2f} s profiled; shares, not times):")
+    for name, label in STAGES.items():
+        cumulative = sum(entry[3] for (_, _, function), entry in stats.items() if function.endswith(name))
+        print(f"  {label:45s} {100 * cumulative / total:5.1f} %")
 
 
 if __name__ == "__main__":

@@ -148,7 +148,28 @@ def test_missing_inputs_are_listed_and_the_level_is_only_an_upper_bound():
     assert "total participants" in missing
     assert "no MCID" in missing
     assert not result.complete
+    # Nothing that needs reported inputs could be judged and nothing was rated down: the start level
+    # ("high") is no rating at all, so the check says so instead of "at most high".
+    assert not result.assessable
+    assert result.describe().startswith("not assessable")
+    assert result.summary == result.describe()
+    assert "at most" not in result.model_dump()["summary"]
+
+
+def test_a_partly_judged_estimate_is_an_upper_bound():
+    judged = {"risk_of_bias": "not_serious", "inconsistency": "not_serious"}
+    result = rate_certainty(
+        CertaintyInputs(estimate=-1.0, ci_low=-1.5, ci_high=-0.5, review_judgements=judged), RULES
+    )
+    assert result.assessable and not result.complete
     assert result.describe().startswith("at most high")
+    assert set(result.unassessed_domains) == {"imprecision", "publication_bias"}
+
+
+def test_an_estimate_rated_down_is_assessable_even_with_inputs_missing():
+    result = rate_certainty(CertaintyInputs(estimate=-1.0, ci_low=-1.5, ci_high=0.5), RULES)
+    assert result.downgrades and result.assessable
+    assert result.describe().startswith("at most")
 
 
 def test_certainty_never_falls_below_very_low():

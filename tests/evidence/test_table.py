@@ -20,7 +20,10 @@ KB = shipped_catalog().kb
 DATA = shipped_catalog().evidence
 # Rows the reference marks unreliable: numbers inconsistent in the PDF text, direction only, CI only, and
 # the network estimate whose measure label does not match its scale.
-NOT_FOR_PATIENTS = {f"ES{n:03d}" for n in (*range(71, 79), *range(49, 53), 39)}
+# Unreliable numbers (reference flags), a CI without its estimate, and mean differences on a scale the
+# review's abstract does not name (ES009, ES017, ES028, ES029, ES032, ES086).
+UNNAMED_SCALE = {"ES009", "ES017", "ES028", "ES029", "ES032", "ES086"}
+NOT_FOR_PATIENTS = {f"ES{n:03d}" for n in (*range(71, 79), *range(49, 53), 39)} | UNNAMED_SCALE
 # Regions consumer articles show, and the ones this table adds.
 REGIONS = [
     "neck",
@@ -99,6 +102,8 @@ def _edit_row(data_dir: Path, row_id: str, **changes: str) -> None:
         ("ES002", {"source": "nobody_2099"}, "source", "not in the knowledge base bibliography"),
         ("ES075", {"patient_safe": "true"}, "patient_safe", "never shown to patients"),
         ("ES002", {"patient_safe": "false", "exclusion_reason": ""}, "exclusion_reason", "say why"),
+        ("ES002", {"scale": ""}, "patient_safe", "unnamed scale"),
+        ("ES017", {"patient_safe": "true", "exclusion_reason": ""}, "patient_safe", "unnamed scale"),
     ],
 )
 def test_a_bad_row_is_refused_naming_file_row_and_field(tmp_path, row_id, changes, field, message):
@@ -300,7 +305,8 @@ def test_favours_comes_from_the_favours_column_not_the_sign():
     rows = {r.id: r for r in evidence_table(shipped_catalog(), all_estimates=True).rows}
     injection = rows["ES009"]  # negative estimate, yet it favours the injection
     assert injection.estimate < 0 and injection.favours == "comparator_injection"
-    assert "more for pain than dry needling" in injection.plain_summary
+    assert "favours trigger point injection" in injection.clinician_summary
+    assert not injection.patient_safe  # its scale is not named, so patients do not see it
     wet = rows["ES013"]  # positive estimate favouring wet needling
     assert wet.estimate > 0 and "than dry needling" in wet.plain_summary
     null = rows["ES021"]

@@ -16,60 +16,79 @@ if TYPE_CHECKING:  # imported when the command runs, so that `dryneedling --help
     from dryneedling.evidence.table import EvidenceRow, EvidenceTable
 
 
-def _effect(row: EvidenceRow) -> str:
-    estimate = "n/r" if row.estimate is None else f"{row.estimate:g}"
-    if row.ci_low is None:
-        return estimate
-    return f"{estimate} [{row.ci_low:g}, {row.ci_high:g}]"
-
-
 def _certainty(row: EvidenceRow) -> str:
     reported = (row.certainty or "not rated").replace("_", " ")
     basis = " (review)" if row.certainty else ""
-    bound = "" if row.our_check.complete else "<= "
-    return f"{reported}{basis}; our check {bound}{row.our_check.level.replace('_', ' ')}"
+    return f"{reported}{basis}; our check: {row.our_check.summary}"
 
 
 def _render(table: EvidenceTable, console: Console) -> None:
+    """Clinicians see every number in words; patients see the strength and the plain sentence only
+    (no effect sizes, no study counts, no I²: the plain sentence already says how sure we are)."""
     patient = table.audience == "patient"
     grid = Table(title=f"Dry needling evidence ({table.audience})", show_lines=True)
-    columns = ["Region", "Comparator", "Outcome", "Time", "Estimate [95% CI]", "k"]
-    columns += ["Strength", "What it means"] if patient else ["Certainty", "Strength", "Favours", "Source"]
+    columns = ["Region", "Outcome", "Time"] if patient else ["Region", "Compared with", "Outcome", "Time"]
+    if patient:
+        columns += ["Strength", "What it means"]
+    else:
+        columns += [
+            "Effect (95% CI)",
+            "Studies, participants, I²",
+            "Certainty",
+            "Strength",
+            "Favours",
+            "Source",
+        ]
     for name in columns:
         grid.add_column(name, overflow="fold")
     if not table.rows:
         console.print("No pooled estimate matches these filters.")
     for row in table.rows:
-        cells = [
-            row.region_label,
-            row.comparator_label,
-            row.outcome_label,
-            row.timepoint_label,
-            f"{row.effect_measure} {_effect(row)}",
-            "n/r" if row.k is None else str(row.k),
-        ]
         if patient:
-            cells += [row.strength, row.plain_summary]
+            cells = [
+                row.region_label,
+                row.outcome_label,
+                row.timepoint_label,
+                row.strength,
+                row.plain_summary,
+            ]
         else:
+            cells = [row.region_label, row.comparator_label, row.outcome_label, row.timepoint_label]
             source = f"{row.id} {row.source}" + ("" if row.best else f" (superseded by {row.superseded_by})")
-            cells += [_certainty(row), row.strength, row.favours_label, source]
+            if row.source_tier is not None:
+                source += f" (tier {row.source_tier})"
+            cells += [
+                row.effect_text,
+                row.study_counts,
+                _certainty(row),
+                row.strength,
+                row.favours_label,
+                source,
+            ]
+            if not row.patient_safe:
+                cells[4] += f" - not shown to patients: {row.exclusion_reason}"
         grid.add_row(*cells)
     if table.rows:
         console.print(grid)
     if table.rows and not patient:
         console.print("\n[bold]Sources[/]")
-        for source, citation in sorted({(row.source, row.citation) for row in table.rows}):
-            console.print(f"- {source}: {citation}", highlight=False)
+        seen = sorted({(row.source, row.citation, row.source_tier, row.source_link) for row in table.rows})
+        for source, citation, tier, link in seen:
+            tier_text = f" [tier {tier}]" if tier is not None else ""
+            link_text = f" {link}" if link else ""
+            console.print(f"- {source}{tier_text}: {citation}{link_text}", highlight=False, markup=False)
     if table.gaps:
         console.print("\n[bold]Where no pooled dry-needling evidence exists[/]")
         for gap in table.gaps:
             text = gap.plain if patient else gap.statement
             cited = "" if patient or not gap.sources else f" [{', '.join(gap.sources)}]"
-            console.print(f"- {gap.region_label or gap.scope}: {text}{cited}", highlight=False)
+            console.print(f"- {gap.region_label or gap.scope}: {text}{cited}", highlight=False, markup=False)
+    if patient:
+        console.print(f"\n{table.plain_rule}", highlight=False, markup=False)
+        return
     console.print(f"\n[bold]How one estimate is chosen per cell:[/] {table.rule}", highlight=False)
     console.print(f"[bold]Strength rule:[/] {table.strength_rule}", highlight=False)
-    if patient:
-        console.print(f"[bold]Shown to patients:[/] {table.patient_rule}", highlight=False)
+    console.print(f"[bold]Shown to patients:[/] {table.patient_rule}", highlight=False)
 
 
 @evidence_app.command("table")

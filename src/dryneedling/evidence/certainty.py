@@ -62,13 +62,24 @@ class CertaintyInputs(BaseModel):
     review_judgements: dict[str, str] = Field(default_factory=dict)
 
 
+#: The domains our check can only judge from what a review reports (indirectness is a property of the
+#: question - does it pool acupuncture? - and is always judged).
+REPORTED_DOMAINS: tuple[Domain, ...] = ("risk_of_bias", "inconsistency", "imprecision", "publication_bias")
+
+
 class CertaintyCheck(Readable):
-    """Our own GRADE-style rating: start level, each downgrade, and the domains we could not judge."""
+    """Our own GRADE-style rating: start level, each downgrade, and the domains we could not judge.
+
+    ``unassessed_domains`` lists each GRADE domain with at least one check we could not make. When no
+    domain that needs reported inputs could be judged and nothing was rated down, the check found nothing:
+    it is *not assessable*, and its ``level`` (the start level) must not be read as a rating.
+    """
 
     start: Level
     level: Level
     downgrades: list[Downgrade]
     not_assessed: list[str]
+    unassessed_domains: list[Domain] = Field(default_factory=list)
 
     @computed_field
     @property
@@ -76,12 +87,24 @@ class CertaintyCheck(Readable):
         """True when every domain could be judged; otherwise ``level`` is only an upper bound."""
         return not self.not_assessed
 
+    @computed_field
+    @property
+    def assessable(self) -> bool:
+        """False when nothing could be checked: no downgrade, and no domain needing reported data judged."""
+        if self.downgrades or self.complete:
+            return True
+        return not set(REPORTED_DOMAINS) <= set(self.unassessed_domains)
+
     def describe(self) -> str:
-        """The level in words, saying 'at most' when some inputs were missing."""
+        """The level in words: 'not assessable' when nothing could be checked, 'at most' when some could."""
         level = self.level.replace("_", " ")
         if self.complete:
             return level
-        return f"at most {level} ({len(self.not_assessed)} checks not possible: inputs not reported)"
+        count = len(self.not_assessed)
+        checks = "check" if count == 1 else "checks"
+        if not self.assessable:
+            return "not assessable (inputs not reported)"
+        return f"at most {level} ({count} {checks} not possible: inputs not reported)"
 
     @computed_field
     @property
@@ -229,13 +252,22 @@ def rate_certainty(inputs: CertaintyInputs, rules: GradeRules) -> CertaintyCheck
     start = rules.certainty.start[inputs.design]
     down: list[Downgrade] = []
     missing: list[str] = []
-    _risk_of_bias(inputs, rules, down, missing)
-    _inconsistency(inputs, rules, down, missing)
-    _imprecision(inputs, rules, down, missing)
+    unassessed: list[Domain] = []
+    for domain, judge in (
+        ("risk_of_bias", _risk_of_bias),
+        ("inconsistency", _inconsistency),
+        ("imprecision", _imprecision),
+        ("publication_bias", _publication_bias),
+    ):
+        before = len(missing)
+        judge(inputs, rules, down, missing)
+        if len(missing) > before:
+            unassessed.append(domain)
     _indirectness(inputs, rules, down)
-    _publication_bias(inputs, rules, down, missing)
     final = max(0, levels.index(start) - sum(d.levels for d in down))
-    return CertaintyCheck(start=start, level=levels[final], downgrades=down, not_assessed=missing)
+    return CertaintyCheck(
+        start=start, level=levels[final], downgrades=down, not_assessed=missing, unassessed_domains=unassessed
+    )
 
 
 def reported_certainty(published: str | None, rules: GradeRules) -> tuple[Level | None, str]:

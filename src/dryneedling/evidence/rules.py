@@ -80,6 +80,7 @@ class StrengthRules(_Rules):
 
 class PatientDisplay(_Rules):
     rule: str
+    plain: str
     never_for_patients: tuple[str, ...]
 
 

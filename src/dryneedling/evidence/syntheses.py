@@ -12,7 +12,8 @@ Columns of syntheses.csv (vocabularies in vocabulary.yaml, rules in grade_rules.
 - ``region``, ``comparator``, ``outcome``, ``timepoint``, ``effect_measure``: vocabulary ids.
   ``condition`` is the review's population in words.
 - ``scale``: knowledge-base measure id when an MD is on a stated scale (nprs = 0-10, vas_100mm), used to
-  compare the CI with that measure's MCID; ``unit`` says the unit in words where known.
+  compare the CI with that measure's MCID; ``unit`` says the unit in words where known. A mean difference
+  (MD, WMD, MD_NMA) with neither is on an unnamed scale and is kept from patients (``patient_safe`` false).
 - ``estimate``, ``ci_low``, ``ci_high``, ``k``, ``n``, ``i2``: as published; blank when not visible (never
   filled from review totals).
 - ``published_certainty``: the review's own GRADE rating for this estimate, blank when not visible.
@@ -47,6 +48,8 @@ RULES_FILE = "grade_rules.yaml"
 GAPS_FILE = "gaps.yaml"
 
 Certainty = Literal["high", "moderate", "low", "very_low"]
+#: Effect measures in the units of an outcome scale: each must name its scale (``scale`` or ``unit``).
+MEAN_DIFFERENCES = ("MD", "WMD", "MD_NMA")
 JUDGEMENT_DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
 COLUMNS = (
     "id",
@@ -329,6 +332,13 @@ def _parse_row(
         raise reader.fail("patient_safe", "a row without a point estimate cannot be shown to patients")
     if not patient_safe and not exclusion_reason:
         raise reader.fail("exclusion_reason", "say why a row is kept from patients")
+    effect_measure = reader.choice("effect_measure", vocab.effect_measures)
+    unit = reader.text("unit", required=False)
+    if patient_safe and effect_measure in MEAN_DIFFERENCES and scale is None and unit is None:
+        raise reader.fail(
+            "patient_safe",
+            "a mean difference on an unnamed scale (no scale, no unit) cannot be shown to patients",
+        )
     return Synthesis(
         id=row_id,
         source=source,
@@ -337,9 +347,9 @@ def _parse_row(
         comparator=reader.choice("comparator", vocab.comparators),
         outcome=reader.choice("outcome", vocab.outcomes),
         timepoint=reader.choice("timepoint", vocab.timepoints),
-        effect_measure=reader.choice("effect_measure", vocab.effect_measures),
+        effect_measure=effect_measure,
         scale=scale,
-        unit=reader.text("unit", required=False),
+        unit=unit,
         estimate=estimate,
         ci_low=ci_low,
         ci_high=ci_high,

@@ -14,6 +14,7 @@ so in ``gaps``. The selection rule is in ``EvidenceTable.rule`` and in knowledge
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
@@ -31,14 +32,14 @@ from dryneedling.evidence.certainty import (
 )
 from dryneedling.evidence.readable import Readable as _Readable
 from dryneedling.evidence.rules import GradeRules
-from dryneedling.evidence.syntheses import EvidenceData, Synthesis
+from dryneedling.evidence.syntheses import MEAN_DIFFERENCES, EvidenceData, Synthesis
 from dryneedling.vocabulary import AUDIENCES, Audience, Confidence
 
 if TYPE_CHECKING:
     from dryneedling.catalog import Catalog
 
 _CERTAINTY_RANK = {None: 0, "very_low": 1, "low": 2, "moderate": 3, "high": 4}
-_MEAN_DIFFERENCES = ("MD", "WMD", "MD_NMA")
+_MEAN_DIFFERENCES = MEAN_DIFFERENCES
 
 
 class EvidenceRow(_Readable):
@@ -56,7 +57,11 @@ class EvidenceRow(_Readable):
     timepoint_label: str
     effect_measure: str
     effect_measure_label: str
+    scale: str | None
+    scale_label: str | None
     unit: str | None
+    effect_text: str
+    study_counts: str
     estimate: float | None
     ci_low: float | None
     ci_high: float | None
@@ -75,6 +80,8 @@ class EvidenceRow(_Readable):
     clinician_summary: str
     source: str
     citation: str
+    source_link: str | None
+    source_tier: int | None
     year: int | None
     dn_specific: bool
     verification: str
@@ -108,6 +115,7 @@ class EvidenceTable(BaseModel):
     rule: str
     strength_rule: str
     patient_rule: str
+    plain_rule: str
     audience: Audience
 
 
@@ -162,7 +170,7 @@ def _who(row: Synthesis) -> str:
 def _plain_summary(row: Synthesis, strength: Strength, data: EvidenceData) -> str:
     kind = _wording_kind(row, data)
     if kind is None or not row.patient_safe:
-        return "This result is not shown to patients because its numbers could not be checked."
+        return "This result is not shown to patients because part of it is missing or unclear."
     vocab = data.vocabulary
     time = vocab.timepoints[row.timepoint].plain
     return patient_sentence(
@@ -176,8 +184,63 @@ def _plain_summary(row: Synthesis, strength: Strength, data: EvidenceData) -> st
     )
 
 
-def _fmt(value: float | None) -> str:
-    return "n/r" if value is None else f"{value:g}"
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+#: Effect measures clinicians know by their abbreviation; every other (internal) id prints its label.
+_ABBREVIATED = ("MD", "WMD", "SMD", "RR")
+
+
+def _scale_words(row: Synthesis, kb, short: bool = False) -> str | None:
+    """The scale a mean difference is on, in words: the knowledge-base measure (its abbreviation when
+    ``short`` and the name gives one, e.g. NPRS) with its range, or the stated unit; None when the row
+    names neither (such rows are kept from patients by the loader)."""
+    if row.scale is not None and kb is not None and row.scale in kb.measures:
+        measure = kb.measures[row.scale]
+        name = f"the {measure.name}"
+        abbreviation = re.search(r"\(([A-Z][A-Za-z0-9-]+)[ /)]", measure.name)
+        if short and abbreviation:
+            name = f"the {abbreviation.group(1)}"
+        span = f", {_num(measure.range[0])}-{_num(measure.range[1])}" if measure.range else ""
+        unit = measure.units or "points"
+        return f"{unit} on {name}{span}"
+    return row.unit
+
+
+def _effect_text(row: Synthesis, data: EvidenceData, scale: str | None) -> str:
+    """The estimate in clinician words: measure, value, scale, 95% CI. No internal labels."""
+    label = data.vocabulary.effect_measures[row.effect_measure].label
+    if row.effect_measure in _ABBREVIATED:
+        label = row.effect_measure
+    if row.effect_measure in _MEAN_DIFFERENCES:
+        unit = scale or "on a scale the review does not name"
+    else:
+        unit = f"({row.unit})" if row.unit else ""
+    if row.estimate is None:
+        text = f"{label}{f' in {unit}' if unit else ''}: point estimate not reported"
+    else:
+        text = f"{label} {_num(row.estimate)}{f' {unit}' if unit else ''}"
+    if row.ci_low is not None and row.ci_high is not None:
+        text += f" (95% CI {_num(row.ci_low)} to {_num(row.ci_high)})"
+    return text
+
+
+def _study_counts(row: Synthesis) -> str:
+    """Studies, participants and I² in words; what the review did not report is said, not abbreviated."""
+    if row.k is None and row.n is None and row.i2 is None:
+        return "studies, participants and I² not reported for this estimate"
+    parts = [
+        "studies not reported" if row.k is None else f"{row.k} studies",
+        "participants not reported" if row.n is None else f"{row.n} participants",
+        "I² not reported" if row.i2 is None else f"I² {row.i2:g}%",
+    ]
+    return ", ".join(parts)
+
+
+def _comparison(row: Synthesis, data: EvidenceData) -> str:
+    label = data.vocabulary.comparators[row.comparator].label
+    return label if label.startswith("DN ") else f"DN vs {label}"
 
 
 def _clinician_summary(
@@ -187,19 +250,16 @@ def _clinician_summary(
     check: CertaintyCheck,
     data: EvidenceData,
     citation: str,
+    effect: str,
 ) -> str:
     vocab = data.vocabulary
-    effect = f"{vocab.effect_measures[row.effect_measure].label} {_fmt(row.estimate)}"
-    if row.ci_low is not None:
-        effect += f" (95% CI {_fmt(row.ci_low)} to {_fmt(row.ci_high)})"
-    if row.unit:
-        effect += f" [{row.unit}]"
-    stats = f"k={_fmt(row.k)}, n={_fmt(row.n)}, I2={_fmt(row.i2)}%"
-    level = (certainty or "not rated").replace("_", " ")
+    rated = f"Certainty {certainty.replace('_', ' ')} ({basis})" if certainty else f"Certainty {basis}"
+    notes = f" {row.notes}" if row.notes else ""
     return (
-        f"DN vs {vocab.comparators[row.comparator].label}, {vocab.outcomes[row.outcome].label}, "
-        f"{vocab.timepoints[row.timepoint].label}: {effect}; {stats}; favours {vocab.favours[row.favours].label}. "
-        f"Certainty {level} ({basis}); our check: {check.describe()}. {row.notes} "
+        f"{_comparison(row, data)}, {vocab.outcomes[row.outcome].label}, "
+        f"{vocab.timepoints[row.timepoint].label}: {effect}; {_study_counts(row)}; "
+        f"favours {vocab.favours[row.favours].label}. "
+        f"{rated}; our check: {check.describe()}.{notes} "
         f"Source: {citation}."
     )
 
@@ -209,7 +269,10 @@ def _to_row(row: Synthesis, data: EvidenceData, kb, best: bool, superseded_by: s
     certainty, basis = reported_certainty(row.published_certainty, data.rules)
     check = _check(row, data, kb)
     strength = strength_for(certainty, data.rules)
-    citation = kb.sources[row.source].citation if kb is not None and row.source in kb.sources else row.source
+    source = kb.sources.get(row.source) if kb is not None else None
+    citation = source.citation if source is not None else row.source
+    scale = _scale_words(row, kb)
+    effect = _effect_text(row, data, _scale_words(row, kb, short=True))
     reasons = [f"reported certainty: {basis}"] + [f"our check: {line}" for line in check.reasons]
     return EvidenceRow(
         id=row.id,
@@ -224,7 +287,11 @@ def _to_row(row: Synthesis, data: EvidenceData, kb, best: bool, superseded_by: s
         timepoint_label=vocab.timepoints[row.timepoint].label,
         effect_measure=row.effect_measure,
         effect_measure_label=vocab.effect_measures[row.effect_measure].label,
+        scale=row.scale,
+        scale_label=scale,
         unit=row.unit,
+        effect_text=effect,
+        study_counts=_study_counts(row),
         estimate=row.estimate,
         ci_low=row.ci_low,
         ci_high=row.ci_high,
@@ -240,9 +307,11 @@ def _to_row(row: Synthesis, data: EvidenceData, kb, best: bool, superseded_by: s
         favours=row.favours,
         favours_label=vocab.favours[row.favours].label,
         plain_summary=_plain_summary(row, strength, data),
-        clinician_summary=_clinician_summary(row, certainty, basis, check, data, citation),
+        clinician_summary=_clinician_summary(row, certainty, basis, check, data, citation, effect),
         source=row.source,
         citation=citation,
+        source_link=source.link if source is not None else None,
+        source_tier=source.tier if source is not None else None,
         year=row.year,
         dn_specific=row.dn_specific,
         verification=row.verification,
@@ -254,6 +323,16 @@ def _to_row(row: Synthesis, data: EvidenceData, kb, best: bool, superseded_by: s
     )
 
 
+def _scale_rank(row: Synthesis) -> int:
+    """2 for a mean difference on a named knowledge-base scale, 0 for one on no named scale or unit
+    (its size cannot be read), 1 for every other measure."""
+    if row.effect_measure not in _MEAN_DIFFERENCES:
+        return 1
+    if row.scale is not None:
+        return 2
+    return 1 if row.unit else 0
+
+
 def preference_key(row: Synthesis, rules: GradeRules) -> tuple:
     """Sort key of the best-estimate rule (higher is preferred); see grade_rules.yaml best_estimate."""
     certainty, _ = reported_certainty(row.published_certainty, rules)
@@ -263,7 +342,7 @@ def preference_key(row: Synthesis, rules: GradeRules) -> tuple:
         row.year or 0,
         _CERTAINTY_RANK[certainty],
         row.k or 0,
-        row.effect_measure in _MEAN_DIFFERENCES and row.scale is not None,
+        _scale_rank(row),
         -int(row.id.removeprefix("ES")),
     )
 
@@ -417,5 +496,6 @@ def _table(
         rule=data.rules.best_estimate.rule,
         strength_rule=data.rules.strength.rule,
         patient_rule=data.rules.patient_display.rule,
+        plain_rule=data.rules.patient_display.plain,
         audience=audience,
     )

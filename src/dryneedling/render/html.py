@@ -314,19 +314,27 @@ class _Citations:
                 )
         return Markup('<sup class="cites">[') + Markup(", ").join(links) + Markup("]</sup>")
 
-    def bibliography(self) -> list[tuple[int, str, str, str, str]]:
-        """(number, id, citation, link, link text) of every source the rendered document cites, in
+    def bibliography(self) -> list[tuple[int, str, str, str, str, int | None]]:
+        """(number, id, citation, link, link text, tier) of every source the rendered document cites, in
         citation order. Call it after everything that cites (the template renders the bibliography last).
-        The link text is the DOI, PMID or address, or just "link" when the citation already prints it."""
+        The link text is the DOI, PMID or address, or just "link" when the citation already prints it;
+        the tier (1-3, None when the source is unknown) is shown to the clinician beside the citation."""
         kb_sources = _knowledge().sources
         entries = []
         for index, sid in enumerate(self.order):
             citation = self.sources.get(sid, sid)
-            link = _link_for(kb_sources.get(sid))
+            source = kb_sources.get(sid)
+            link = _link_for(source)
             text = link_text(link)
             identifier = text.removeprefix("doi:").removeprefix("PMID ")
-            entries.append((index + 1, sid, citation, link, "link" if identifier in citation else text))
+            tier = getattr(source, "tier", None)
+            entries.append((index + 1, sid, citation, link, "link" if identifier in citation else text, tier))
         return entries
+
+
+#: Longest link text printed: a longer address is cut after its site and first path part (the link
+#: itself stays whole), so one deep URL does not take three lines of a bibliography.
+LINK_TEXT_MAX = 48
 
 
 def link_text(link: str) -> str:
@@ -334,7 +342,10 @@ def link_text(link: str) -> str:
     for prefix, short in (("https://doi.org/", "doi:"), ("https://pubmed.ncbi.nlm.nih.gov/", "PMID ")):
         if link.startswith(prefix):
             return short + link.removeprefix(prefix).rstrip("/")
-    return link.removeprefix("https://").removeprefix("http://").rstrip("/")
+    text = link.removeprefix("https://").removeprefix("http://").rstrip("/")
+    if len(text) <= LINK_TEXT_MAX:
+        return text
+    return text[: LINK_TEXT_MAX - 1].rstrip("/") + "\u2026"
 
 
 def _bytecode_cache() -> BytecodeCache | None:

@@ -30,6 +30,21 @@ PATIENT_DECISION_LABEL = {
 DECISION_STYLE = {"suitable": "green", "needle_with_precautions": "yellow", "do_not_needle": "bold red"}
 
 
+def _effect_words(row) -> str:
+    """The row's effect in words (scale named, no internal labels); rows stored before ``effect_text``
+    existed print the abbreviation or the vocabulary label instead of the internal id."""
+    if row.get("effect_text"):
+        return row.get("effect_text")
+    measure = row.get("effect_measure")
+    if measure not in ("MD", "WMD", "SMD", "RR"):
+        measure = row.get("effect_measure_label") or str(measure).replace("_", " ")
+    estimate = row.get("estimate")
+    text = f"{measure} {estimate if estimate is not None else 'not reported'}"
+    if row.get("ci_low") is not None:
+        text += f" (95% CI {row.get('ci_low')} to {row.get('ci_high')})"
+    return text
+
+
 def _check(audience: str) -> str:
     if audience not in AUDIENCES:
         raise InputError.unknown("audience", audience, AUDIENCES)
@@ -70,14 +85,9 @@ def _summary(report: Any) -> list[Any]:
             lines.append(f"{index}. {m.name}{side} [{m.confidence}].{safety}")
     row = lead_evidence_row(report)
     if row:
-        ci = f" (95% CI {row.get('ci_low')} to {row.get('ci_high')})" if row.get("ci_low") is not None else ""
-        estimate = row.get("estimate") if row.get("estimate") is not None else "not reported"
-        measure = row.get("effect_measure")
-        if measure not in ("MD", "WMD", "SMD", "RR"):
-            measure = row.get("effect_measure_label") or measure
         evidence = (
             f"{row.get('outcome_label')}, {row.get('timepoint_label')}, against {row.get('comparator_label')}: "
-            f"{measure} {estimate}{ci}; strength {row.get('strength')}, certainty "
+            f"{_effect_words(row)}; strength {row.get('strength')}, certainty "
             f"{(row.get('certainty') or 'not rated by the review').replace('_', ' ')} [{row.get('source')}]"
         )
     else:
@@ -158,12 +168,9 @@ def _clinician(report: Any) -> list[Any]:
     ev = report.evidence
     lines = [f"**Evidence** ({ev.region or 'no evidence region'}): {ev.summary}"]
     for row in ev.rows:
-        estimate = row.get("estimate")
-        ci = f" [{row.get('ci_low')}, {row.get('ci_high')}]" if row.get("ci_low") is not None else ""
         lines.append(
             f"- {row.get('comparator_label', row.get('comparator'))}, {row.get('outcome_label', row.get('outcome'))}, "
-            f"{row.get('timepoint_label', row.get('timepoint'))}: {row.get('effect_measure')} "
-            f"{estimate if estimate is not None else 'n/a'}{ci}, favours {row.get('favours_label') or row.get('favours')}; "
+            f"{row.get('timepoint_label', row.get('timepoint'))}: {_effect_words(row)}, favours {row.get('favours_label') or row.get('favours')}; "
             f"certainty {row.get('certainty') or 'not rated'}; "
             f"strength {row.get('strength')} [{row.get('source')}]"
         )

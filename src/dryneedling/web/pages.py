@@ -146,15 +146,17 @@ def atlas_results(request: Request, condition: str | None = None, side: str | No
 
 def _evidence_context(request: Request) -> dict[str, Any]:
     filters = {name: request.query_params.get(name) or "" for name in ("region", "comparator", "outcome")}
+    audience = request.query_params.get("audience") or "clinician"
     context: dict[str, Any] = {
         "filters": filters,
+        "audience": audience,
         "table": None,
         "error": None,
         "choices": choices.evidence_filter_choices(_data(request)),
     }
     try:
         context["table"] = evidence_service.table(
-            _data(request), **{k: v or None for k, v in filters.items()}
+            _data(request), audience=audience, **{k: v or None for k, v in filters.items()}
         )
     except InputError as error:
         context.update(_error_context(error))
@@ -163,7 +165,7 @@ def _evidence_context(request: Request) -> dict[str, Any]:
 
 @router.get("/evidence", response_class=HTMLResponse)
 def evidence_page(request: Request):
-    """The evidence table with filters by region, comparator and outcome."""
+    """The evidence table with filters by region, comparator and outcome, for clinicians or patients."""
     context = _evidence_context(request)
     return _render(request, "evidence.html", 422 if context["error"] else 200, **context)
 
