@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from dryneedling.db import tables as t
 from dryneedling.services import accounts
@@ -221,3 +221,16 @@ def test_it_refuses_to_decide_a_question_twice(clinic):
     (question,) = clinic.pending()
     assert decide(clinic.staff["owner"], question.id, "reject").status_code == 303
     assert decide(clinic.staff["clinician"], question.id, "approve", "Late.").status_code == 409
+
+
+def test_it_records_who_decided_in_the_audit_log(clinic, store):
+    clinic.ask()
+    (question,) = clinic.pending()
+    decide(clinic.staff["clinician"], question.id, "approve", "Usually a day or two.")
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            select(t.audit_log.c.action).where(
+                t.audit_log.c.clinic_id == clinic.id, t.audit_log.c.entity_id == uuid.UUID(question.id)
+            )
+        ).all()
+    assert [row.action for row in rows] == ["approve"]

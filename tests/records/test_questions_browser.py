@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -21,6 +22,7 @@ from dryneedling.services import questions as service
 from dryneedling.web.app import create_app
 
 pytestmark = pytest.mark.browser
+AXE = Path(__file__).resolve().parents[1] / "data" / "axe" / "axe.min.js"
 PASSWORD = "a long enough password"
 EMAIL = "olive@harbour.example"
 
@@ -82,3 +84,12 @@ def test_it_walks_a_readers_question_to_its_published_answer(page: Page, clinic_
     expect(answered).to_contain_text("Should I use heat or ice after a session?")
     expect(answered).to_contain_text("Answer by Olive Owner")
     expect(answered).to_contain_text("Gentle heat often eases the soreness")
+    # The section with its form and answers stays accessible and fits the phone's width.
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        """async () => (await axe.run('#questions', {resultTypes: ['violations']})).violations
+            .filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id)"""
+    )
+    assert violations == []
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1, f"the topic page is {overflow}px wider than the screen"

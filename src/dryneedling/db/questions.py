@@ -9,13 +9,15 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from dryneedling.db import tables as t
-from dryneedling.db.store import ClinicScoped, _row
+from dryneedling.db.store import ClinicScoped, SqlClinicRecords, _row
 from dryneedling.questions.model import Question
 
 _Q = t.reader_questions
 
 
 class SqlQuestions(ClinicScoped):
+    audit = SqlClinicRecords.audit  # the one audit log, written in the same transaction as the decision
+
     def questions_enabled(self) -> bool:
         row = self.connection.execute(
             self.scoped(t.clinic_settings, t.clinic_settings.c.questions_enabled)
