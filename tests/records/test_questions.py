@@ -234,3 +234,21 @@ def test_it_records_who_decided_in_the_audit_log(clinic, store):
             )
         ).all()
     assert [row.action for row in rows] == ["approve"]
+
+
+def test_it_keeps_a_readers_address_out_of_the_access_log():
+    import logging
+
+    from dryneedling.web.logs import DropQueryStrings
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("203.0.113.9:5000", "POST", "/learn/safety/questions", "1.1", 303),
+        None,
+    )
+    DropQueryStrings().filter(record)
+    assert "203.0.113.9" not in record.getMessage()
