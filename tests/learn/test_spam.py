@@ -156,4 +156,8 @@ def test_it_keeps_a_question_private_until_approved_with_an_answer():
 
 def test_it_refuses_unknown_fields_on_the_public_form():
     with pytest.raises(ValueError):
-        QuestionForm(topic="safety", text="How long does it last?", email="x@y.z")
+        QuestionForm(topic="safety", text="How long does it last?", phone="555 0100")
+    # name and e-mail are optional fields of the form (the e-mail stays with the clinic); a bad e-mail is refused
+    assert QuestionForm(topic="safety", text="How long does it last?", email="x@y.z").email == "x@y.z"
+    with pytest.raises(ValueError):
+        QuestionForm(topic="safety", text="How long does it last?", email="not an address")

@@ -76,6 +76,20 @@ class SqlStore:
         with self._transaction(write) as connection:
             yield SqlAccounts(connection)
 
+    # -- readers' questions (dryneedling.db.questions) -------------------------------------------------
+    @contextmanager
+    def questions(self, clinic_id: uuid.UUID, write: bool = True) -> Iterator[Any]:
+        from dryneedling.db.questions import SqlQuestions
+
+        with self._transaction(write) as connection:
+            yield SqlQuestions(connection, clinic_id)
+
+    def public_questions_clinic(self) -> uuid.UUID | None:
+        from dryneedling.db.questions import public_questions_clinic
+
+        with self._transaction(False) as connection:
+            return public_questions_clinic(connection)
+
 
 class ClinicScoped:
     """Base of the clinic repositories: every statement is confined to ``clinic_id``."""

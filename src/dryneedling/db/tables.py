@@ -264,3 +264,36 @@ audit_log = Table(
     Column("entity_id", Uuid, nullable=False),
 )
 Index("ix_audit_log_clinic_at", audit_log.c.clinic_id, audit_log.c.at)
+
+# -- readers' questions (issue 13) -----------------------------------------------------------------------
+clinic_settings = Table(
+    "clinic_settings",
+    metadata,
+    Column("clinic_id", Uuid, primary_key=True),
+    Column("questions_enabled", Boolean, nullable=False, default=False),
+    Column("updated_at", When, nullable=False),
+    ForeignKeyConstraint(["clinic_id"], ["clinics.id"]),
+)
+
+reader_questions = Table(
+    "reader_questions",
+    metadata,
+    _clinic_key(),
+    Column("id", Uuid, primary_key=True),
+    Column("topic", String(80), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("name", String(100)),
+    Column("email", String(320)),
+    Column("submitted_at", When, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("spam_score", Float, nullable=False),
+    Column("spam_reasons", Json, nullable=False),
+    Column("answer", Text),
+    Column("decided_by", Uuid),
+    Column("decided_at", When),
+    ForeignKeyConstraint(["clinic_id"], ["clinics.id"]),
+    ForeignKeyConstraint(["clinic_id", "decided_by"], ["users.clinic_id", "users.id"]),
+    CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+)
+Index("ix_reader_questions_clinic_status", reader_questions.c.clinic_id, reader_questions.c.status)
+Index("ix_reader_questions_clinic_topic", reader_questions.c.clinic_id, reader_questions.c.topic)

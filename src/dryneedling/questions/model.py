@@ -32,6 +32,8 @@ class QuestionForm(BaseModel):
 
     topic: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
     text: str = Field(min_length=MIN_QUESTION_CHARS, max_length=MAX_QUESTION_CHARS)
+    name: str = Field("", max_length=100)
+    email: str = Field("", max_length=320, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
     website: str = ""
     form_token: str = ""
 
@@ -46,12 +48,15 @@ class Question(BaseModel):
     topic: str
     text: str = Field(min_length=MIN_QUESTION_CHARS, max_length=MAX_QUESTION_CHARS)
     submitted_at: dt.datetime
+    name: str | None = None  # shown with an approved question when given
+    email: str | None = None  # private: for the clinic only, never shown on a public page
     status: Status = "pending"
     spam_score: float = Field(0.0, ge=0.0, le=1.0)
     spam_reasons: tuple[str, ...] = ()
     answer: str | None = None
     decided_by: str | None = None
     decided_at: dt.datetime | None = None
+    answered_by_name: str | None = None  # the moderator's name, read with the question (not stored twice)
 
     @model_validator(mode="after")
     def _approved_needs_an_answer(self) -> Question:

@@ -53,6 +53,7 @@ def create_app(
     page_settings = {name: value for name, value in os.environ.items() if name == ENV_PREFIX + "PAPER"}
     app.state.settings = load_settings(page_settings)
     app.state.records_store = records_store
+    app.state.session_key = session_key  # also signs the readers' question form (dryneedling.web.questions)
     app.state.templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
     from dryneedling.render.html import condition_label, region_label
 
@@ -79,6 +80,9 @@ def create_app(
     from dryneedling.web.learn import router as learn_router  # public pages for patients (issue 13)
 
     app.include_router(learn_router)
+    from dryneedling.web.questions import router as questions_router  # readers' questions (issue 13)
+
+    app.include_router(questions_router)
     app.openapi = lambda: _openapi_with_profile(app)
     return app
 

@@ -91,7 +91,10 @@ def topic(request: Request, slug: str, catalog: Catalog = Depends(get_catalog)):
         page = learn_service.topic_page(catalog, slug)
     except InputError as error:
         return _render(request, "learn/index.html", 404, error=error.to_dict(), **_common(catalog))
-    return _render(request, "learn/topic.html", page=page, **_common(catalog))
+    from dryneedling.web.questions import questions_context
+
+    context = questions_context(request, slug, thanks=request.query_params.get("asked") == "1")
+    return _render(request, "learn/topic.html", page=page, **_common(catalog), **context)
 
 
 def learn_paths(catalog: Catalog) -> list[str]:

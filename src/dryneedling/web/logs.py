@@ -14,7 +14,10 @@ class DropQueryStrings(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+            path = args[2].split("?", 1)[0]
+            # A reader of the public pages (and the questions they post) is not identified by address.
+            client = "-" if path.startswith("/learn") else args[0]
+            record.args = (client, args[1], path, *args[3:])
         return True
 
 
