@@ -53,7 +53,7 @@ def form_fields(profile: dict) -> list[tuple[str, str]]:
             )
             fields.append((name, region))
             if side:
-                fields.append(("regional_side", side))
+                fields.append((f"{name}_side.{region}", side))
     for finding in profile.get("trigger_points", []):
         fields.append((f"{finding['kind']}_trigger_points", finding["muscle"]))
     for medicine in profile.get("medications", []):
@@ -78,11 +78,6 @@ def form_fields(profile: dict) -> list[tuple[str, str]]:
         fields.append(("training_hours", str(practitioner["training_hours"])))
     if practitioner.get("ultrasound_guidance"):
         fields.append(("ultrasound_guidance", "on"))
-    # One side serves all regional findings; keep it once.
-    sides = [value for name, value in fields if name == "regional_side"]
-    fields = [(n, v) for n, v in fields if n != "regional_side"] + (
-        [("regional_side", sides[0])] if sides else []
-    )
     return fields
 
 
