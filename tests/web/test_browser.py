@@ -52,6 +52,7 @@ def _fill_assessment(page, live_server):
     page.select_option('select[name="side"]', "right")
     page.fill('input[name="pain_nprs"]', "6")
     page.fill('input[name="duration_weeks"]', "20")
+    page.click('[data-view-button="back"]')  # the assess chart shows one view at a time, larger
     _region(page, "low_back", "back").click()
     assert page.locator('#assess-pain input[value="low_back"]').is_checked()
     page.check('input[name="consent"]')
