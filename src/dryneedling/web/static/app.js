@@ -164,9 +164,49 @@
     (picker || label || field).scrollIntoView({ block: "center" });
   }
 
+  // A single-choice list (the visit form's muscle per needling row): a filter box above it narrows the
+  // options as one types, and a blocked or restricted muscle shows its note under the list once chosen.
+  function showNote(select) {
+    var note = select.getAttribute("aria-describedby");
+    note = note && document.getElementById(note);
+    if (!note) { return; }
+    var option = select.selectedOptions[0];
+    note.textContent = option && option.getAttribute("data-note") || "";
+  }
+
+  function setUpSearchableSelects(root) {
+    root.querySelectorAll("select[data-searchable]:not([data-enhanced])").forEach(function (select) {
+      select.setAttribute("data-enhanced", "");
+      var input = document.createElement("input");
+      input.type = "search";
+      input.className = "select-filter";
+      input.placeholder = "Type to filter";
+      input.autocomplete = "off";
+      input.setAttribute("aria-label", "Filter: " + (select.getAttribute("aria-label") || "list"));
+      input.addEventListener("input", function () {
+        var words = fold(input.value).split(/\s+/).filter(Boolean);
+        Array.prototype.forEach.call(select.options, function (option) {
+          var match = !option.value || option.selected ||
+            words.every(function (w) { return fold(option.textContent).indexOf(w) !== -1; });
+          option.hidden = !match;
+        });
+      });
+      input.addEventListener("keydown", function (event) {
+        if (event.key === "Enter") { event.preventDefault(); }
+      });
+      select.parentNode.insertBefore(input, select);
+      showNote(select);
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select[data-searchable]")) { showNote(event.target); }
+  });
+
   function setUp() {
     setUpViews(document);
     setUpPickers(document);
+    setUpSearchableSelects(document);
     paintAll();
     var report = document.getElementById("report");
     if (report) { placeError(report); }
