@@ -56,6 +56,7 @@ ENDPOINTS = [
     ],
 )
 def test_it_refuses_every_endpoint_without_a_valid_token(api, method, path, body, headers):
+    api.cookies.clear()  # no session either (a records page test may have signed this client in)
     response = api.request(method, path.format(id=uuid.uuid4()), json=body, headers=headers)
     error = _error(response, 401)
     assert response.headers["www-authenticate"] == "Bearer"

@@ -4,6 +4,8 @@ amendment -> the note as PDF. Screenshots are saved for a person to look at."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -50,6 +52,20 @@ def test_it_walks_from_first_run_to_the_amended_note_pdf(page: Page, fresh_serve
         ("temporalis", "right", "1", "8"),
         ("sternocleidomastoid", "bilateral", "2", "20"),
     ]
+    # The muscle list is searchable: typing narrows it; a blocked or restricted muscle shows why once chosen.
+    first = page.get_by_label("Muscle 1", exact=True)
+    every = first.evaluate("s => s.options.length - 1")
+    page.get_by_label("Filter: Muscle 1").fill("trap")
+    shown = first.evaluate(
+        "s => Array.from(s.options).filter(o => o.value && !o.hidden).map(o => o.textContent)"
+    )
+    assert shown and len(shown) < every and all("trap" in text.lower() for text in shown)
+    marked = first.evaluate("s => (Array.from(s.options).find(o => o.dataset.note) || {}).value || ''")
+    if marked:
+        first.select_option(marked)
+        expect(page.locator("#muscle-note-0")).to_contain_text(re.compile("Blocked|Restricted"))
+    first.evaluate("s => s.scrollIntoView({block: 'center'})")
+    page.screenshot(path=str(tmp_path / f"needling-{width}.png"))
     for index, (muscle, side, needles, depth) in enumerate(rows, start=1):
         page.get_by_label(f"Muscle {index}", exact=True).select_option(muscle)
         page.get_by_label(f"Side {index}", exact=True).select_option(side)

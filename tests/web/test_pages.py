@@ -53,7 +53,7 @@ def form_fields(profile: dict) -> list[tuple[str, str]]:
             )
             fields.append((name, region))
             if side:
-                fields.append(("regional_side", side))
+                fields.append((f"{name}_side.{region}", side))
     for finding in profile.get("trigger_points", []):
         fields.append((f"{finding['kind']}_trigger_points", finding["muscle"]))
     for medicine in profile.get("medications", []):
@@ -78,11 +78,6 @@ def form_fields(profile: dict) -> list[tuple[str, str]]:
         fields.append(("training_hours", str(practitioner["training_hours"])))
     if practitioner.get("ultrasound_guidance"):
         fields.append(("ultrasound_guidance", "on"))
-    # One side serves all regional findings; keep it once.
-    sides = [value for name, value in fields if name == "regional_side"]
-    fields = [(n, v) for n, v in fields if n != "regional_side"] + (
-        [("regional_side", sides[0])] if sides else []
-    )
     return fields
 
 
@@ -244,3 +239,63 @@ def test_it_says_which_arm_each_estimate_favours_on_the_evidence_page(client):
     header = re.search(r"<thead>(.*?)</thead>", html, re.S).group(1)
     assert "Favours" in header
     assert "wet needling" in html and "dry needling" in html
+
+
+def test_it_reads_a_side_per_regional_finding_from_the_form():
+    form = FormData(
+        [
+            ("lymphedema_regions", "shoulder_arm"),
+            ("lymphedema_regions_side.shoulder_arm", "right"),
+            ("lymphedema_regions", "neck"),
+            ("lymphedema_regions_side.neck", ""),
+            ("skin_lesion_regions", "low_back"),
+            ("skin_lesion_regions_side.low_back", "left"),
+            # a side chosen for a region that is not ticked is not a finding
+            ("tumour_regions_side.chest", "left"),
+        ]
+    )
+    data = profile_from_form(form)
+    assert data["lymphedema_regions"] == [{"region": "shoulder_arm", "side": "right"}, "neck"]
+    assert data["skin_lesion_regions"] == [{"region": "low_back", "side": "left"}]
+    assert "tumour_regions" not in data
+
+
+def test_it_offers_searchable_checkbox_pickers_instead_of_ctrl_click_lists(client):
+    page = client.get("/assess").text
+    assert "<select" in page and "multiple" not in page
+    for name in ("pain_regions", "active_trigger_points", "latent_trigger_points", "comorbidities"):
+        assert f'data-field="{name}"' in page and f'name="{name}" value=' in page
+    assert page.count("data-picker-filter") >= 4
+    assert 'name="lymphedema_regions_side.shoulder_arm"' in page
+
+
+@pytest.mark.parametrize(
+    ("field", "message", "form_name", "words"),
+    [
+        ("age", "is required", "age", "Age is required"),
+        ("pain_regions", "is required", "pain_regions", "Painful regions is required"),
+        ("practitioner.training_hours", "must be a number", "training_hours", None),
+        ("lymphedema_regions.0.side", "is not a side", "lymphedema_regions", "Lymphoedema is not a side"),
+        (
+            "pregnancy.trimester",
+            "Input should be 1, 2 or 3",
+            "trimester",
+            "Trimester: Input should be 1, 2 or 3",
+        ),
+    ],
+)
+def test_it_words_an_error_with_the_fields_label(field, message, form_name, words):
+    from dryneedling.web.pages import field_words, sentence
+
+    name, label = field_words(field)
+    assert name == form_name
+    if words:
+        assert sentence(label, message) == words
+    assert "_" not in label
+
+
+def test_it_shows_a_form_error_in_words_with_a_link_to_the_field(client):
+    response = client.post("/assess/report", data={"age": "46", "consent": "on"}, headers=HTML)
+    assert response.status_code == 422
+    assert 'data-form-field="' in response.text and 'href="#field-' in response.text
+    assert ": is required" not in response.text

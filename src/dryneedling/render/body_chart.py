@@ -8,6 +8,7 @@ and the PDF (printed). Shading uses fill attributes rather than CSS so WeasyPrin
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from functools import cache
 from html import escape
@@ -117,6 +118,39 @@ def _shape(spec: Mapping, mirrored: bool, attrs: str) -> str:
     return f'<polygon points="{point_text}"{attrs}/>'
 
 
+def _bbox(spec: Mapping, mirrored: bool) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1): the box around a shape as drawn (a rotated ellipse's too)."""
+    if "ellipse" in spec:
+        cx, cy, rx, ry = spec["ellipse"]
+        if mirrored:
+            cx = FIGURE_WIDTH - cx
+        angle = math.radians(spec.get("rotate", 0))
+        half_w = math.hypot(rx * math.cos(angle), ry * math.sin(angle))
+        half_h = math.hypot(rx * math.sin(angle), ry * math.cos(angle))
+        return cx - half_w, cy - half_h, cx + half_w, cy + half_h
+    points = [[FIGURE_WIDTH - x, y] if mirrored else [x, y] for x, y in spec["polygon"]]
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _area(spec: Mapping) -> float:
+    x0, y0, x1, y1 = _bbox(spec, False)
+    return (x1 - x0) * (y1 - y0)
+
+
+def _hit_area(spec: Mapping, mirrored: bool, size: float) -> str:
+    """An invisible rectangle of at least ``size`` x ``size`` under a small shape, so a finger can hit it."""
+    x0, y0, x1, y1 = _bbox(spec, mirrored)
+    if x1 - x0 >= size and y1 - y0 >= size:
+        return ""
+    width, height = max(x1 - x0, size), max(y1 - y0, size)
+    x, y = (x0 + x1 - width) / 2, (y0 + y1 - height) / 2
+    return (
+        f'<rect class="hit" x="{x:g}" y="{y:g}" width="{width:g}" height="{height:g}" '
+        'fill="#ffffff" fill-opacity="0" stroke="none"/>'
+    )
+
+
 def _outline(view: str) -> str:
     outline = chart_geometry()["outline"]
     attrs = f' fill="{OUTLINE_FILL}" stroke="{OUTLINE_STROKE}" stroke-width="0.8"'
@@ -139,6 +173,7 @@ def _region_group(
     interactive: bool,
     view: str,
     side: str | None = None,
+    min_target: float = 0,
 ) -> str:
     def attrs_for(shaded: bool) -> str:
         style = HIGHLIGHT_STYLES.get(kind, UNSHADED) if kind and shaded else UNSHADED
@@ -151,6 +186,11 @@ def _region_group(
     shapes = [_shape(spec, False, attrs_for(not one_side or _drawn_side(view, False) == side))]
     if spec.get("mirror"):
         shapes.append(_shape(spec, True, attrs_for(not one_side or _drawn_side(view, True) == side)))
+    if interactive and min_target:
+        hits = [_hit_area(spec, False, min_target)]
+        if spec.get("mirror"):
+            hits.append(_hit_area(spec, True, min_target))
+        shapes = [*hits, *shapes]
     classes = "region" + (f" region--{kind}" if kind else "")
     extra = ""
     if interactive:
@@ -188,6 +228,7 @@ def body_chart_svg(
     title: str = "Body chart",
     sides: Mapping[str, str | None] | None = None,
     marked_only: bool = False,
+    min_target: float = 0,
 ) -> str:
     """Front and back body chart as one inline SVG string.
 
@@ -198,6 +239,8 @@ def body_chart_svg(
     of the figure is then shaded on that side only (no entry, or "bilateral": both). ``marked_only`` leaves
     unshaded regions out (a printed chart: they are invisible there and cost layout time). A highlighted id
     the chart cannot draw raises ``ValueError``, because silently dropping a painful region would mislead.
+    ``min_target`` (chart units, interactive charts only) puts an invisible hit area of at least that size
+    under every smaller shape and draws the smaller regions on top, so each stays reachable by a finger.
     """
     highlight = dict(highlight or {})
     regions = chart_geometry()["regions"]
@@ -229,7 +272,10 @@ def body_chart_svg(
             f'fill="#4a4039">{heading}</text>'
         )
         parts.append(_outline(view))
-        for region_id, spec in regions.items():
+        ordered = list(regions.items())
+        if interactive and min_target:
+            ordered.sort(key=lambda item: -_area(item[1]))
+        for region_id, spec in ordered:
             if marked_only and region_id not in highlight:
                 continue
             if view in spec["views"]:
@@ -243,6 +289,7 @@ def body_chart_svg(
                         interactive,
                         view,
                         sides.get(region_id),
+                        min_target,
                     )
                 )
         parts.append("</g>")

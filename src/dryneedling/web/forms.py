@@ -59,7 +59,8 @@ def profile_from_form(form: FormData) -> dict[str, Any]:
 
     A pasted YAML/JSON profile (``profile_text``) wins over the fields, so any profile the CLI reads
     can be assessed on the page too. Trigger points are recorded on the pain's side when that is left
-    or right; the regional lists carry the side chosen for them (``regional_side``).
+    or right; each region of a regional list carries its own side (``<list>_side.<region>``, e.g.
+    ``lymphedema_regions_side.upper_arm``) when one is chosen.
     """
     pasted = str(form.get("profile_text") or "")
     if pasted.strip():
@@ -104,11 +105,16 @@ def profile_from_form(form: FormData) -> dict[str, Any]:
         practitioner["ultrasound_guidance"] = True
     if practitioner:
         data["practitioner"] = practitioner
-    regional_side = str(form.get("regional_side") or "").strip()
     for name in REGION_LIST_FIELDS:
-        values = [str(v) for v in form.getlist(name) if not _blank(v)]
-        if values:
-            data[name] = [{"region": v, "side": regional_side} if regional_side else v for v in values]
+        marks: list[Any] = []
+        for value in form.getlist(name):
+            if _blank(value):
+                continue
+            region = str(value).strip()
+            side = str(form.get(f"{name}_side.{region}") or "").strip()
+            marks.append({"region": region, "side": side} if side else region)
+        if marks:
+            data[name] = marks
     side = data.get("side")
     findings = []
     for kind in ("active", "latent"):

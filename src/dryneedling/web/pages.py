@@ -31,6 +31,9 @@ router = APIRouter(include_in_schema=False)
 # How many of the best-ranked muscles have their referral zones shaded on the atlas chart.
 CHART_TOP_MUSCLES = 5
 NO_STORE = {"Cache-Control": "no-store"}
+# The smallest hit area of a chart region on the assess form, in chart units: one view shown alone fills
+# about 370 px at a 390 px wide phone (1.85 px a unit), so 14 units make at least 24 px there.
+CHART_MIN_TARGET = 14
 # Medicine rows on the assess form; most people name a handful.
 MEDICINE_ROWS = 5
 # Form labels of the profile's regional lists; a list the profile adds later still appears, humanised.
@@ -43,6 +46,73 @@ REGION_LIST_LABELS = {
     "local_inflammation_regions": "Local inflammation",
     "tumour_regions": "Tumour",
 }
+
+
+# The assess form's words for the profile's fields, and the form control that holds each (when its name
+# differs): an error is shown as "Age is required" next to the age box, not as "age: is required".
+FIELD_LABELS = {
+    "age": "Age",
+    "sex": "Sex",
+    "activity": "Activity",
+    "condition": "Condition",
+    "side": "Side",
+    "duration_weeks": "Duration (weeks)",
+    "pain_nprs": "Pain now (0-10)",
+    "central_sensitization_inventory": "Central Sensitization Inventory",
+    "pain_regions": "Painful regions",
+    "trigger_points": "Trigger points found",
+    "comorbidities": "Comorbidities",
+    "medications": "Medicines",
+    "prior_injuries": "Prior injuries",
+    "pregnancy": "Pregnancy",
+    "pregnancy.trimester": "Trimester",
+    "needle_fear": "Needle fear",
+    "previous_dry_needling": "Previous dry needling",
+    "previous_dry_needling.sessions": "Previous dry needling sessions",
+    "previous_dry_needling.vasovagal_reaction": "Fainted or nearly fainted with needles before",
+    "practitioner": "Practitioner",
+    "practitioner.training_hours": "Practitioner's dry needling training (hours)",
+    "practitioner.ultrasound_guidance": "Ultrasound guidance",
+    "consent": "Informed consent",
+    "consent_by": "Consent given by",
+    **REGION_LIST_LABELS,
+}
+FORM_NAMES = {
+    "trigger_points": "active_trigger_points",
+    "pregnancy": "pregnant",
+    "pregnancy.trimester": "trimester",
+    "previous_dry_needling": "previous_sessions",
+    "previous_dry_needling.sessions": "previous_sessions",
+    "previous_dry_needling.vasovagal_reaction": "vasovagal_reaction",
+    "practitioner": "training_hours",
+    "practitioner.training_hours": "training_hours",
+    "practitioner.ultrasound_guidance": "ultrasound_guidance",
+}
+
+
+def field_words(field: str | None) -> tuple[str | None, str | None]:
+    """(the assess form's control name, its label) for a profile field id such as ``pain_regions`` or
+    ``lymphedema_regions.0.side``: the longest known prefix decides; an unknown field gets its id in words."""
+    if not field:
+        return None, None
+    parts = field.split(".")
+    for end in range(len(parts), 0, -1):
+        key = ".".join(parts[:end])
+        if key in FIELD_LABELS:
+            return FORM_NAMES.get(key, key), FIELD_LABELS[key]
+    return None, field.replace("_", " ").replace(".", " ").strip().capitalize()
+
+
+def sentence(label: str | None, message: str) -> str:
+    """ "Age" + "is required" -> "Age is required"; a message that is a sentence of its own keeps a colon."""
+    if not label:
+        return message
+    return f"{label} {message}" if message[:1].islower() else f"{label}: {message}"
+
+
+def _worded(error: dict[str, Any]) -> dict[str, Any]:
+    form_name, label = field_words(error.get("field"))
+    return {**error, "form_field": form_name, "label": label, "words": sentence(label, error["message"])}
 
 
 # Optional fields of the assess form printed on the documents (not part of the profile).
@@ -189,16 +259,27 @@ def _assess_form_context(request: Request, form: dict[str, Any] | None = None) -
             for name in REGION_LIST_FIELDS
         ],
         "comorbidities": choices.comorbidities(data),
+        "comorbidity_groups": [("", choices.comorbidities(data))],
+        "pain_groups": [
+            (area, [(r.id, r.label) for r in items]) for area, items in choices.regions_by_area(data)
+        ],
+        "finding_groups": [
+            ("Whole areas", choices.areas(data)),
+            *((area, [(r.id, r.label) for r in items]) for area, items in choices.regions_by_area(data)),
+        ],
         "medicine_names": choices.medicine_names(data),
         "medicine_rows": MEDICINE_ROWS,
-        "muscles": sorted(((m.id, m.name) for m in kb.muscles.values()), key=lambda pair: pair[1].lower()),
+        "muscle_groups": [
+            ("", sorted(((m.id, m.name) for m in kb.muscles.values()), key=lambda pair: pair[1].lower()))
+        ],
         "form": form or {},
         "chart": Markup(
             body_chart_svg(
                 {},
                 {rid: r.label for rid, r in kb.regions.items()},
                 interactive=True,
-                title="Body chart: click where it hurts",
+                title="Body chart: tap where it hurts",
+                min_target=CHART_MIN_TARGET,
             )
         ),
         "report_css": Markup(report_stylesheet()),
@@ -212,7 +293,10 @@ async def _report_context(request: Request) -> dict[str, Any]:
         clinician = await run_in_threadpool(assess_service, _data(request), profile, "clinician")
         patient = await run_in_threadpool(assess_service, _data(request), profile, "patient")
     except InputError as error:
-        return {"profile_data": profile, **_error_context(error)}
+        worded = _worded(error.to_dict())
+        if worded.get("errors"):
+            worded["errors"] = [_worded(item) for item in worded["errors"]]
+        return {"profile_data": profile, "error": worded}
     document = document_from_form(form, request.app.state.settings.paper)
     return {
         "profile_data": profile,

@@ -1,6 +1,8 @@
 """The practice records' JSON API (``/api/patients``, ``/api/episodes``, ``/api/visits``).
 
-Authenticated by personal API tokens (``Authorization: Bearer dn_...``). Every endpoint calls one use case
+Authenticated by personal API tokens (``Authorization: Bearer dn_...``) or by the web session of the records
+pages (the ``dn_session`` cookie); a session request that changes data carries the session's CSRF token in
+an ``X-CSRF-Token`` header (a bearer request needs none: a browser never adds that header by itself). Every endpoint calls one use case
 of :mod:`dryneedling.services.records`; what it refuses reaches the client in the one error shape:
 401 no or bad token, 403 a role that may not, 404 not in your clinic (whether it exists elsewhere is never
 said), 409 a state that forbids it (signed note, closed episode, no consent), 422 bad input naming the field.
@@ -15,7 +17,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from dryneedling.catalog import Catalog
@@ -27,11 +29,15 @@ from dryneedling.services import accounts
 from dryneedling.services import records as service
 from dryneedling.web.deps import get_catalog
 from dryneedling.web.errors import ERROR_RESPONSES, ErrorResponse, _respond, error_body
+from dryneedling.web.session import CSRF_HEADER, SESSION_COOKIE, check_csrf
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
-    401: {"model": ErrorResponse, "description": "No or bad API token"},
-    403: {"model": ErrorResponse, "description": "Your role may not do this"},
+    401: {"model": ErrorResponse, "description": "No or bad API token, and no signed-in session"},
+    403: {
+        "model": ErrorResponse,
+        "description": "Your role may not do this, or a session request lacks its X-CSRF-Token",
+    },
     404: {"model": ErrorResponse, "description": "Not found in your clinic"},
     409: {
         "model": ErrorResponse,
@@ -61,13 +67,45 @@ bearer = HTTPBearer(
 )
 
 
+session_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    description=(
+        "The session of the records pages (sign in at /records/login). A request that changes data also "
+        f"sends the session's CSRF token as `{CSRF_HEADER}`."
+    ),
+)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def current_user(
-    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+    cookie: str | None = Depends(session_cookie),
 ) -> User:
-    """The user of the bearer token; 401 before anything else is looked at (the store is opened only then)."""
-    if credentials is None or not credentials.credentials.strip():
-        raise NotAuthenticated("a valid API token is required (Authorization: Bearer <token>)")
-    return accounts.authenticate_token(get_store(request), credentials.credentials.strip())
+    """The user of the bearer token or, without one, of the web session; 401 before anything else is looked
+    at (the store is opened only then). A bearer header, even a bad one, wins over a session."""
+    if credentials is not None and credentials.credentials.strip():
+        return accounts.authenticate_token(get_store(request), credentials.credentials.strip())
+    session = request.scope.get("session") or {}
+    data = session.get("user")
+    if not data:
+        raise NotAuthenticated(
+            "a valid API token is required (Authorization: Bearer <token>), or sign in at /records/login"
+        )
+    try:
+        clinic_id, user_id = uuid.UUID(data["clinic"]), uuid.UUID(data["id"])
+    except (KeyError, TypeError, ValueError):
+        session.clear()
+        raise NotAuthenticated("the session is not valid; sign in again") from None
+    user = accounts.session_user(get_store(request), clinic_id, user_id)
+    if request.method not in SAFE_METHODS:
+        check_csrf(
+            request,
+            request.headers.get(CSRF_HEADER),
+            f"a signed-in request that changes data must send the session's CSRF token as {CSRF_HEADER}",
+        )
+    return user
 
 
 def no_store(response: Response) -> None:

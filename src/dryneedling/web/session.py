@@ -1,7 +1,8 @@
 """Signed-cookie sessions for the records pages, and their CSRF tokens.
 
 The cookie (Starlette's SessionMiddleware, signed with itsdangerous) holds only the user's id and clinic id
-and a CSRF token; it is HttpOnly and SameSite=Lax. The signing key is ``DRYNEEDLING_SECRET_KEY`` or, when it
+and a CSRF token; it is HttpOnly and SameSite=Lax. It is read under ``/records`` (the pages) and ``/api`` (the
+records JSON API, which accepts a session as well as a bearer token); every other page stays cookie-free. The signing key is ``DRYNEEDLING_SECRET_KEY`` or, when it
 is not set, a random key kept in ``dryneedling.secret`` in ``DRYNEEDLING_DATA_DIR`` (made on first start,
 readable by its owner only), so sessions survive a restart with no set-up.
 """
@@ -26,6 +27,9 @@ SECRET_FILE = "dryneedling.secret"
 SESSION_HOURS = 12
 MIN_SECRET = 32
 RECORDS_PREFIX = "/records"
+SESSION_PREFIXES = (RECORDS_PREFIX, "/api/")
+SESSION_COOKIE = "dn_session"
+CSRF_HEADER = "X-CSRF-Token"
 
 
 def secret_key(environ: Mapping[str, str] | None = None) -> str:
@@ -46,7 +50,8 @@ def secret_key(environ: Mapping[str, str] | None = None) -> str:
 
 
 class RecordsSessions:
-    """ASGI middleware: a signed-cookie session under ``/records`` only (the other pages stay cookie-free).
+    """ASGI middleware: a signed-cookie session under ``/records`` and ``/api/`` only (the other pages stay
+    cookie-free; the cookie's path is ``/`` so that a browser sends it to the JSON API too).
 
     The key is read on the first records request, so importing or building the app writes nothing.
     """
@@ -57,16 +62,16 @@ class RecordsSessions:
         self.sessions: SessionMiddleware | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(RECORDS_PREFIX):
+        if scope["type"] != "http" or not scope["path"].startswith(SESSION_PREFIXES):
             await self.app(scope, receive, send)
             return
         if self.sessions is None:
             self.sessions = SessionMiddleware(
                 self.app,
                 secret_key=self.key or secret_key(),
-                session_cookie="dn_session",
+                session_cookie=SESSION_COOKIE,
                 max_age=SESSION_HOURS * 3600,
-                path=RECORDS_PREFIX,
+                path="/",
                 same_site="lax",
             )
         await self.sessions(scope, receive, send)
@@ -84,7 +89,10 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-def check_csrf(request: Request, submitted: str | None) -> None:
+FORM_EXPIRED = "the form expired or did not come from this site; reload the page and try again"
+
+
+def check_csrf(request: Request, submitted: str | None, message: str = FORM_EXPIRED) -> None:
     expected = request.session.get("csrf")
     if not expected or not submitted or not hmac.compare_digest(expected, submitted):
-        raise Forbidden("the form expired or did not come from this site; reload the page and try again")
+        raise Forbidden(message)

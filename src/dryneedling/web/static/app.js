@@ -1,5 +1,7 @@
-// Body chart: a click (or Enter/Space) on a region toggles it in the chart's <select multiple> fallback
-// and fires "change", so the same form logic (and htmx trigger) runs as when the list is used.
+// Body chart: a click (or Enter/Space) on a region toggles it in the chart's list (a <select multiple> or a
+// picker of checkboxes) and fires "change", so the same form logic (and htmx trigger) runs as when the list
+// is used. Pickers get their text filter, the chart its view buttons, and an input error goes next to its
+// field. Everything works without this file: the lists are plain form controls.
 // Handlers are delegated from document so they keep working after htmx swaps the chart.
 (function () {
   "use strict";
@@ -9,26 +11,217 @@
     return id ? document.getElementById(id) : null;
   }
 
-  function paint(chartBox, select) {
-    var chosen = {};
-    Array.prototype.forEach.call(select.selectedOptions, function (o) { chosen[o.value] = true; });
+  // The chart's list is a <select multiple> (atlas) or a picker of checkboxes (assess).
+  function chosen(list) {
+    var values = {};
+    if (list.tagName === "SELECT") {
+      Array.prototype.forEach.call(list.selectedOptions, function (o) { values[o.value] = true; });
+    } else {
+      list.querySelectorAll("input[type=checkbox]:checked").forEach(function (c) { values[c.value] = true; });
+    }
+    return values;
+  }
+
+  function control(list, value) {
+    var selector = list.tagName === "SELECT" ? "option" : "input[type=checkbox]";
+    return list.querySelector(selector + '[value="' + value + '"]');
+  }
+
+  function paint(chartBox, list) {
+    var on = chosen(list);
     chartBox.querySelectorAll("[data-region]").forEach(function (g) {
-      var on = !!chosen[g.getAttribute("data-region")];
-      g.setAttribute("aria-pressed", on ? "true" : "false");
-      g.classList.toggle("region--selected", on);
+      var picked = !!on[g.getAttribute("data-region")];
+      g.setAttribute("aria-pressed", picked ? "true" : "false");
+      g.classList.toggle("region--selected", picked);
     });
   }
 
   function toggle(group) {
     var chartBox = group.closest("[data-chart-for]");
-    var select = selectFor(chartBox);
-    if (!select) { return; }
-    var option = select.querySelector('option[value="' + group.getAttribute("data-region") + '"]');
-    if (!option) { return; }
-    option.selected = !option.selected;
-    paint(chartBox, select);
-    select.dispatchEvent(new Event("change", { bubbles: true }));
+    var list = selectFor(chartBox);
+    if (!list) { return; }
+    var item = control(list, group.getAttribute("data-region"));
+    if (!item) { return; }
+    if (item.tagName === "OPTION") { item.selected = !item.selected; } else { item.checked = !item.checked; }
+    paint(chartBox, list);
+    (item.tagName === "OPTION" ? list : item).dispatchEvent(new Event("change", { bubbles: true }));
   }
+
+  function paintAll() {
+    document.querySelectorAll("[data-chart-for]").forEach(function (chartBox) {
+      var list = selectFor(chartBox);
+      if (list) { paint(chartBox, list); }
+    });
+  }
+
+  // Chart views: without JavaScript both views show side by side; with it, one view at a time fills the
+  // box (about twice the size, so every region is a finger-sized target), and "Both views" shows the two.
+  var VIEW_BOXES = { front: "0 0 200 480", back: "220 0 200 480" };
+
+  function showView(chartBox, view) {
+    var svg = chartBox.querySelector("svg.body-chart");
+    if (!svg) { return; }
+    if (!svg.hasAttribute("data-full-viewbox")) {
+      svg.setAttribute("data-full-viewbox", svg.getAttribute("viewBox"));
+    }
+    svg.setAttribute("viewBox", VIEW_BOXES[view] || svg.getAttribute("data-full-viewbox"));
+    svg.setAttribute("data-show", view);
+    chartBox.querySelectorAll("[data-view-button]").forEach(function (b) {
+      b.setAttribute("aria-pressed", b.getAttribute("data-view-button") === view ? "true" : "false");
+    });
+  }
+
+  function setUpViews(root) {
+    root.querySelectorAll("[data-chart-views]").forEach(function (bar) {
+      if (!bar.hidden) { return; }
+      bar.hidden = false;
+      showView(bar.closest("[data-chart-for]"), "front");
+    });
+  }
+
+  // Pickers: a text filter over the checkbox list (ticked items always stay in view).
+  function fold(text) {
+    return text.toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "");
+  }
+
+  function filterPicker(picker, query) {
+    var words = fold(query).split(/\s+/).filter(Boolean);
+    var shown = 0;
+    picker.querySelectorAll(".picker-group").forEach(function (group) {
+      var label = group.querySelector(".picker-group-label");
+      var groupText = label ? fold(label.textContent) : "";
+      var any = false;
+      group.querySelectorAll(".pick").forEach(function (item) {
+        var text = fold(item.querySelector("label").textContent) + " " + groupText;
+        var ticked = item.querySelector("input[type=checkbox]").checked;
+        var match = ticked || words.every(function (w) { return text.indexOf(w) !== -1; });
+        item.hidden = !match;
+        if (match) { any = true; shown += 1; }
+      });
+      group.hidden = !any;
+    });
+    var none = picker.querySelector(".picker-none");
+    if (none) { none.hidden = shown > 0; }
+  }
+
+  function setUpPickers(root) {
+    root.querySelectorAll("[data-picker-filter][hidden]").forEach(function (input) {
+      input.hidden = false;
+    });
+  }
+
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (input.matches && input.matches("[data-picker-filter]")) {
+      filterPicker(input.closest("[data-picker]"), input.value);
+    }
+  });
+
+  // Enter in a filter box must not submit the whole form.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && event.target.matches && event.target.matches("[data-picker-filter]")) {
+      event.preventDefault();
+    }
+  });
+
+  // An input error is also shown in words next to its field, which is described by it and focused.
+  function placeError(root) {
+    document.querySelectorAll(".field-error").forEach(function (old) {
+      var owner = document.querySelector('[aria-describedby~="' + old.id + '"]');
+      if (owner) {
+        owner.removeAttribute("aria-invalid");
+        owner.setAttribute("aria-describedby",
+          owner.getAttribute("aria-describedby").replace(old.id, "").trim());
+        if (!owner.getAttribute("aria-describedby")) { owner.removeAttribute("aria-describedby"); }
+      }
+      old.remove();
+    });
+    var alert = root.querySelector("[role=alert][data-form-field]");
+    var form = document.getElementById("assess-form");
+    if (!alert || !form) { return; }
+    var name = alert.getAttribute("data-form-field");
+    var picker = form.querySelector('[data-picker][data-field="' + name + '"]');
+    var field = picker || form.querySelector('[name="' + name + '"]');
+    if (!field) { return; }
+    var words = alert.querySelector("[data-words]");
+    var note = document.createElement("p");
+    note.className = "field-error";
+    note.id = "error-" + name;
+    note.textContent = words ? words.textContent : alert.textContent;
+    var details = field.closest("details");
+    if (details) { details.open = true; }
+    if (picker) {
+      picker.insertBefore(note, picker.querySelector("legend").nextSibling);
+    } else {
+      var label = field.closest("label");
+      (label || field).insertAdjacentElement("afterend", note);
+    }
+    var described = field.getAttribute("aria-describedby");
+    field.setAttribute("aria-describedby", (described ? described + " " : "") + note.id);
+    field.setAttribute("aria-invalid", "true");
+    var target = picker ? picker.querySelector("input") : field;
+    if (target && target.focus) { target.focus({ preventScroll: true }); }
+    (picker || label || field).scrollIntoView({ block: "center" });
+  }
+
+  // A single-choice list (the visit form's muscle per needling row): a filter box above it narrows the
+  // options as one types, and a blocked or restricted muscle shows its note under the list once chosen.
+  function showNote(select) {
+    var note = select.getAttribute("aria-describedby");
+    note = note && document.getElementById(note);
+    if (!note) { return; }
+    var option = select.selectedOptions[0];
+    note.textContent = option && option.getAttribute("data-note") || "";
+  }
+
+  function setUpSearchableSelects(root) {
+    root.querySelectorAll("select[data-searchable]:not([data-enhanced])").forEach(function (select) {
+      select.setAttribute("data-enhanced", "");
+      var input = document.createElement("input");
+      input.type = "search";
+      input.className = "select-filter";
+      input.placeholder = "Type to filter";
+      input.autocomplete = "off";
+      input.setAttribute("aria-label", "Filter: " + (select.getAttribute("aria-label") || "list"));
+      input.addEventListener("input", function () {
+        var words = fold(input.value).split(/\s+/).filter(Boolean);
+        Array.prototype.forEach.call(select.options, function (option) {
+          var match = !option.value || option.selected ||
+            words.every(function (w) { return fold(option.textContent).indexOf(w) !== -1; });
+          option.hidden = !match;
+        });
+      });
+      input.addEventListener("keydown", function (event) {
+        if (event.key === "Enter") { event.preventDefault(); }
+      });
+      select.parentNode.insertBefore(input, select);
+      showNote(select);
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select[data-searchable]")) { showNote(event.target); }
+  });
+
+  function setUp() {
+    setUpViews(document);
+    setUpPickers(document);
+    setUpSearchableSelects(document);
+    paintAll();
+    var report = document.getElementById("report");
+    if (report) { placeError(report); }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setUp);
+  } else {
+    setUp();
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-view-button]");
+    if (button) { showView(button.closest("[data-chart-for]"), button.getAttribute("data-view-button")); }
+  });
 
   document.addEventListener("click", function (event) {
     var group = event.target.closest && event.target.closest("[data-chart-for] [data-region]");
@@ -53,10 +246,7 @@
 
   // Keep the chart in step when the list is used directly.
   document.addEventListener("change", function (event) {
-    var select = event.target;
-    if (!select.id) { return; }
-    var chartBox = document.querySelector('[data-chart-for="' + select.id + '"]');
-    if (chartBox) { paint(chartBox, select); }
+    if (event.target.closest && event.target.closest("[data-picker], select[multiple]")) { paintAll(); }
   });
 
   // A citation number links to its bibliography entry, which sits in a folded section: open it first.
@@ -73,17 +263,16 @@
     document.querySelectorAll("#report details").forEach(function (d) { d.open = true; });
   });
 
-  // A new report: bring its summary to the top of the window.
+  // A new report: bring its summary to the top of the window; an input error goes next to its field.
   document.addEventListener("htmx:afterSwap", function (event) {
-    if (event.target && event.target.id === "report" && event.target.scrollIntoView) {
-      event.target.scrollIntoView({ block: "start" });
+    if (event.target && event.target.id === "report") {
+      var fieldError = event.target.querySelector("[role=alert][data-form-field]");
+      if (!fieldError && event.target.scrollIntoView) { event.target.scrollIntoView({ block: "start" }); }
+      placeError(event.target);
     }
   });
 
   document.addEventListener("htmx:afterSettle", function () {
-    document.querySelectorAll("[data-chart-for]").forEach(function (chartBox) {
-      var select = selectFor(chartBox);
-      if (select) { paint(chartBox, select); }
-    });
+    paintAll();
   });
 })();
