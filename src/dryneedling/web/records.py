@@ -45,7 +45,13 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     },
 }
 
-router = APIRouter(prefix="/api", tags=["records"], responses=RESPONSES)
+
+def no_store(response: Response) -> None:
+    """Every records answer is health data: never kept by a browser or proxy (a router-wide dependency)."""
+    response.headers["Cache-Control"] = "no-store"
+
+
+router = APIRouter(prefix="/api", tags=["records"], responses=RESPONSES, dependencies=[Depends(no_store)])
 _store_lock = threading.Lock()
 
 
@@ -106,10 +112,6 @@ def current_user(
             f"a signed-in request that changes data must send the session's CSRF token as {CSRF_HEADER}",
         )
     return user
-
-
-def no_store(response: Response) -> None:
-    response.headers["Cache-Control"] = "no-store"
 
 
 def install_records_handlers(app: FastAPI) -> None:
@@ -244,11 +246,9 @@ def _visit_out(visit: Visit, catalog: Catalog) -> VisitOut:
 @router.post("/patients", status_code=201, response_model=Patient, summary="Register a patient")
 def create_patient(
     body: service.PatientIn,
-    response: Response,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
 ) -> Patient:
-    no_store(response)
     return service.create_patient(store, user, body)
 
 
@@ -256,24 +256,20 @@ def create_patient(
     "/patients", response_model=PatientList, summary="Find patients by name, external id or birth date"
 )
 def search_patients(
-    response: Response,
     q: str = Query("", max_length=200, description="Name words, an external id or a birth date (YYYY-MM-DD)"),
     limit: int = Query(service.SEARCH_LIMIT, ge=1, le=200),
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
 ) -> PatientList:
-    no_store(response)
     return PatientList(items=service.search_patients(store, user, q, limit))
 
 
 @router.get("/patients/{patient_id}", response_model=PatientDetail, summary="A patient and their episodes")
 def get_patient(
     patient_id: uuid.UUID,
-    response: Response,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
 ) -> PatientDetail:
-    no_store(response)
     view = service.get_patient(store, user, patient_id)
     return PatientDetail(
         **view.patient.model_dump(),
@@ -293,12 +289,10 @@ def get_patient(
 def create_episode(
     patient_id: uuid.UUID,
     body: service.EpisodeIn,
-    response: Response,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
     catalog: Catalog = Depends(get_catalog),
 ) -> EpisodeOut:
-    no_store(response)
     episode = service.create_episode(store, catalog, user, patient_id, body)
     return _episode_out(episode, [], [])
 
@@ -308,11 +302,9 @@ def create_episode(
 )
 def get_episode(
     episode_id: uuid.UUID,
-    response: Response,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
 ) -> EpisodeOut:
-    no_store(response)
     view = service.get_episode(store, user, episode_id)
     return _episode_out(view.episode, view.consents, view.visits)
 
@@ -330,12 +322,10 @@ class ReassessIn(BaseModel):
 def reassess(
     episode_id: uuid.UUID,
     body: ReassessIn,
-    response: Response,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
     catalog: Catalog = Depends(get_catalog),
 ) -> EpisodeOut:
-    no_store(response)
     service.reassess(store, catalog, user, episode_id, body.profile)
     view = service.get_episode(store, user, episode_id)
     return _episode_out(view.episode, view.consents, view.visits)
@@ -344,11 +334,9 @@ def reassess(
 @router.post("/episodes/{episode_id}/close", response_model=EpisodeOut, summary="Close an episode of care")
 def close_episode(
     episode_id: uuid.UUID,
-    response: Response,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
 ) -> EpisodeOut:
-    no_store(response)
     service.close_episode(store, user, episode_id)
     view = service.get_episode(store, user, episode_id)
     return _episode_out(view.episode, view.consents, view.visits)
@@ -359,12 +347,10 @@ def close_episode(
 )
 def consent_preview(
     episode_id: uuid.UUID,
-    response: Response,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
     catalog: Catalog = Depends(get_catalog),
 ) -> ConsentPreview:
-    no_store(response)
     text = service.consent_preview(store, catalog, user, episode_id)
     return ConsentPreview(text=text.text, version=text.version, sha256=text.sha256)
 
@@ -375,23 +361,19 @@ def consent_preview(
 def record_consent(
     episode_id: uuid.UUID,
     body: service.ConsentIn,
-    response: Response,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
     catalog: Catalog = Depends(get_catalog),
 ) -> Consent:
-    no_store(response)
     return service.record_consent(store, catalog, user, episode_id, body)
 
 
 @router.post("/episodes/{episode_id}/consent/withdraw", response_model=Consent, summary="Record a withdrawal")
 def withdraw_consent(
     episode_id: uuid.UUID,
-    response: Response,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
 ) -> Consent:
-    no_store(response)
     return service.withdraw_consent(store, user, episode_id)
 
 
@@ -402,24 +384,20 @@ def withdraw_consent(
 def record_visit(
     episode_id: uuid.UUID,
     body: service.VisitIn,
-    response: Response,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
     catalog: Catalog = Depends(get_catalog),
 ) -> VisitOut:
-    no_store(response)
     return _visit_out(service.record_visit(store, catalog, user, episode_id, body), catalog)
 
 
 @router.get("/visits/{visit_id}", response_model=VisitOut, summary="A visit note")
 def get_visit(
     visit_id: uuid.UUID,
-    response: Response,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
     catalog: Catalog = Depends(get_catalog),
 ) -> VisitOut:
-    no_store(response)
     return _visit_out(service.get_visit(store, user, visit_id), catalog)
 
 
@@ -427,12 +405,10 @@ def get_visit(
 def update_visit(
     visit_id: uuid.UUID,
     body: service.VisitPatch,
-    response: Response,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
     catalog: Catalog = Depends(get_catalog),
 ) -> VisitOut:
-    no_store(response)
     return _visit_out(service.update_visit(store, catalog, user, visit_id, body), catalog)
 
 
@@ -441,12 +417,10 @@ def update_visit(
 )
 def sign_visit(
     visit_id: uuid.UUID,
-    response: Response,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
     catalog: Catalog = Depends(get_catalog),
 ) -> VisitOut:
-    no_store(response)
     return _visit_out(service.sign_visit(store, user, visit_id), catalog)
 
 
@@ -456,11 +430,9 @@ def sign_visit(
 def amend_visit(
     visit_id: uuid.UUID,
     body: service.AmendmentIn,
-    response: Response,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
 ) -> Amendment:
-    no_store(response)
     return service.amend_visit(store, user, visit_id, body)
 
 
