@@ -48,3 +48,25 @@ def catalog():
     """The shipped catalog, built once for the whole run (it is read-only)."""
 
     return shipped_catalog()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests are skipped, with a message, where Debian's Chromium is not installed."""
+    from live import CHROMIUM
+
+    if CHROMIUM:
+        return
+    skip = pytest.mark.skip(
+        reason="browser test: Chromium not found (apt-get install --no-install-recommends chromium)"
+    )
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Launch Debian's Chromium (Playwright's own browsers cannot be downloaded here)."""
+    from live import CHROMIUM, CHROMIUM_ARGS
+
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}

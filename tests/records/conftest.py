@@ -14,16 +14,10 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from records_helpers import Chart
 from sqlalchemy import create_engine, text
@@ -33,6 +27,7 @@ from sqlalchemy.exc import OperationalError
 from dryneedling.db import open_store
 from dryneedling.services import accounts
 from dryneedling.web.app import create_app
+from live import serve
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 HOW_TO_RUN = (
@@ -168,50 +163,11 @@ def chart(api, world) -> Chart:
 
 
 # -- browser tests ---------------------------------------------------------------------------------------
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-
-def pytest_collection_modifyitems(config, items):
-    if CHROMIUM:
-        return
-    skip = pytest.mark.skip(
-        reason="browser test: Chromium not found (apt-get install --no-install-recommends chromium)"
-    )
-    for item in items:
-        if "browser" in item.keywords and "/records/" in str(item.fspath):
-            item.add_marker(skip)
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """Launch Debian's Chromium (Playwright's own browsers cannot be downloaded here)."""
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
-
-
 @pytest.fixture
 def fresh_server(tmp_path, catalog) -> Iterator[str]:
     """The app on a new, empty SQLite database (first run) under a real uvicorn; yields its URL."""
     store = open_store(f"sqlite:///{tmp_path / 'browser.db'}", migrate=True)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     app = create_app(catalog, store, session_key=secrets.token_urlsafe(40))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(app) as url:
+        yield url
     store.engine.dispose()

@@ -4,14 +4,10 @@ approves it with an answer, and the answer appears under the topic page."""
 from __future__ import annotations
 
 import secrets
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 
 from dryneedling.db import open_store
@@ -20,6 +16,7 @@ from dryneedling.services import accounts
 from dryneedling.services import learn as learn_service
 from dryneedling.services import questions as service
 from dryneedling.web.app import create_app
+from live import serve
 
 pytestmark = pytest.mark.browser
 AXE = Path(__file__).resolve().parents[1] / "data" / "axe" / "axe.min.js"
@@ -39,20 +36,8 @@ def clinic_server(tmp_path, catalog) -> Iterator[str]:
     app.state.question_desk = service.QuestionDesk(
         FormClock(secrets.token_bytes(32)), SpamSettings(min_seconds_to_fill=1.0)
     )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(app) as url:
+        yield url
     store.engine.dispose()
 
 
