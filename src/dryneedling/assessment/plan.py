@@ -453,8 +453,7 @@ def aftercare_plan(
                 patient_text=sign.patient_text,
             )
         )
-    if screening.decision == "do_not_needle":
-        tips, signs = [], []
+    # A person who must not be needled gets no aftercare at all: describe_no_needling (report.py) drops it.
     return Aftercare(
         soreness=soreness,
         what_helps=tips,

@@ -7,30 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from dryneedling.catalog import Catalog
-from dryneedling.evidence.table import EvidenceTable, evidence_table
+from dryneedling.evidence.table import evidence_table
 
-
-def table(
-    catalog: Catalog,
-    region: str | None = None,
-    comparator: str | None = None,
-    outcome: str | None = None,
-    condition: str | None = None,
-    audience: str = "clinician",
-    timepoint: str | None = None,
-    all_estimates: bool = False,
-) -> EvidenceTable:
-    """The evidence table filtered as asked; unknown filter values raise InputError naming the field."""
-    return evidence_table(
-        catalog,
-        region=region,
-        comparator=comparator,
-        outcome=outcome,
-        condition=condition,
-        audience=audience,
-        timepoint=timepoint,
-        all_estimates=all_estimates,
-    )
+#: The evidence table filtered as asked (unknown filter values raise InputError naming the field). The core
+#: function is the use case as it stands; one name here keeps both shells on the services layer.
+table = evidence_table
 
 
 def pool_studies(
