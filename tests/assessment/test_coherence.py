@@ -142,6 +142,17 @@ def test_the_pregnant_patient_gets_a_report_without_needling():
     assert "not advised" in handout and "exercise" in handout
 
 
+@pytest.mark.parametrize("example", ["pregnant_low_back", "do_not_needle"])
+def test_the_clinicians_care_plan_for_a_person_not_needled_does_not_plan_needling(example):
+    """Only a sentence about needling being unsuitable may name it; 'adding needling helped' may not."""
+    report = example_report(example, "clinician")
+    assert report.screening.decision == "do_not_needle"
+    for component in report.care_plan.components:
+        text = component.clinician_text.lower()
+        assert "needl" not in text or "needling is not suitable" in text or "ruled out" in text, component.id
+    assert not report.care_plan.combined_evidence
+
+
 # ---------------- who consents ----------------
 @pytest.mark.parametrize("age", [0, 3, 5])
 def test_a_young_child_is_not_needled_because_the_evidence_does_not_cover_the_age(age):

@@ -179,12 +179,7 @@ def describe_no_needling(report: Report, catalog: Catalog) -> Report:
     screening = report.screening
     items = [item for item in screening.items if item.effect != "technique"]
     plan = report.care_plan
-    components = [
-        c.model_copy(update={"patient_text": rule.without_needling_patient_text})
-        if (rule := _component_rule(c.id, catalog)) is not None and rule.without_needling_patient_text
-        else c
-        for c in plan.components
-    ]
+    components = [_component_without_needling(c, _component_rule(c.id, catalog)) for c in plan.components]
     needling_follow_up = {f.id for f in guidance.care_plan.follow_up if f.needling}
     heat = report.heat_plan
     return report.model_copy(
@@ -212,6 +207,21 @@ def describe_no_needling(report: Report, catalog: Catalog) -> Report:
             ),
         }
     )
+
+
+def _component_without_needling(component: Any, rule: Any) -> Any:
+    """The care component as worded for a person who is not needled (its rule's without-needling texts)."""
+    if rule is None:
+        return component
+    update = {
+        field: text
+        for field, text in (
+            ("patient_text", rule.without_needling_patient_text),
+            ("clinician_text", rule.without_needling_clinician_text),
+        )
+        if text
+    }
+    return component.model_copy(update=update) if update else component
 
 
 def _component_rule(component_id: str, catalog: Catalog) -> Any:

@@ -387,6 +387,11 @@ class CareComponentRule(_CitedEntry):
     without_needling_patient_text: str | None = Field(
         None, description="The patient wording when screening advises against needling (no word of needling)."
     )
+    without_needling_clinician_text: str | None = Field(
+        None,
+        description="The clinician wording when screening advises against needling: the same sources, read "
+        "without the parts that are about combining care with needling.",
+    )
 
     def applies_to(self, area: str | None) -> bool:
         """True when this component belongs to the plan for a condition in ``area``."""
