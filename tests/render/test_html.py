@@ -255,3 +255,11 @@ def test_it_prints_no_internal_labels_or_unreported_placeholders(example_reports
 def test_it_shows_a_run_of_citation_numbers_as_a_range(example_reports):
     html = render_html(example_reports[("neck_pain_headache", "clinician")], "clinician")
     assert re.search(r'<a class="cite" href="#src-[^"]+" title="[^"]*">1\u2013\d+</a>', html)
+
+
+def test_it_names_the_side_and_the_areas_where_needles_must_not_go(example_reports):
+    """The lymphoedema arm is the right one: the summary must not read as if both arms were off limits."""
+    html = render_html(example_reports[("lymphedema_shoulder", "clinician")], "clinician")
+    prose = as_prose(visible_blocks(html))
+    assert "No needles in, right side: Shoulder and upper arm; Elbow and forearm; Wrist and hand" in prose
+    assert "left side:" not in prose and "lateral_shoulder_deltoid" not in prose

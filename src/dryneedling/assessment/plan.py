@@ -33,6 +33,7 @@ from dryneedling.assessment.profile import PatientProfile
 from dryneedling.assessment.screening import bleeding_risk, expand_regions, make_screening
 from dryneedling.evidence.table import EvidenceRow
 from dryneedling.knowledge.guidance import Trigger
+from dryneedling.knowledge.regions import describe_regions
 from dryneedling.vocabulary import weakest_confidence
 
 if TYPE_CHECKING:
@@ -207,7 +208,9 @@ def candidates_for(
         muscle = kb.muscles[entry["muscle"]]
         blocker, restrictions = _restrictions(muscle, screening, profile, catalog)
         if blocker is not None:
-            where = ", ".join(blocker.regions) or "the whole body"
+            where = describe_regions(blocker.regions, kb) or "the whole body"
+            if blocker.side in ("left", "right"):
+                where = f"{blocker.side} side: {where}"
             excluded.append(
                 ExcludedMuscle(
                     muscle=entry["muscle"],
@@ -313,7 +316,7 @@ def _trigger_hits(
                 r for r in expand_regions(getattr(profile, field), kb) if kb.regions[r].area in treated
             ]
             if regions:
-                hits.append(f"{field.replace('_', ' ')}: {', '.join(regions)}")
+                hits.append(f"{field.replace('_', ' ')}: {describe_regions(regions, kb)}")
                 blocked_areas |= {kb.regions[r].area for r in regions}
         return hits, pain_areas <= blocked_areas
     return [], False

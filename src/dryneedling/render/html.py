@@ -54,6 +54,19 @@ def _knowledge() -> Any:
     return load_knowledge()
 
 
+def blocked_where(report: Any) -> str:
+    """Where needles must not go, with the side ("right side: Shoulder and upper arm; Elbow and forearm")."""
+    from dryneedling.knowledge.regions import describe_regions
+
+    kb = _knowledge()
+    parts = []
+    for item in report.screening.items:
+        if item.effect == "blocks_regions" and item.regions:
+            side = "both sides" if item.side in (None, "bilateral") else f"{item.side} side"
+            parts.append(f"{side}: {describe_regions(item.regions, kb)}")
+    return " / ".join(parts)
+
+
 def region_label(region_id: str) -> str:
     """Plain label of a body region or area id (the id itself, readable, when it is neither)."""
     kb = _knowledge()
@@ -393,6 +406,7 @@ def _context(report: Any, audience: str, document: DocumentContext | None, fold:
         "lead_row": lead_evidence_row(report),
         "top_muscles": list(report.candidate_muscles)[:SUMMARY_MUSCLES],
         "summary_items": summary_items(report),
+        "blocked_where": blocked_where(report),
         "person": person_line(report.profile),
         "told_us": told_us(report.profile),
         "chart": Markup(report_chart(report)),

@@ -63,6 +63,7 @@ def _summary(report: Any) -> list[Any]:
     from dryneedling.render.html import (
         SUMMARY_MUSCLES,
         _first_sentence,
+        blocked_where,
         lead_evidence_row,
         person_line,
         summary_items,
@@ -72,7 +73,7 @@ def _summary(report: Any) -> list[Any]:
     lines = [f"**{person_line(report.profile)}**", ""]
     items = summary_items(report)
     if s.blocked_regions:
-        lines.append(f"- No needles in: {', '.join(s.blocked_regions)}")
+        lines.append(f"- No needles in, {blocked_where(report)}")
     lines += [f"- {item.label}: {_first_sentence(item.action)}" for item in items]
     if len(s.items) > len(items):
         lines.append(f"- {len(s.items) - len(items)} more findings under Screening findings.")
