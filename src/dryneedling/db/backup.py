@@ -18,13 +18,13 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, create_engine, func, inspect, select, text
+from sqlalchemy import Engine, MetaData, create_engine, func, select
 
 from dryneedling.db.engine import alembic_config, current_revision, head_revision, upgrade
-from dryneedling.db.tables import metadata
 from dryneedling.errors import InputError
 
 PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
@@ -42,18 +42,16 @@ class BackupResult:
 
 
 def row_count(engine: Engine) -> int:
-    """Rows over every records table (0: an empty database)."""
-    present = set(_existing_tables(engine))
+    """Rows over every table the database has, whichever code made them (0: an empty database); the
+    migration bookkeeping (``alembic_version``) does not count."""
+    reflected = MetaData()
+    reflected.reflect(engine)
     total = 0
     with engine.connect() as connection:
-        for table in metadata.sorted_tables:
-            if table.name in present:
+        for table in reflected.sorted_tables:
+            if table.name != "alembic_version":
                 total += connection.execute(select(func.count()).select_from(table)).scalar_one()
     return total
-
-
-def _existing_tables(engine: Engine) -> list[str]:
-    return inspect(engine).get_table_names()
 
 
 def backup(engine: Engine, path: Path) -> BackupResult:
@@ -157,19 +155,29 @@ def _pg_dump(engine: Engine, path: Path) -> None:
         raise
 
 
-def backup_revision(path: Path) -> str | None:
-    """The migration revision a backup file was taken at (read without touching the live database)."""
+def _magic(path: Path) -> bytes:
     with open(path, "rb") as handle:
-        magic = handle.read(16)
+        return handle.read(16)
+
+
+def backup_revision(path: Path) -> str:
+    """The migration revision a backup file was taken at (read without touching the live database);
+    InputError when the file is not a dryneedling backup."""
+    magic = _magic(path)
+    not_ours = InputError(
+        "FILE", "is not a dryneedling backup (SQLite database or pg_dump custom format)", value=str(path)
+    )
     if magic.startswith(b"SQLite format 3"):
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
         except sqlite3.DatabaseError:
-            return None
+            raise not_ours from None
         finally:
             connection.close()
-        return row[0] if row else None
+        if not row:
+            raise not_ours
+        return row[0]
     if magic.startswith(b"PGDMP"):
         # pg_restore writes the table's data as a script to stdout without connecting to any server.
         done = subprocess.run(
@@ -184,18 +192,15 @@ def backup_revision(path: Path) -> str | None:
         for index, line in enumerate(lines):
             if line.startswith("COPY ") and "alembic_version" in line and index + 1 < len(lines):
                 value = lines[index + 1].strip()
-                return None if value == "\\." else value
-        return None
-    raise InputError(
-        "FILE", "is not a dryneedling backup (SQLite database or pg_dump custom format)", value=str(path)
-    )
+                if value != "\\.":
+                    return value
+        raise not_ours
+    raise not_ours
 
 
-def _check_revision(revision: str | None) -> None:
+def _check_revision(revision: str) -> None:
     from alembic.script import ScriptDirectory
 
-    if revision is None:
-        return
     script = ScriptDirectory.from_config(alembic_config(create_engine("sqlite://")))
     try:
         script.get_revision(revision)
@@ -219,6 +224,12 @@ def restore(engine: Engine, path: Path, force: bool = False) -> BackupResult:
         raise BackupError(
             f"the target database holds {held} rows; restoring would replace them. "
             "Use --force to replace them (take a backup of it first)"
+        )
+    kind = "sqlite" if _magic(path).startswith(b"SQLite format 3") else "postgresql"
+    if kind != engine.dialect.name:
+        raise BackupError(
+            f"this is a backup of a {kind} database and the target is {engine.dialect.name}: restore it into "
+            f"a {kind} database (DRYNEEDLING_DATABASE_URL)"
         )
     if engine.dialect.name == "sqlite":
         _sqlite_restore(engine, path)
@@ -244,33 +255,56 @@ def _sqlite_restore(engine: Engine, path: Path) -> None:
 
 
 def _pg_restore(engine: Engine, path: Path) -> None:
-    _wipe_pg(engine)
-    args, env = _pg_args(engine)
-    _run(
-        [
-            _pg_program("pg_restore"),
-            *args,
-            "--no-owner",
-            "--no-privileges",
-            "--exit-on-error",
-            "--single-transaction",
-            "--dbname",
-            engine.url.database or "postgres",
-            str(path),
-        ],
-        env,
-        "pg_restore",
-    )
-    engine.dispose()
-
-
-def _wipe_pg(engine: Engine) -> None:
-    """Drop every table of the public schema (the restore brings its own, with the alembic version)."""
+    """Drop the target's tables and load the dump in ONE transaction (psql --single-transaction): if any
+    statement fails, the database is left exactly as it was, even with --force."""
     reflected = MetaData()
     reflected.reflect(engine)
-    with engine.begin() as connection:
-        for table in reflected.sorted_tables:
-            connection.execute(text(f'DROP TABLE IF EXISTS "{table.name}" CASCADE'))
+    engine.dispose()
+    prelude = "".join(
+        f'DROP TABLE IF EXISTS "{table.name}" CASCADE;\n' for table in reversed(reflected.sorted_tables)
+    )
+    args, env = _pg_args(engine)
+    script = subprocess.Popen(
+        [_pg_program("pg_restore"), "--no-owner", "--no-privileges", "--file=-", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    with tempfile.TemporaryFile() as errors:
+        psql = subprocess.Popen(
+            [
+                _pg_program("psql"),
+                *args,
+                "--no-psqlrc",
+                "--quiet",
+                "--single-transaction",
+                "--set=ON_ERROR_STOP=1",
+                "--dbname",
+                engine.url.database or "postgres",
+                "--file=-",
+            ],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+        assert psql.stdin is not None and script.stdout is not None
+        try:
+            psql.stdin.write(prelude.encode())
+            shutil.copyfileobj(script.stdout, psql.stdin)
+        except BrokenPipeError:
+            pass  # psql stopped at an error; reported below
+        finally:
+            psql.stdin.close()
+        script_errors = script.communicate()[1]
+        psql.wait()
+        errors.seek(0)
+        psql_errors = errors.read().decode(errors="replace").strip()
+    if script.returncode != 0:
+        raise BackupError("pg_restore could not read the backup: " + script_errors.decode().strip()[-300:])
+    if psql.returncode != 0:
+        # psql names the failing statement's object, not row contents; the password is never in it.
+        last = psql_errors.splitlines()[-1] if psql_errors else f"exit code {psql.returncode}"
+        raise BackupError(f"restore failed, nothing was changed: {last}")
 
 
 __all__ = [
