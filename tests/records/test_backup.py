@@ -121,7 +121,7 @@ def test_it_round_trips_every_row_through_backup_and_restore(new_database, catal
     result = _cli(target, "db", "restore", str(file))
     assert result.exit_code == 0, result.output
     assert snapshot(target) == before
-    # The audit chains (issue 12.1, built beside this) must verify after a restore. After merge, the lead
+    # MERGE(12.1): the audit chains (issue 12.1, built beside this) must verify after a restore. After merge, the lead
     # switches this on:
     #   from dryneedling.services.audit import verify_audit_chains
     #   assert verify_audit_chains(open_store(target)).ok

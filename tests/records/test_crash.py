@@ -198,6 +198,6 @@ def test_a_killed_server_loses_no_answered_visit(store, database_url, backend, t
             assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
         finally:
             connection.close()
-    # Audit chains: once 12.1's `verify_audit_chains` is merged, switch this on (lead, at merge):
+    # MERGE(12.1) audit chains: once 12.1's `verify_audit_chains` is merged, switch this on (lead, at merge):
     # from dryneedling.services.audit import verify_audit_chains
     # assert verify_audit_chains(store).ok

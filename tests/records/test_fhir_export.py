@@ -250,3 +250,19 @@ def test_outcome_observations_use_loinc_only_where_verified():
 def test_every_severity_has_a_fhir_code(catalog):
     assert set(fhir.SEVERITY) == {severity.id for severity in catalog.practice.severities}
     assert THREE_MUSCLES  # the visits above needle three distinct muscles -> 20561
+
+
+def test_a_guardians_consent_names_the_guardian_as_performer(api, chart, world):
+    patient_id = chart.patient()
+    episode_id = chart.episode(patient_id)
+    response = api.post(
+        f"/api/episodes/{episode_id}/consent",
+        json={"signed_by": "guardian", "signer_name": "Gail Guardian", "method": "typed_name_and_tick"},
+        headers=world.clinician.headers,
+    )
+    assert response.status_code == 201, response.text
+    bundle = _export(api, world, patient_id).json()
+    _validate(bundle)
+    (consent,) = _by_type(bundle)["Consent"]
+    assert consent["performer"] == [{"display": "Gail Guardian (guardian)"}]
+    assert consent["patient"] == {"reference": f"urn:uuid:{patient_id}"}
