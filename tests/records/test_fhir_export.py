@@ -266,3 +266,41 @@ def test_a_guardians_consent_names_the_guardian_as_performer(api, chart, world):
     (consent,) = _by_type(bundle)["Consent"]
     assert consent["performer"] == [{"display": "Gail Guardian (guardian)"}]
     assert consent["patient"] == {"reference": f"urn:uuid:{patient_id}"}
+
+
+def test_the_patient_page_links_the_export_for_a_signed_in_user(tmp_path, catalog):
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from dryneedling.db import open_store
+    from dryneedling.web.app import create_app
+
+    store = open_store(f"sqlite:///{tmp_path / 'pages.db'}", migrate=True)
+    with TestClient(create_app(catalog, store, session_key="k" * 40)) as client:
+        page = client.get("/records/setup")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        password = "a long enough password"
+        page = client.post(
+            "/records/setup",
+            data={
+                "csrf": token,
+                "clinic": "Page Physio",
+                "name": "Olive Owner",
+                "email": "o@page.example",
+                "password": password,
+                "password_again": password,
+            },
+        )
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # the signed-in session's
+        page = client.post(
+            "/records/patients",
+            data={"csrf": token, "name": "Pat Page", "birth_date": "1990-01-02", "sex": "other"},
+        )
+        link = re.search(r'href="(/api/patients/[^"]+/fhir)"', page.text)
+        assert link, "the patient page links the FHIR export"
+        response = client.get(link.group(1))  # the session is enough for a read
+        assert response.status_code == 200, response.text
+        _validate(response.json())
+        assert _by_type(response.json())["Patient"][0]["gender"] == "other"
+    store.engine.dispose()
