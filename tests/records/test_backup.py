@@ -266,3 +266,12 @@ def test_a_failed_forced_restore_changes_nothing(backend, new_database, catalog,
         assert connection.execute(text("SELECT id FROM patients ORDER BY id")).all() == patients
         assert connection.execute(text("SELECT count(*) FROM audit_log_kept")).scalar_one() > 0
     engine.dispose()
+
+
+def test_it_says_how_to_get_the_postgresql_client_programs_when_missing(monkeypatch, tmp_path):
+    from dryneedling.db.backup import pg_program
+
+    assert pg_program("pg_dump").endswith("pg_dump")  # on this machine: PATH or /usr/lib/postgresql/*/bin
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(BackupError, match="pg_dump was not found: install the PostgreSQL client programs"):
+        pg_program("pg_dump", search=())

@@ -98,8 +98,9 @@ def _sqlite_backup(source_file: str, path: Path) -> None:
     target.close()
 
 
-def _pg_program(name: str) -> str:
-    found = shutil.which(name) or next((str(d / name) for d in PG_BIN_DIRS if (d / name).exists()), None)
+def pg_program(name: str, search: tuple[Path, ...] | list[Path] = PG_BIN_DIRS) -> str:
+    """The path of a PostgreSQL client program (on PATH, else in Debian's versioned directories)."""
+    found = shutil.which(name) or next((str(d / name) for d in search if (d / name).exists()), None)
     if found is None:
         raise BackupError(
             f"{name} was not found: install the PostgreSQL client programs "
@@ -137,7 +138,7 @@ def _pg_dump(engine: Engine, path: Path) -> None:
     try:
         _run(
             [
-                _pg_program("pg_dump"),
+                pg_program("pg_dump"),
                 *args,
                 "--format=custom",
                 "--no-owner",
@@ -181,7 +182,7 @@ def backup_revision(path: Path) -> str:
     if magic.startswith(b"PGDMP"):
         # pg_restore writes the table's data as a script to stdout without connecting to any server.
         done = subprocess.run(
-            [_pg_program("pg_restore"), "--data-only", "--table=alembic_version", "--file=-", str(path)],
+            [pg_program("pg_restore"), "--data-only", "--table=alembic_version", "--file=-", str(path)],
             capture_output=True,
             text=True,
             check=False,
@@ -265,14 +266,14 @@ def _pg_restore(engine: Engine, path: Path) -> None:
     )
     args, env = _pg_args(engine)
     script = subprocess.Popen(
-        [_pg_program("pg_restore"), "--no-owner", "--no-privileges", "--file=-", str(path)],
+        [pg_program("pg_restore"), "--no-owner", "--no-privileges", "--file=-", str(path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     with tempfile.TemporaryFile() as errors:
         psql = subprocess.Popen(
             [
-                _pg_program("psql"),
+                pg_program("psql"),
                 *args,
                 "--no-psqlrc",
                 "--quiet",
