@@ -34,9 +34,12 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dryneedling.records.entities import Clinic, Consent, Episode, Patient, User, Visit
+
+if TYPE_CHECKING:
+    from dryneedling.catalog import Catalog
 
 # -- code systems (sources: /work/shared/reference/records.md section 4, and the pages named) ---------------
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -83,7 +86,7 @@ class Terms:
     measures: Mapping[str, str] = field(default_factory=dict)
 
 
-def terms_from_catalog(catalog: Any) -> Terms:
+def terms_from_catalog(catalog: Catalog) -> Terms:
     """Labels and verified codes from a :class:`~dryneedling.catalog.Catalog`."""
     kb, rules = catalog.kb, catalog.practice
     return Terms(
