@@ -83,6 +83,9 @@ def create_app(
     from dryneedling.web.questions import router as questions_router  # readers' questions (issue 13)
 
     app.include_router(questions_router)
+    from dryneedling.web.fhir import router as fhir_router  # FHIR R4 export of a patient (issue 12)
+
+    app.include_router(fhir_router)
     app.openapi = lambda: _openapi_with_profile(app)
     return app
 
