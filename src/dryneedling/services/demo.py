@@ -223,7 +223,7 @@ def seed(store: Store, catalog: Catalog, patients: int, random_seed: int = 1) ->
                 visits += 1
                 events += len(adverse)
                 if rng.random() < 0.9:
-                    service.sign_visit(store, clinician, visit.id)
+                    service.sign_visit(store, clinician, visit.id, catalog)
                     if rng.random() < 0.05:
                         service.amend_visit(
                             store,

@@ -83,6 +83,9 @@ def create_app(
     from dryneedling.web.questions import router as questions_router  # readers' questions (issue 13)
 
     app.include_router(questions_router)
+    from dryneedling.web.followups import install_followups  # follow-up by link (issue 11)
+
+    install_followups(app)
     app.openapi = lambda: _openapi_with_profile(app)
     return app
 
