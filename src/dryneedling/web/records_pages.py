@@ -176,9 +176,13 @@ async def patient_submit(
     request: Request, user: User = Depends(page_user), store: Store = Depends(get_store)
 ) -> Response:
     form = await _form(request)
-    values = {key: str(form.get(key) or "").strip() for key in ("name", "birth_date", "sex", "external_id")}
+    keys = ("name", "birth_date", "sex", "external_id", "email")
+    values = {key: str(form.get(key) or "").strip() for key in keys}
     try:
-        data = _validate(service.PatientIn, {**values, "external_id": values["external_id"] or None})
+        data = _validate(
+            service.PatientIn,
+            {**values, "external_id": values["external_id"] or None, "email": values["email"] or None},
+        )
         patient = service.create_patient(store, user, data)
     except (InputError, RecordsError) as error:
         patients = service.search_patients(store, user, "")
