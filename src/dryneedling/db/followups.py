@@ -112,6 +112,18 @@ class FollowUpRows:
         )
         return result.rowcount == 1
 
+    def reschedule_followup(self, followup_id: uuid.UUID, due_at: datetime, expires_at: datetime) -> None:
+        """Move an unanswered follow-up's due and expiry times (the demo dates its history this way)."""
+        self.connection.execute(
+            update(t.followups)
+            .where(
+                t.followups.c.clinic_id == self.clinic_id,
+                t.followups.c.id == followup_id,
+                t.followups.c.answered_at.is_(None),
+            )
+            .values(due_at=due_at, expires_at=expires_at, created_at=min(due_at, datetime.now(due_at.tzinfo)))
+        )
+
     def open_alerts(self) -> list[FollowUp]:
         """Answered follow-ups with red flags that no clinician has resolved, oldest answer first."""
         statement = (

@@ -398,29 +398,39 @@ def answer_followup(store: Store, catalog: Catalog, token: str, raw: Any) -> Ans
     rules = followup_rules(catalog)
     found = open_followup(store, catalog, token)
     answers = parse_answers(raw)
-    flags = red_flags(rules, answers)
-    now = _now()
     followup = found.followup
     with store.clinic(followup.clinic_id) as records:
-        if not records.answer_followup(followup.id, answers, flags, now):  # type: ignore[attr-defined]
+        stored = store_answers(records, rules, followup, answers, _now())
+        if stored is None:
             raise _gone(rules, found)  # answered meanwhile, or expired this instant
-        events = [
-            FollowUpEvent(
-                clinic_id=followup.clinic_id,
-                id=uuid.uuid4(),
-                followup_id=followup.id,
-                visit_id=followup.visit_id,
-                category=rule.category,
-                severity=rule.severity,
-                question=rule.question,
-                note=answers.note,
-                created_at=now,
-            )
-            for rule in event_drafts(rules, answers)
-        ]
-        records.add_followup_events(events)  # type: ignore[attr-defined]
-        stored = records.followup(followup.id)  # type: ignore[attr-defined]
-    return AnswerResult(followup=stored, warnings=patient_warnings(catalog, flags), events=events)
+        flags = stored[0].red_flags
+    return AnswerResult(followup=stored[0], warnings=patient_warnings(catalog, flags), events=stored[1])
+
+
+def store_answers(
+    records: Any, rules: FollowUpRules, followup: FollowUp, answers: FollowUpAnswers, at: datetime
+) -> tuple[FollowUp, list[FollowUpEvent]] | None:
+    """Inside a clinic transaction: keep the answers (with their red flags) and add the event drafts;
+    None when the follow-up was answered already or had expired at ``at``."""
+    flags = red_flags(rules, answers)
+    if not records.answer_followup(followup.id, answers, flags, at):
+        return None
+    events = [
+        FollowUpEvent(
+            clinic_id=followup.clinic_id,
+            id=uuid.uuid4(),
+            followup_id=followup.id,
+            visit_id=followup.visit_id,
+            category=rule.category,
+            severity=rule.severity,
+            question=rule.question,
+            note=answers.note,
+            created_at=at,
+        )
+        for rule in event_drafts(rules, answers)
+    ]
+    records.add_followup_events(events)
+    return records.followup(followup.id), events
 
 
 # -- links by e-mail -------------------------------------------------------------------------------------
