@@ -134,3 +134,23 @@ def test_it_refuses_data_that_points_at_nothing(catalog, tmp_path):
     text = str(caught.value)
     for needle in ("no_such_sign", "no_such_category", "gushing", "no_such_source"):
         assert needle in text
+
+
+def test_it_keeps_the_token_and_the_patients_address_out_of_the_access_log():
+    import logging
+
+    from dryneedling.web.logs import DropQueryStrings
+
+    for path in ("/followup/abcDEF123_-xyz", "/api/followup/abcDEF123_-xyz?x=1"):
+        record = logging.LogRecord(
+            "uvicorn.access",
+            logging.INFO,
+            "",
+            0,
+            '%s - "%s %s HTTP/%s" %d',
+            ("10.0.0.7:5000", "GET", path, "1.1", 200),
+            None,
+        )
+        DropQueryStrings().filter(record)
+        line = record.getMessage()
+        assert "abcDEF123" not in line and "10.0.0.7" not in line and "<token>" in line
