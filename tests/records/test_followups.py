@@ -94,6 +94,9 @@ def test_it_answers_once_then_410_naming_whom_to_call(api, world, chart):
     assert page.status_code == 200
     assert page.headers["referrer-policy"] == "no-referrer" and page.headers["cache-control"] == "no-store"
     assert "Hello Ann." in page.text and "Example" not in page.text  # first name only
+    asked = api.get(f"/api/followup/{_token(item)}")
+    assert asked.status_code == 200 and asked.json()["first_name"] == "Ann"
+    assert [q["id"] for q in asked.json()["questions"]] == list(CALM)
     first = api.post(f"/api/followup/{_token(item)}", json=CALM)
     assert first.status_code == 201, first.text
     assert first.json()["red_flag"] is False and first.json()["warnings"] == []
@@ -101,6 +104,7 @@ def test_it_answers_once_then_410_naming_whom_to_call(api, world, chart):
     assert again.status_code == 410
     message = again.json()["error"]["message"]
     assert "Harbour Physio" in message and "+1 555 0100" in message
+    assert api.get(f"/api/followup/{_token(item)}").status_code == 410
     gone_page = api.get(f"/followup/{_token(item)}")
     assert gone_page.status_code == 410 and "+1 555 0100" in gone_page.text
     assert gone_page.headers["referrer-policy"] == "no-referrer"

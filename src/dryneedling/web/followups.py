@@ -344,6 +344,60 @@ async def patient_submit(
     )
 
 
+class QuestionOut(BaseModel):
+    id: str
+    kind: str
+    patient_text: str
+    min: int | None = None
+    max: int | None = None
+    choices: list[str] = Field(default_factory=list)
+
+
+class FollowUpFormOut(BaseModel):
+    first_name: str
+    hours_after: int
+    due_at: datetime
+    expires_at: datetime
+    questions: list[QuestionOut]
+    call: str
+
+
+@patient_router.get(
+    "/api/followup/{token}",
+    response_model=FollowUpFormOut,
+    responses={
+        **RESPONSES,
+        410: {"description": "The link was used or has expired; the message says whom to call"},
+    },
+    summary="What the patient's link asks (no account)",
+)
+def patient_questions(token: str, store: Store = Depends(get_store), catalog: Catalog = Depends(get_catalog)):
+    try:
+        found = service.open_followup(store, catalog, token)
+    except RecordsError as error:
+        return JSONResponse(error_body(error.field, error.message), error.status, headers=PATIENT_HEADERS)
+    rules = service.followup_rules(catalog)
+    body = FollowUpFormOut(
+        first_name=found.first_name,
+        hours_after=found.followup.hours_after,
+        due_at=found.followup.due_at,
+        expires_at=found.followup.expires_at,
+        questions=[
+            QuestionOut(
+                id=q.id,
+                kind=q.kind,
+                patient_text=q.patient_text,
+                min=q.min,
+                max=q.max,
+                choices=[c.id for c in q.choices],
+            )
+            for q in rules.questions
+        ],
+        call=service.call_text(rules, found.clinic_name, found.clinic_phone),
+    )
+    return JSONResponse(body.model_dump(mode="json"), headers=PATIENT_HEADERS)
+
+
 @patient_router.post(
     "/api/followup/{token}",
     status_code=201,
