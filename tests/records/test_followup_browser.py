@@ -4,6 +4,7 @@ link then says it is gone and whom to call. Screenshots are saved for a person t
 
 from __future__ import annotations
 
+import re
 import secrets
 
 import httpx
@@ -17,13 +18,14 @@ from dryneedling.web.app import create_app
 from live import serve
 
 pytestmark = pytest.mark.browser
+PASSWORD = "a long enough password"
 
 
 @pytest.fixture
 def followup_server(tmp_path, catalog):
     store = open_store(f"sqlite:///{tmp_path / 'followup.db'}", migrate=True)
     clinic = accounts.add_clinic(store, "Harbour Physio")
-    accounts.add_user(store, clinic.id, "olive@harbour.example", "owner", None, name="Olive Owner")
+    accounts.add_user(store, clinic.id, "olive@harbour.example", "owner", PASSWORD, name="Olive Owner")
     token = accounts.issue_token(store, "olive@harbour.example")
     app = create_app(catalog, store, session_key=secrets.token_urlsafe(40))
     with serve(app) as url:
@@ -113,3 +115,43 @@ def test_it_lets_a_patient_answer_on_a_phone_and_see_what_to_do(page: Page, foll
         page.get_by_role("heading", name="Thank you. Your therapist will see your answers.")
     ).to_be_visible()
     expect(page.get_by_role("alert")).to_have_count(0)
+
+
+def test_it_lists_the_alert_for_the_clinician_on_a_phone(page: Page, followup_server, tmp_path):
+    url, headers = followup_server
+    links = _signed_visit_links(url, headers)
+    answers = {
+        "soreness": 5,
+        "bruising": True,
+        "bleeding": "none",
+        "fainting": False,
+        "breathless_or_chest_pain": False,
+        "numbness_or_weakness": True,
+        "worse_pain": False,
+    }
+    assert (
+        httpx.post(links[0]["url"].replace("/followup/", "/api/followup/"), json=answers).status_code == 201
+    )
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(url + "/records/login")
+    page.get_by_label("E-mail").fill("olive@harbour.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Follow-up alerts").click()
+    alerts = page.locator("#alerts")
+    expect(alerts).to_contain_text("Ann Example")
+    expect(alerts).to_contain_text("weakness or numbness")
+    _no_sideways_scroll(page)
+    page.get_by_role("link", name=re.compile("Ann Example, visit")).click()
+    expect(page.locator("#followup-table tr[data-status]")).to_have_count(2)
+    expect(page.locator("#followup-table")).to_contain_text("ALERT")
+    expect(page.locator("#followup-table .qr svg")).to_have_count(1)  # the pending one still shows its code
+    page.screenshot(path=str(tmp_path / "visit-followups-390.png"), full_page=True)
+    _no_sideways_scroll(page)
+    page.get_by_role("button", name="Alert dealt with").click()
+    expect(page.locator("#followup-table")).not_to_contain_text("ALERT")
+    page.locator("#followup-events li", has_text="Numbness").get_by_role("button", name="Confirm").click()
+    expect(page.locator("#followup-events li", has_text="Numbness")).to_contain_text("confirmed")
+    page.get_by_role("link", name="Follow-up alerts").click()
+    expect(page.locator("#no-alerts")).to_be_visible()
