@@ -310,7 +310,13 @@ def test_it_lets_only_owners_and_clinicians_record_needling(api, world, chart, p
         )
         assert body["status"] == "draft" and body["clinician_id"] == world.people[persona].user_id
         assert body["consent_id"] and body["adverse_events"] == [
-            {"category": "bruising", "severity": "mild", "note": None}
+            {
+                "category": "bruising",
+                "severity": "mild",
+                "note": None,
+                "reported_by": "clinician",
+                "followup_id": None,
+            }
         ]
 
 

@@ -55,3 +55,27 @@ def test_it_dates_every_demo_visit_in_the_past(store, catalog):
             for visit in records.visits_of(episode.id)
         ]
     assert len(dates) == summary.visits and max(dates) <= date.today()
+
+
+def test_it_gives_the_demo_answered_pending_and_expired_followups(store, catalog):
+    from dryneedling.services.demo import seed
+
+    summary = seed(store, catalog, 30, random_seed=7)
+    assert summary.followups_answered > 0 and summary.followups_expired > 0
+    with store.clinic(uuid.UUID(summary.clinic_id), write=False) as records:
+        followups = [
+            followup
+            for patient in records.search_patients("", 200)
+            for episode in records.episodes_of(patient.id)
+            for visit in records.visits_of(episode.id)
+            for followup in records.followups_of(visit.id)
+        ]
+    answered = [f for f in followups if f.answers is not None]
+    assert len(answered) == summary.followups_answered
+    assert all(0 <= f.answers.soreness <= 10 for f in answered)
+    assert all(f.answered_at < f.expires_at and f.answered_at >= f.due_at for f in answered)
+    by_visit: dict = {}
+    for f in answered:
+        by_visit.setdefault(f.visit_id, {})[f.hours_after] = f.answers.soreness
+    pairs = [v for v in by_visit.values() if 24 in v and 48 in v]
+    assert pairs and all(v[48] <= v[24] for v in pairs)  # soreness settles between the checks

@@ -50,6 +50,7 @@ def test_it_uses_the_brady_and_boyce_categories_and_severities(catalog):
         "headache",
         "nausea",
         "fainting",
+        "numbness",
         "suspected_pneumothorax",
         "other",
     ]

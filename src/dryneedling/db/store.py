@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, Table, and_, delete, insert, or_, select, update
 
 from dryneedling.db import tables as t
+from dryneedling.db.followups import FollowUpRows, followup_by_token_hash
 from dryneedling.records.entities import (
     AdverseEvent,
     Amendment,
@@ -84,6 +85,12 @@ class SqlStore:
         with self._transaction(write) as connection:
             yield SqlQuestions(connection, clinic_id)
 
+    # -- follow-up links (dryneedling.db.followups) ----------------------------------------------------
+    def followup_by_token_hash(self, token_hash: str) -> Any:
+        """The follow-up a patient's link names (any clinic: the link is the patient's only credential)."""
+        with self._transaction(False) as connection:
+            return followup_by_token_hash(connection, token_hash)
+
     def public_questions_clinic(self) -> uuid.UUID | None:
         from dryneedling.db.questions import public_questions_clinic
 
@@ -111,7 +118,7 @@ class ClinicScoped:
         return update(table).where(table.c.clinic_id == self.clinic_id, table.c.id == key, *where)
 
 
-class SqlClinicRecords(ClinicScoped):
+class SqlClinicRecords(FollowUpRows, ClinicScoped):
     # -- patients -------------------------------------------------------------------------------------
     def add_patient(self, patient: Patient) -> None:
         row = patient.model_dump(exclude={"clinic_id"})

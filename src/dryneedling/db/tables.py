@@ -52,6 +52,7 @@ clinics = Table(
     Column("name", String(200), nullable=False),
     Column("demo", Boolean, nullable=False, default=False),
     Column("created_at", When, nullable=False),
+    Column("phone", String(40)),  # follow-ups (issue 11): who patients call
 )
 
 users = Table(
@@ -101,6 +102,7 @@ patients = Table(
     Column("external_id", String(64)),
     Column("created_by", Uuid, nullable=False),
     Column("created_at", When, nullable=False),
+    Column("email", String(320)),  # follow-ups (issue 11): where links are e-mailed
     ForeignKeyConstraint(["clinic_id"], ["clinics.id"]),
 )
 Index("ix_patients_clinic_name_key", patients.c.clinic_id, patients.c.name_key)
@@ -234,7 +236,11 @@ adverse_events = Table(
     Column("category", String(40), nullable=False),
     Column("severity", String(20), nullable=False),
     Column("note", Text),
+    # follow-ups (issue 11): who reported it; a patient's report is confirmed from a follow-up
+    Column("reported_by", String(10), nullable=False, server_default="clinician"),
+    Column("followup_id", Uuid),
     ForeignKeyConstraint(["clinic_id", "visit_id"], ["visits.clinic_id", "visits.id"], ondelete="CASCADE"),
+    CheckConstraint("reported_by IN ('patient', 'clinician')", name="reported_by"),
 )
 Index("ix_adverse_events_clinic_category", adverse_events.c.clinic_id, adverse_events.c.category)
 
@@ -297,3 +303,78 @@ reader_questions = Table(
 )
 Index("ix_reader_questions_clinic_status", reader_questions.c.clinic_id, reader_questions.c.status)
 Index("ix_reader_questions_clinic_topic", reader_questions.c.clinic_id, reader_questions.c.topic)
+
+# -- follow-up by link (issue 11) ------------------------------------------------------------------------
+followup_settings = Table(
+    "followup_settings",
+    metadata,
+    Column("clinic_id", Uuid, primary_key=True),
+    Column("hours", Json, nullable=False),
+    Column("link_days", Integer, nullable=False),
+    Column("smtp_host", String(253)),
+    Column("smtp_port", Integer, nullable=False),
+    Column("smtp_from", String(320)),
+    Column("updated_at", When, nullable=False),
+    ForeignKeyConstraint(["clinic_id"], ["clinics.id"]),
+)
+
+followups = Table(
+    "followups",
+    metadata,
+    _clinic_key(),
+    Column("id", Uuid, primary_key=True),
+    Column("visit_id", Uuid, nullable=False),
+    Column("patient_id", Uuid, nullable=False),
+    Column("hours_after", Integer, nullable=False),
+    Column("due_at", When, nullable=False),
+    Column("expires_at", When, nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("created_at", When, nullable=False),
+    Column("answered_at", When),
+    Column("soreness", Integer),
+    Column("bruising", Boolean),
+    Column("bleeding", String(20)),
+    Column("fainting", Boolean),
+    Column("breathless_or_chest_pain", Boolean),
+    Column("numbness_or_weakness", Boolean),
+    Column("worse_pain", Boolean),
+    Column("note", Text),
+    Column("red_flags", Json, nullable=False),
+    Column("alert_resolved_at", When),
+    Column("alert_resolved_by", Uuid),
+    Column("email_sent_at", When),
+    Column("email_error", String(500)),
+    ForeignKeyConstraint(["clinic_id", "visit_id"], ["visits.clinic_id", "visits.id"]),
+    ForeignKeyConstraint(["clinic_id", "patient_id"], ["patients.clinic_id", "patients.id"]),
+    CheckConstraint("soreness BETWEEN 0 AND 10", name="soreness"),
+    CheckConstraint("bleeding IN ('none', 'stopped', 'not_stopping')", name="bleeding"),
+)
+# The patient's link finds its follow-up by the token's hash before the clinic is known.
+Index("ix_followups_token_hash", followups.c.token_hash, unique=True)
+Index("ix_followups_clinic_visit", followups.c.clinic_id, followups.c.visit_id)
+Index("ix_followups_clinic_due_at", followups.c.clinic_id, followups.c.due_at)
+
+followup_events = Table(
+    "followup_events",
+    metadata,
+    _clinic_key(),
+    Column("id", Uuid, primary_key=True),
+    Column("followup_id", Uuid, nullable=False),
+    Column("visit_id", Uuid, nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("severity", String(20), nullable=False),
+    Column("question", String(40), nullable=False),
+    Column("note", Text),
+    Column("reported_by", String(10), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("created_at", When, nullable=False),
+    Column("decided_by", Uuid),
+    Column("decided_at", When),
+    ForeignKeyConstraint(["clinic_id", "followup_id"], ["followups.clinic_id", "followups.id"]),
+    ForeignKeyConstraint(["clinic_id", "visit_id"], ["visits.clinic_id", "visits.id"]),
+    ForeignKeyConstraint(["clinic_id", "decided_by"], ["users.clinic_id", "users.id"]),
+    CheckConstraint("status IN ('draft', 'confirmed', 'dismissed')", name="status"),
+    CheckConstraint("reported_by IN ('patient', 'clinician')", name="reported_by"),
+)
+Index("ix_followup_events_clinic_status", followup_events.c.clinic_id, followup_events.c.status)
+Index("ix_followup_events_clinic_visit", followup_events.c.clinic_id, followup_events.c.visit_id)

@@ -39,6 +39,7 @@ class Clinic(_Record):
     id: uuid.UUID
     name: str
     demo: bool = False
+    phone: str | None = Field(None, max_length=40, description="Who patients call (shown on follow-up pages)")
     created_at: datetime
 
 
@@ -69,6 +70,9 @@ class Patient(_Record):
     birth_date: date
     sex: Sex
     external_id: str | None = Field(None, description="The patient's id (MRN) in the clinic's EMR")
+    email: str | None = Field(
+        None, description="Where follow-up links are e-mailed, if the clinic sends mail"
+    )
     created_by: uuid.UUID
     created_at: datetime
 
@@ -156,6 +160,10 @@ class AdverseEvent(_Record):
     category: str = Field(description="Category id (Brady 2014 / Boyce 2020)")
     severity: Literal["mild", "significant", "major"]
     note: str | None = Field(None, max_length=2000)
+    reported_by: Literal["patient", "clinician"] = Field(
+        "clinician", description="Who reported it: the clinician at the visit or the patient at a follow-up"
+    )
+    followup_id: uuid.UUID | None = Field(None, description="The follow-up it was reported at, if any")
 
 
 class Amendment(_Record):

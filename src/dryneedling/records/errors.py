@@ -40,3 +40,9 @@ class Conflict(RecordsError):
     """The record's state forbids the change: a signed note, a closed episode, no valid consent (HTTP 409)."""
 
     status = 409
+
+
+class Gone(RecordsError):
+    """A follow-up link that was used or has expired (HTTP 410); the message says whom to call."""
+
+    status = 410

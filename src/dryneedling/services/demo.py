@@ -85,6 +85,10 @@ class DemoSummary:
     episodes: int
     visits: int
     adverse_events: int
+    followups_answered: int = 0
+    followups_pending: int = 0
+    followups_expired: int = 0
+    patient_reported_events: int = 0
 
 
 def _profile(rng: random.Random, catalog: Catalog, age: int, sex: str) -> dict:
@@ -161,6 +165,9 @@ def seed(store: Store, catalog: Catalog, patients: int, random_seed: int = 1) ->
     rates = {c.id: c.rates.get("brady_2014", 0.0) / 100 for c in catalog.practice.adverse_events}
     today = date.today()
     episodes = visits = events = 0
+    from dryneedling.services.demo_followups import DemoFollowUps, add_history
+
+    followups = DemoFollowUps()
     for number in range(patients):
         clinician = rng.choice(clinicians)
         age = rng.randint(18, 85)
@@ -223,7 +230,8 @@ def seed(store: Store, catalog: Catalog, patients: int, random_seed: int = 1) ->
                 visits += 1
                 events += len(adverse)
                 if rng.random() < 0.9:
-                    service.sign_visit(store, clinician, visit.id)
+                    service.sign_visit(store, clinician, visit.id, catalog)
+                    add_history(store, catalog, clinician, visit, rng, followups)
                     if rng.random() < 0.05:
                         service.amend_visit(
                             store,
@@ -241,4 +249,8 @@ def seed(store: Store, catalog: Catalog, patients: int, random_seed: int = 1) ->
         episodes=episodes,
         visits=visits,
         adverse_events=events,
+        followups_answered=followups.answered,
+        followups_pending=followups.pending,
+        followups_expired=followups.expired,
+        patient_reported_events=followups.events,
     )

@@ -80,6 +80,12 @@ class PatientIn(_In):
     birth_date: IsoDate
     sex: Sex
     external_id: str | None = Field(None, max_length=64, description="The patient's id (MRN) in your EMR")
+    email: str | None = Field(
+        None,
+        max_length=320,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="For follow-up links by e-mail",
+    )
 
     @field_validator("birth_date")
     @classmethod
@@ -98,6 +104,7 @@ def create_patient(store: Store, user: User, data: PatientIn) -> Patient:
         birth_date=data.birth_date,
         sex=data.sex,
         external_id=data.external_id or None,
+        email=data.email.lower() if data.email else None,
         created_by=user.id,
         created_at=_now(),
     )
@@ -542,7 +549,11 @@ def _as_input(visit: Visit) -> dict[str, Any]:
         }
     )
     data["needling"] = [entry.model_dump(exclude={"blocked_by"}) for entry in visit.needling]
-    data["adverse_events"] = [event.model_dump() for event in visit.adverse_events]
+    data["adverse_events"] = [
+        event.model_dump(include={"category", "severity", "note"})
+        for event in visit.adverse_events
+        if event.reported_by == "clinician"
+    ]
     return data
 
 
@@ -566,8 +577,12 @@ def update_visit(store: Store, catalog: Catalog, user: User, visit_id: uuid.UUID
         return records.visit(visit_id)  # type: ignore[return-value]
 
 
-def sign_visit(store: Store, user: User, visit_id: uuid.UUID) -> Visit:
-    """Sign a draft note (its treating clinician only); from then on it is read-only."""
+def sign_visit(store: Store, user: User, visit_id: uuid.UUID, catalog: Catalog | None = None) -> Visit:
+    """Sign a draft note (its treating clinician only); from then on it is read-only.
+
+    With the catalog, a visit with needling also gets its patient follow-ups (24 h and 48 h by default) in
+    the same transaction (:mod:`dryneedling.services.followups`); every shell passes it.
+    """
     _require(user, CLINICAL_ROLES, "sign visit notes")
     with store.clinic(user.clinic_id) as records:
         visit = records.visit(visit_id)
@@ -581,6 +596,10 @@ def sign_visit(store: Store, user: User, visit_id: uuid.UUID) -> Visit:
         if not records.mark_signed(visit_id, user.id, now):
             raise Conflict("the visit note is signed already", field="visit")
         records.audit(user.id, "sign", "visit", visit_id)
+        if catalog is not None:
+            from dryneedling.services.followups import schedule_followups
+
+            schedule_followups(records, catalog, visit, now)
         return visit.model_copy(
             update={"status": "signed", "signed_at": now, "signed_by": user.id, "updated_at": now}
         )

@@ -86,6 +86,9 @@ def create_app(
     from dryneedling.web.fhir import router as fhir_router  # FHIR R4 export of a patient (issue 12)
 
     app.include_router(fhir_router)
+    from dryneedling.web.followups import install_followups  # follow-up by link (issue 11)
+
+    install_followups(app)
     app.openapi = lambda: _openapi_with_profile(app)
     return app
 

@@ -1,11 +1,14 @@
 """Logging that keeps patients out of the logs: access lines carry the path, never the query string
-(``GET /api/patients?q=NAME`` is logged as ``GET /api/patients``)."""
+(``GET /api/patients?q=NAME`` is logged as ``GET /api/patients``), and a follow-up link's token is logged as
+``<token>``."""
 
 from __future__ import annotations
 
 import copy
 import logging
 from typing import Any
+
+FOLLOWUP_PREFIXES = ("/followup/", "/api/followup/")
 
 
 class DropQueryStrings(logging.Filter):
@@ -17,6 +20,10 @@ class DropQueryStrings(logging.Filter):
             path = args[2].split("?", 1)[0]
             # A reader of the public pages (and the questions they post) is not identified by address.
             client = "-" if path.startswith("/learn") else args[0]
+            # A follow-up link's token opens the patient's follow-up: never in a log, nor the patient's address.
+            for prefix in FOLLOWUP_PREFIXES:
+                if path.startswith(prefix):
+                    path, client = prefix + "<token>", "-"
             record.args = (client, args[1], path, *args[3:])
         return True
 

@@ -416,12 +416,17 @@ def update_visit(
     "/visits/{visit_id}/sign", response_model=VisitOut, summary="Sign a visit note (read-only after)"
 )
 def sign_visit(
+    request: Request,
     visit_id: uuid.UUID,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
     catalog: Catalog = Depends(get_catalog),
 ) -> VisitOut:
-    return _visit_out(service.sign_visit(store, user, visit_id), catalog)
+    visit = service.sign_visit(store, user, visit_id, catalog)
+    from dryneedling.web.followups import email_links
+
+    email_links(request, store, catalog, user, visit_id)
+    return _visit_out(visit, catalog)
 
 
 @router.post(

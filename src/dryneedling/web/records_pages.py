@@ -176,9 +176,13 @@ async def patient_submit(
     request: Request, user: User = Depends(page_user), store: Store = Depends(get_store)
 ) -> Response:
     form = await _form(request)
-    values = {key: str(form.get(key) or "").strip() for key in ("name", "birth_date", "sex", "external_id")}
+    keys = ("name", "birth_date", "sex", "external_id", "email")
+    values = {key: str(form.get(key) or "").strip() for key in keys}
     try:
-        data = _validate(service.PatientIn, {**values, "external_id": values["external_id"] or None})
+        data = _validate(
+            service.PatientIn,
+            {**values, "external_id": values["external_id"] or None, "email": values["email"] or None},
+        )
         patient = service.create_patient(store, user, data)
     except (InputError, RecordsError) as error:
         patients = service.search_patients(store, user, "")
@@ -440,15 +444,30 @@ def visit_page(
     store: Store = Depends(get_store),
     catalog: Catalog = Depends(get_catalog),
 ) -> Response:
-    return _render(request, "visit.html", user=user, **_visit_context(store, user, catalog, visit_id))
+    from dryneedling.web.followups import visit_followups_context
+
+    return _render(
+        request,
+        "visit.html",
+        user=user,
+        **_visit_context(store, user, catalog, visit_id),
+        **visit_followups_context(request, store, catalog, user, visit_id),
+    )
 
 
 @router.post("/visits/{visit_id}/sign", response_class=HTMLResponse)
 async def visit_sign(
-    request: Request, visit_id: uuid.UUID, user: User = Depends(page_user), store: Store = Depends(get_store)
+    request: Request,
+    visit_id: uuid.UUID,
+    user: User = Depends(page_user),
+    store: Store = Depends(get_store),
+    catalog: Catalog = Depends(get_catalog),
 ) -> Response:
     await _form(request)
-    service.sign_visit(store, user, visit_id)
+    service.sign_visit(store, user, visit_id, catalog)
+    from dryneedling.web.followups import email_links
+
+    email_links(request, store, catalog, user, visit_id)
     return RedirectResponse(f"/records/visits/{visit_id}", status_code=303)
 
 
@@ -460,6 +479,8 @@ async def visit_amend(
     store: Store = Depends(get_store),
     catalog: Catalog = Depends(get_catalog),
 ) -> Response:
+    from dryneedling.web.followups import visit_followups_context
+
     form = await _form(request)
     try:
         service.amend_visit(
@@ -473,6 +494,7 @@ async def visit_amend(
             user=user,
             error=error.to_dict(),
             **_visit_context(store, user, catalog, visit_id),
+            **visit_followups_context(request, store, catalog, user, visit_id),
         )
     return RedirectResponse(f"/records/visits/{visit_id}", status_code=303)
 

@@ -10,43 +10,20 @@ readable by its owner only), so sessions survive a restart with no set-up.
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
-from collections.abc import Mapping
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dryneedling.errors import InputError
 from dryneedling.records.errors import Forbidden
+from dryneedling.server_secret import MIN_SECRET, SECRET_ENV, SECRET_FILE, secret_key  # noqa: F401 (re-exported)
 
-SECRET_ENV = "DRYNEEDLING_SECRET_KEY"
-SECRET_FILE = "dryneedling.secret"
 SESSION_HOURS = 12
-MIN_SECRET = 32
 RECORDS_PREFIX = "/records"
 SESSION_PREFIXES = (RECORDS_PREFIX, "/api/")
 SESSION_COOKIE = "dn_session"
 CSRF_HEADER = "X-CSRF-Token"
-
-
-def secret_key(environ: Mapping[str, str] | None = None) -> str:
-    environ = os.environ if environ is None else environ
-    configured = environ.get(SECRET_ENV, "").strip()
-    if configured:
-        if len(configured) < MIN_SECRET:
-            raise InputError(SECRET_ENV, f"must be at least {MIN_SECRET} characters")
-        return configured
-    path = Path(environ.get("DRYNEEDLING_DATA_DIR", "").strip() or ".") / SECRET_FILE
-    if path.is_file():
-        return path.read_text().strip()
-    key = secrets.token_urlsafe(48)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(key + "\n")
-    return key
 
 
 class RecordsSessions:

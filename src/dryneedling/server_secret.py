@@ -1,0 +1,40 @@
+"""The server's secret: ``DRYNEEDLING_SECRET_KEY`` or, when it is not set, a random key kept in
+``dryneedling.secret`` in ``DRYNEEDLING_DATA_DIR`` (made on first use, readable by its owner only).
+
+It signs the records pages' sessions (:mod:`dryneedling.web.session`) and derives the follow-up links'
+tokens (:mod:`dryneedling.records.followup`); it lives outside ``web`` so the use cases can read it too.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from dryneedling.errors import InputError
+
+SECRET_ENV = "DRYNEEDLING_SECRET_KEY"
+SECRET_FILE = "dryneedling.secret"
+MIN_SECRET = 32
+
+
+def secret_key(environ: Mapping[str, str] | None = None) -> str:
+    """The secret (see the module docstring); InputError naming the variable when it is too short."""
+    environ = os.environ if environ is None else environ
+    configured = environ.get(SECRET_ENV, "").strip()
+    if configured:
+        if len(configured) < MIN_SECRET:
+            raise InputError(SECRET_ENV, f"must be at least {MIN_SECRET} characters")
+        return configured
+    path = Path(environ.get("DRYNEEDLING_DATA_DIR", "").strip() or ".") / SECRET_FILE
+    if path.is_file():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key + "\n")
+    return key
