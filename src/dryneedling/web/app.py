@@ -83,6 +83,11 @@ def create_app(
     from dryneedling.web.questions import router as questions_router  # readers' questions (issue 13)
 
     app.include_router(questions_router)
+    from dryneedling.web.audit_pages import router as audit_router  # the audit log for auditors (issue 12)
+    from dryneedling.web.request_ids import install_request_ids
+
+    app.include_router(audit_router)
+    install_request_ids(app)
     app.openapi = lambda: _openapi_with_profile(app)
     return app
 
