@@ -298,3 +298,10 @@ def test_a_failed_change_leaves_no_entry(api, store, world, chart):
     )
     assert api.post(f"/api/visits/{visit}/sign", headers=world.colleague.headers).status_code == 403
     assert len(log_rows(store, world.clinic)) == before
+
+
+def test_it_answers_with_a_request_id_and_replaces_one_it_cannot_log_safely(api, world):
+    fresh = api.get("/api/patients", headers=world.clinician.headers)
+    assert uuid.UUID(fresh.headers["x-request-id"])
+    unsafe = api.get("/api/patients", headers={**world.clinician.headers, "X-Request-ID": "Ann Example <b>"})
+    assert uuid.UUID(unsafe.headers["x-request-id"])

@@ -25,7 +25,7 @@ def audit_verify(as_json: bool = typer.Option(False, "--json", help="Print JSON.
     from dryneedling.services.audit import verify_all
 
     try:
-        store = open_store(migrate=False)
+        store = open_store(migrate=True)  # as every command: a database from before the chain gets it first
     except InputError as error:
         fail(error, as_json)
     try:
