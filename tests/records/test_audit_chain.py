@@ -305,3 +305,12 @@ def test_it_answers_with_a_request_id_and_replaces_one_it_cannot_log_safely(api,
     assert uuid.UUID(fresh.headers["x-request-id"])
     unsafe = api.get("/api/patients", headers={**world.clinician.headers, "X-Request-ID": "Ann Example <b>"})
     assert uuid.UUID(unsafe.headers["x-request-id"])
+
+
+def test_an_audit_in_a_read_only_transaction_fails_at_once(store, world):
+    user = accounts.session_user(store, uuid.UUID(world.clinic), uuid.UUID(world.clinician.user_id))
+    with (
+        pytest.raises(RuntimeError, match="write transaction"),
+        store.clinic(user.clinic_id, write=False) as records,
+    ):
+        records.audit(user, "read", "patient", None)

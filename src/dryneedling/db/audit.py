@@ -128,3 +128,9 @@ def page(
         select(_LOG).where(*conditions).order_by(_LOG.c.seq.desc()).limit(limit).offset(offset)
     )
     return [_entry(row) for row in rows], total
+
+
+def entities(connection: Connection, clinic_id: uuid.UUID) -> list[str]:
+    """The kinds of record the clinic's log names (for the page's filter)."""
+    statement = select(_LOG.c.entity).where(_LOG.c.clinic_id == clinic_id).distinct().order_by(_LOG.c.entity)
+    return list(connection.execute(statement).scalars())

@@ -132,6 +132,10 @@ class ClinicScoped:
     ) -> None:
         """Append to the clinic's audit chain in this transaction (who, role, what, when, request id, and
         for changes the changed fields before and after). ``actor`` may be a user id (its role is looked up)."""
+        if not self.connection.info.get("write", True):
+            # On SQLite a read transaction that turns into a write fails under concurrent writers; say so
+            # at once, on every backend, instead of now and then in production.
+            raise RuntimeError("an audited use case needs a write transaction: store.clinic(..., write=True)")
         if isinstance(actor, User):
             user_id, role = actor.id, actor.role
         else:
@@ -170,6 +174,10 @@ class ClinicScoped:
             entity=entity,
             entity_id=entity_id,
         )
+
+    def audit_entities(self) -> list[str]:
+        """The kinds of record this clinic's log names."""
+        return audit_log.entities(self.connection, self.clinic_id)
 
     def audit_chain(self) -> Iterator[AuditEntry]:
         """Every entry of the clinic's chain by seq (streamed, for verification)."""

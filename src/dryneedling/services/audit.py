@@ -18,7 +18,6 @@ from dryneedling.records.repository import Store
 
 AUDIT_READERS: tuple[str, ...] = ("owner", "auditor")
 PAGE_SIZE = 50
-ENTITIES: tuple[str, ...] = ("patient", "episode", "consent", "visit", "question", "clinic")
 
 
 @dataclass(frozen=True)
@@ -81,6 +80,8 @@ class AuditPage:
     entity: str | None
     users: dict[uuid.UUID, str] = field(default_factory=dict)
     """The clinic's users by id -> "name (role)", to name the actors and offer the filter."""
+    entities: list[str] = field(default_factory=list)
+    """The kinds of record the log names, to offer the filter."""
 
 
 def read_log(
@@ -94,13 +95,14 @@ def read_log(
     """One page of the user's clinic's log, newest first (auditors and owners only)."""
     if user.role not in AUDIT_READERS:
         raise Forbidden(f"the {user.role} role may not read the audit log")
-    if entity is not None and entity not in ENTITIES:
-        raise InputError.unknown("entity", entity, ENTITIES, kind="entity")
     page = max(1, page)
     with store.clinic(user.clinic_id, write=False) as records:
+        kinds = records.audit_entities()
+        if entity is not None and entity not in kinds:
+            raise InputError.unknown("entity", entity, kinds, kind="kind of record")
         entries, total = records.audit_page(
             PAGE_SIZE, (page - 1) * PAGE_SIZE, actor=actor, entity=entity, entity_id=entity_id
         )
         users = {person.id: f"{person.name} ({person.role})" for person in records.clinic_users()}
     pages = max(1, -(-total // PAGE_SIZE))
-    return AuditPage(entries, total, page, pages, actor, entity, users)
+    return AuditPage(entries, total, page, pages, actor, entity, users, kinds)

@@ -57,6 +57,6 @@ def audit_page(
         user=user,
         log=log,
         chain=chain,
-        entities=service.ENTITIES,
+        entities=log.entities,
         record_pages=RECORD_PAGES,
     )
