@@ -79,7 +79,7 @@ class AuditPage:
     actor: uuid.UUID | None
     entity: str | None
     users: dict[uuid.UUID, str] = field(default_factory=dict)
-    """The clinic's users by id -> "name (role)", to name the actors and offer the filter."""
+    """The clinic's users by id -> name, to name the actors and offer the filter."""
     entities: list[str] = field(default_factory=list)
     """The kinds of record the log names, to offer the filter."""
 
@@ -103,6 +103,6 @@ def read_log(
         entries, total = records.audit_page(
             PAGE_SIZE, (page - 1) * PAGE_SIZE, actor=actor, entity=entity, entity_id=entity_id
         )
-        users = {person.id: f"{person.name} ({person.role})" for person in records.clinic_users()}
+        users = {person.id: person.name for person in records.clinic_users()}
     pages = max(1, -(-total // PAGE_SIZE))
     return AuditPage(entries, total, page, pages, actor, entity, users, kinds)
