@@ -122,3 +122,42 @@ def test_the_app_role_setting_is_checked():
     assert rls.app_role({rls.APP_ROLE_ENV: "clinic_app"}) == "clinic_app"
     with pytest.raises(ValueError, match=rls.APP_ROLE_ENV):
         rls.app_role({rls.APP_ROLE_ENV: 'x"; DROP TABLE patients; --'})
+
+
+@pytest.mark.usefixtures("postgres_only")
+def test_the_server_runs_as_a_login_that_owns_nothing_and_works_under_the_policies(
+    store, database_url, world, chart
+):
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from dryneedling.db import open_store
+    from dryneedling.services import accounts, audit, records
+
+    chart.patient()  # a patient of the world's clinic, which this login must never see
+    login = f"dn_login_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE ROLE "{login}" LOGIN'))
+        connection.execute(text(f'GRANT "{store.app_role}" TO "{login}"'))
+    served = open_store(
+        make_url(database_url).set(username=login), migrate=True
+    )  # at head: reads the revision
+    try:
+        clinic = accounts.add_clinic(served, "Login Physio")
+        owner = accounts.add_user(served, clinic.id, f"{login}@example.org", "owner", None)
+        patient = records.create_patient(
+            served, owner, records.PatientIn(name="Lee Login", birth_date="1990-01-01", sex="other")
+        )
+        assert records.get_patient(served, owner, patient.id).patient.id == patient.id
+        assert [p.id for p in records.search_patients(served, owner, "")] == [patient.id]
+        assert audit.verify_clinic(served, clinic.id).holds
+        with served.engine.connect() as connection:  # no role switch, no clinic set: the policies still hold
+            assert connection.execute(select(func.count()).select_from(t.patients)).scalar_one() == 0
+            with pytest.raises(Exception, match="permission denied"):
+                connection.execute(text("DELETE FROM audit_log"))
+    finally:
+        served.engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP ROLE "{login}"'))
+        admin.dispose()

@@ -102,7 +102,8 @@ def create_app_role(role: str) -> list[str]:
         f'GRANT USAGE ON SCHEMA public TO "{role}"',
         f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}"',
         f'ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "{role}"',
-        f'REVOKE ALL ON alembic_version FROM "{role}"',
+        # It may read the schema's revision (serve checks it at start), never move it.
+        f'REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM "{role}"',
     ]
 
 
