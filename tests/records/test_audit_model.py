@@ -76,3 +76,10 @@ def test_it_names_the_first_break_of_each_kind():
     broken = verify_chain(CLINIC, [*entries[:3], relinked, *entries[4:]], head).broken
     assert (broken.kind, broken.seq) == ("inserted", 4)
     assert verify_chain(CLINIC, entries, (5, entries[4].hash)).broken.kind == "inserted"
+
+
+def test_a_chain_whose_end_mark_is_gone_is_reported():
+    entries = _chain(3)
+    broken = verify_chain(CLINIC, entries, None).broken
+    assert (broken.kind, broken.seq) == ("removed", 3)
+    assert verify_chain(CLINIC, [], None).holds  # a clinic that never logged anything

@@ -270,6 +270,12 @@ def verify_chain(
                 )
             )
         previous, last_seq, expected = entry.hash, entry.seq, entry.seq + 1
+    if head is None and count:
+        return state(
+            ChainBreak(
+                clinic_id, last_seq, "removed", "the record of where the chain ends is missing (audit_heads)"
+            )
+        )
     if head is not None:
         head_seq, head_hash = head
         if last_seq < head_seq:

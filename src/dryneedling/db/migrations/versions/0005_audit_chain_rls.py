@@ -174,6 +174,7 @@ def upgrade() -> None:
             op.execute(statement)
         # The application may add to the log and read it, never change or remove an entry.
         op.execute(f'REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM "{role}"')
+        op.execute(f'REVOKE DELETE, TRUNCATE ON audit_heads FROM "{role}"')  # it moves, never goes
         for table in rls.CLINIC_TABLES_0005:
             for statement in rls.enable_row_security(table):
                 op.execute(statement)
