@@ -25,6 +25,7 @@ import httpx
 from records_helpers import profile, visit_body
 
 from dryneedling.services import accounts
+from dryneedling.services.audit import verify_all
 
 CLIENTS = 20
 KILL_AFTER_SIGNED = 60  # kill once this many signs were answered,
@@ -203,6 +204,5 @@ def test_a_killed_server_loses_no_answered_visit(store, database_url, backend, t
             assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
         finally:
             connection.close()
-    # MERGE(12.1) audit chains: once 12.1's `verify_audit_chains` is merged, switch this on (lead, at merge):
-    # from dryneedling.services.audit import verify_audit_chains
-    # assert verify_audit_chains(store).ok
+    chains = verify_all(store)
+    assert chains.holds, chains.first_break.broken.describe()  # type: ignore[union-attr]

@@ -17,6 +17,7 @@ app = typer.Typer(
 
 # Each area registers its commands on `app` when its module is imported.
 from dryneedling.cli import assess as _assess  # noqa: E402,F401
+from dryneedling.cli import audit as _audit  # noqa: E402,F401
 from dryneedling.cli import evidence as _evidence  # noqa: E402,F401
 from dryneedling.cli import exchange as _exchange  # noqa: E402,F401
 from dryneedling.cli import knowledge as _knowledge  # noqa: E402,F401

@@ -68,6 +68,19 @@ def db_restore(
     except BackupError as error:
         _refuse(str(error))
     print(f"restored {result.path}: {result.rows} rows, now at the newest migration (was {result.revision})")
+    from dryneedling.db import open_store
+    from dryneedling.services.audit import verify_all
+
+    store = open_store(migrate=False)
+    try:
+        chains = verify_all(store)
+    finally:
+        store.engine.dispose()
+    if not chains.holds:
+        # The rows are restored; what they say about who did what cannot be trusted. Say so, and exit 1.
+        print(f"audit chain BROKEN in the restored copy: {chains.first_break.broken.describe()}")  # type: ignore[union-attr]
+        raise typer.Exit(1)
+    print(f"audit chains verified: {len(chains.clinics)} clinic(s), every chain holds")
 
 
 @export_app.command("fhir")

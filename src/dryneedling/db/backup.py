@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, create_engine, func, select
 
+from dryneedling.db import rls
 from dryneedling.db.engine import alembic_config, current_revision, head_revision, upgrade
 from dryneedling.errors import InputError
 
@@ -260,9 +261,26 @@ def _pg_restore(engine: Engine, path: Path) -> None:
     statement fails, the database is left exactly as it was, even with --force."""
     reflected = MetaData()
     reflected.reflect(engine)
+    with engine.connect() as connection:
+        # The audit chain's trigger function lives beside the tables; the dump brings its own copy.
+        functions = (
+            connection.exec_driver_sql(
+                "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                "WHERE n.nspname = 'public'"
+            )
+            .scalars()
+            .all()
+        )
     engine.dispose()
     prelude = "".join(
         f'DROP TABLE IF EXISTS "{table.name}" CASCADE;\n' for table in reversed(reflected.sorted_tables)
+    ) + "".join(f"DROP FUNCTION IF EXISTS {signature} CASCADE;\n" for signature in functions)
+    # The dump is loaded without its grants (roles differ between servers); the application role gets
+    # its rights back in the same transaction, the audit chain's revokes included (after the dump's script,
+    # which empties search_path).
+    role = rls.app_role()
+    postlude = "SET search_path = public;\n" + "".join(
+        statement.strip() + ";\n" for statement in rls.create_app_role(role) + rls.audit_log_revokes(role)
     )
     args, env = _pg_args(engine)
     script = subprocess.Popen(
@@ -292,6 +310,7 @@ def _pg_restore(engine: Engine, path: Path) -> None:
         try:
             psql.stdin.write(prelude.encode())
             shutil.copyfileobj(script.stdout, psql.stdin)
+            psql.stdin.write(postlude.encode())
         except BrokenPipeError:
             pass  # psql stopped at an error; reported below
         finally:

@@ -17,8 +17,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, Table, and_, delete, insert, or_, select, update
 
+from dryneedling.db import audit as audit_log
+from dryneedling.db import rls
 from dryneedling.db import tables as t
 from dryneedling.db.followups import FollowUpRows, followup_by_token_hash
+from dryneedling.records.audit import AuditEntry
 from dryneedling.records.entities import (
     AdverseEvent,
     Amendment,
@@ -55,21 +58,35 @@ def _row(row: Any) -> dict[str, Any]:
 
 
 class SqlStore:
-    """Opens one transaction per use case on ``engine`` (see :class:`~dryneedling.records.repository.Store`)."""
+    """Opens one transaction per use case on ``engine`` (see :class:`~dryneedling.records.repository.Store`).
 
-    def __init__(self, engine: Engine) -> None:
+    On PostgreSQL each transaction first switches to the application role and names its clinic (or the
+    account look-ups), so row-level security holds whatever role the connection was made as
+    (:mod:`dryneedling.db.rls`).
+    """
+
+    def __init__(self, engine: Engine, app_role: str | None = None) -> None:
         self.engine = engine
+        self.app_role = app_role or rls.app_role() if engine.dialect.name == "postgresql" else None
 
     @contextmanager
-    def _transaction(self, write: bool) -> Iterator[Connection]:
+    def _transaction(
+        self, write: bool, clinic_id: uuid.UUID | None = None, followup_token_hash: str | None = None
+    ) -> Iterator[Connection]:
         with self.engine.connect() as connection:
             connection.info["write"] = write
             with connection.begin():
+                if self.app_role is not None:
+                    connection.exec_driver_sql(
+                        rls.token_lookup_settings(self.app_role, followup_token_hash)
+                        if followup_token_hash is not None
+                        else rls.transaction_settings(self.app_role, clinic_id)
+                    )
                 yield connection
 
     @contextmanager
     def clinic(self, clinic_id: uuid.UUID, write: bool = True) -> Iterator[SqlClinicRecords]:
-        with self._transaction(write) as connection:
+        with self._transaction(write, clinic_id) as connection:
             yield SqlClinicRecords(connection, clinic_id)
 
     @contextmanager
@@ -82,19 +99,19 @@ class SqlStore:
     def questions(self, clinic_id: uuid.UUID, write: bool = True) -> Iterator[Any]:
         from dryneedling.db.questions import SqlQuestions
 
-        with self._transaction(write) as connection:
+        with self._transaction(write, clinic_id) as connection:
             yield SqlQuestions(connection, clinic_id)
 
     # -- follow-up links (dryneedling.db.followups) ----------------------------------------------------
     def followup_by_token_hash(self, token_hash: str) -> Any:
         """The follow-up a patient's link names (any clinic: the link is the patient's only credential)."""
-        with self._transaction(False) as connection:
+        with self._transaction(False, followup_token_hash=token_hash) as connection:
             return followup_by_token_hash(connection, token_hash)
 
     def public_questions_clinic(self) -> uuid.UUID | None:
         from dryneedling.db.questions import public_questions_clinic
 
-        with self._transaction(False) as connection:
+        with self._transaction(False) as connection:  # an account look-up: no clinic is known yet
             return public_questions_clinic(connection)
 
 
@@ -116,6 +133,75 @@ class ClinicScoped:
 
     def _update(self, table: Table, key: Any, *where: Any) -> Any:
         return update(table).where(table.c.clinic_id == self.clinic_id, table.c.id == key, *where)
+
+    def audit(
+        self,
+        actor: User | uuid.UUID,
+        action: str,
+        entity: str,
+        entity_id: uuid.UUID | None,
+        before: Any = None,
+        after: Any = None,
+        role: str | None = None,
+    ) -> None:
+        """Append to the clinic's audit chain in this transaction (who, role, what, when, request id, and
+        for changes the changed fields before and after). ``actor`` may be a user id (its role is looked up)."""
+        if not self.connection.info.get("write", True):
+            # On SQLite a read transaction that turns into a write fails under concurrent writers; say so
+            # at once, on every backend, instead of now and then in production.
+            raise RuntimeError("an audited use case needs a write transaction: store.clinic(..., write=True)")
+        if isinstance(actor, User):
+            user_id, role = actor.id, actor.role
+        elif role is not None:
+            user_id = actor
+        else:
+            user_id = actor
+            row = self.connection.execute(
+                self.scoped(t.users, t.users.c.role).where(t.users.c.id == actor)
+            ).first()
+            role = row.role if row else "unknown"
+        audit_log.append(
+            self.connection,
+            self.clinic_id,
+            actor=user_id,
+            role=role,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+        )
+
+    def audit_page(
+        self,
+        limit: int,
+        offset: int,
+        actor: uuid.UUID | None = None,
+        entity: str | None = None,
+        entity_id: uuid.UUID | None = None,
+    ) -> tuple[list[AuditEntry], int]:
+        """The clinic's audit entries, newest first, and how many match."""
+        return audit_log.page(
+            self.connection,
+            self.clinic_id,
+            limit=limit,
+            offset=offset,
+            actor=actor,
+            entity=entity,
+            entity_id=entity_id,
+        )
+
+    def audit_entities(self) -> list[str]:
+        """The kinds of record this clinic's log names."""
+        return audit_log.entities(self.connection, self.clinic_id)
+
+    def audit_chain(self) -> Iterator[AuditEntry]:
+        """Every entry of the clinic's chain by seq (streamed, for verification)."""
+        return audit_log.chain(self.connection, self.clinic_id)
+
+    def audit_head(self) -> tuple[int, str] | None:
+        """The (seq, hash) of the last entry the application appended."""
+        return audit_log.head(self.connection, self.clinic_id)
 
 
 class SqlClinicRecords(FollowUpRows, ClinicScoped):
@@ -327,18 +413,10 @@ class SqlClinicRecords(FollowUpRows, ClinicScoped):
         row = self.connection.execute(self.scoped(t.users).where(t.users.c.id == user_id)).first()
         return _user(row) if row else None
 
-    def audit(self, user_id: uuid.UUID, action: str, entity: str, entity_id: uuid.UUID) -> None:
-        self._insert(
-            t.audit_log,
-            {
-                "id": uuid.uuid4(),
-                "at": datetime.now(UTC),
-                "user_id": user_id,
-                "action": action,
-                "entity": entity,
-                "entity_id": entity_id,
-            },
-        )
+    def clinic_users(self) -> list[User]:
+        """Everyone of the clinic, by name (for the audit log's filter)."""
+        rows = self.connection.execute(self.scoped(t.users).order_by(t.users.c.name, t.users.c.id))
+        return [_user(row) for row in rows]
 
 
 def _user(row: Any) -> User:

@@ -261,15 +261,37 @@ Index("ix_amendments_clinic_visit", amendments.c.clinic_id, amendments.c.visit_i
 audit_log = Table(
     "audit_log",
     metadata,
+    # One hash chain per clinic (dryneedling.records.audit): entry ``seq`` carries the hash of ``seq - 1``.
+    # Append-only: the migration adds triggers refusing UPDATE and DELETE (and revokes them on PostgreSQL).
     _clinic_key(),
-    Column("id", Uuid, primary_key=True),
+    Column("seq", Integer, primary_key=True),
     Column("at", When, nullable=False),
-    Column("user_id", Uuid, nullable=False),
+    Column("actor", Uuid, nullable=False),
+    Column("role", String(20), nullable=False),
     Column("action", String(40), nullable=False),
-    Column("entity", String(20), nullable=False),
-    Column("entity_id", Uuid, nullable=False),
+    Column("entity", String(30), nullable=False),
+    Column("entity_id", Uuid),
+    Column("request_id", String(64)),
+    Column("before", Text),
+    Column("after", Text),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    ForeignKeyConstraint(["clinic_id"], ["clinics.id"]),
 )
 Index("ix_audit_log_clinic_at", audit_log.c.clinic_id, audit_log.c.at)
+Index("ix_audit_log_clinic_entity", audit_log.c.clinic_id, audit_log.c.entity, audit_log.c.entity_id)
+Index("ix_audit_log_clinic_actor", audit_log.c.clinic_id, audit_log.c.actor)
+
+audit_heads = Table(
+    "audit_heads",
+    metadata,
+    # The last entry of each clinic's chain: appends lock this row (one writer per clinic at a time), and
+    # verification compares the chain's end with it, so entries cut off the end are noticed.
+    Column("clinic_id", Uuid, primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+    ForeignKeyConstraint(["clinic_id"], ["clinics.id"]),
+)
 
 # -- readers' questions (issue 13) -----------------------------------------------------------------------
 clinic_settings = Table(

@@ -10,10 +10,12 @@ A use case that raises leaves nothing behind (the transaction rolls back).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from dryneedling.records.audit import AuditEntry
 from dryneedling.records.entities import (
     Amendment,
     Assessment,
@@ -60,7 +62,32 @@ class ClinicRecords(Protocol):
     def add_amendment(self, amendment: Amendment) -> None: ...
 
     def user(self, user_id: uuid.UUID) -> User | None: ...
-    def audit(self, user_id: uuid.UUID, action: str, entity: str, entity_id: uuid.UUID) -> None: ...
+    def clinic_users(self) -> list[User]: ...
+    def audit(
+        self,
+        actor: User | uuid.UUID,
+        action: str,
+        entity: str,
+        entity_id: uuid.UUID | None,
+        before: Any = None,
+        after: Any = None,
+        role: str | None = None,
+    ) -> None:
+        """Append to the clinic's audit chain, in the same transaction as what it records (``role`` names an
+        actor who is not a user, such as the patient answering a follow-up link)."""
+        ...
+
+    def audit_page(
+        self,
+        limit: int,
+        offset: int,
+        actor: uuid.UUID | None = None,
+        entity: str | None = None,
+        entity_id: uuid.UUID | None = None,
+    ) -> tuple[list[AuditEntry], int]: ...
+    def audit_entities(self) -> list[str]: ...
+    def audit_chain(self) -> Iterator[AuditEntry]: ...
+    def audit_head(self) -> tuple[int, str] | None: ...
 
 
 class Accounts(Protocol):

@@ -20,6 +20,10 @@ from dryneedling.records.repository import Store
 FHIR_JSON = "application/fhir+json"
 
 
+#: The actor of the audit entries written by commands run on the server, where no user is signed in.
+COMMAND_LINE = uuid.UUID(int=0)
+
+
 def fhir_bundle(
     store: Store,
     catalog: Catalog,
@@ -32,11 +36,12 @@ def fhir_bundle(
 
     404 (:class:`NotFound`) when the patient is not in ``clinic_id``. ``actor``: the user asking (any role
     of the clinic may read a patient's record); the export is written to the audit log in their name.
-    The command line passes no actor (it runs with the database's own credentials).
+    The command line passes no actor (it runs with the database's own credentials); its exports are logged
+    under :data:`COMMAND_LINE` with the role ``command_line``.
     """
     if actor is not None and actor.clinic_id != clinic_id:
         raise NotFound("patient")
-    with store.clinic(clinic_id, write=actor is not None) as records:
+    with store.clinic(clinic_id) as records:
         patient = records.patient(patient_id)
         if patient is None:
             raise NotFound("patient")
@@ -54,7 +59,9 @@ def fhir_bundle(
             if user is not None:
                 users[user_id] = user
         if actor is not None:
-            records.audit(actor.id, "export_fhir", "patient", patient_id)
+            records.audit(actor, "export_fhir", "patient", patient_id)
+        else:  # the command line: no user signed in, the export is still on the record
+            records.audit(COMMAND_LINE, "export_fhir", "patient", patient_id, role="command_line")
     with store.accounts(write=False) as accounts:
         clinic = accounts.clinic(clinic_id)
     assert clinic is not None  # the patient row's clinic exists (foreign key)

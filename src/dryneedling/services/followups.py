@@ -132,10 +132,11 @@ def visit_followups(
     key = key or default_link_key()
     now = _now()
     rules = followup_rules(catalog)
-    with store.clinic(user.clinic_id, write=False) as records:
+    with store.clinic(user.clinic_id) as records:
         visit = records.visit(visit_id)
         if visit is None:
             raise NotFound("visit")
+        records.audit(user, "read", "followups", visit_id)
         followups = records.followups_of(visit_id)  # type: ignore[attr-defined]
         events = records.followup_events(visit_id=visit_id)  # type: ignore[attr-defined]
         settings = records.followup_settings() or default_settings(rules, user.clinic_id)  # type: ignore[attr-defined]
@@ -165,7 +166,8 @@ class Alert:
 
 def open_alerts(store: Store, user: User) -> list[Alert]:
     """The clinic's unresolved red-flag answers, oldest first, each with its patient and event drafts."""
-    with store.clinic(user.clinic_id, write=False) as records:
+    with store.clinic(user.clinic_id) as records:
+        records.audit(user, "read", "followup_alerts", None)
         alerts = []
         for followup in records.open_alerts():  # type: ignore[attr-defined]
             patient = records.patient(followup.patient_id)
@@ -188,7 +190,8 @@ def open_alerts(store: Store, user: User) -> list[Alert]:
 
 def draft_events(store: Store, user: User) -> list[FollowUpEvent]:
     """Patient-reported events still waiting for a clinician's decision."""
-    with store.clinic(user.clinic_id, write=False) as records:
+    with store.clinic(user.clinic_id) as records:
+        records.audit(user, "read", "followup_events", None)
         return records.followup_events(status="draft")  # type: ignore[attr-defined]
 
 
@@ -404,6 +407,15 @@ def answer_followup(store: Store, catalog: Catalog, token: str, raw: Any) -> Ans
         if stored is None:
             raise _gone(rules, found)  # answered meanwhile, or expired this instant
         flags = stored[0].red_flags
+        # The patient has no account: the follow-up itself is the actor. No answer text goes to the log.
+        records.audit(
+            followup.id,
+            "answer",
+            "followup",
+            followup.id,
+            after={"red_flags": list(flags), "event_drafts": [e.category for e in stored[1]]},
+            role="patient",
+        )
     return AnswerResult(followup=stored[0], warnings=patient_warnings(catalog, flags), events=stored[1])
 
 

@@ -130,7 +130,7 @@ def set_enabled(store: QuestionStore, user: User, value: bool) -> None:
     _require(user, SETTING_ROLES, "turn readers' questions on or off")
     with store.questions(user.clinic_id) as records:
         records.set_questions_enabled(value, _now())
-        records.audit(user.id, "questions_on" if value else "questions_off", "clinic", user.clinic_id)
+        records.audit(user, "questions_on" if value else "questions_off", "clinic", user.clinic_id)
 
 
 def queue(store: QuestionStore, user: User) -> dict[str, Any]:
@@ -168,5 +168,5 @@ def decide(
         )
         if not records.decide(decided):
             raise Conflict("this question was decided already")
-        records.audit(user.id, "approve" if approve else "reject", "question", question_id)
+        records.audit(user, "approve" if approve else "reject", "question", question_id)
     return decided.model_copy(update={"answered_by_name": user.name})

@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from dryneedling.catalog import Catalog
 from dryneedling.errors import InputError
+from dryneedling.records.audit import changes
 from dryneedling.records.consent import ConsentText, consent_text
 from dryneedling.records.entities import (
     CLINICAL_ROLES,
@@ -114,15 +115,36 @@ def create_patient(store: Store, user: User, data: PatientIn) -> Patient:
         ):
             raise Conflict("another patient has this external id", field="external_id")
         records.add_patient(patient)
-        records.audit(user.id, "create", "patient", patient.id)
+        _audit_change(records, user, "create", "patient", patient.id, None, _patient_fields(patient))
     return patient
+
+
+def _audit_change(
+    records: ClinicRecords,
+    user: User,
+    action: str,
+    entity: str,
+    entity_id: uuid.UUID,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+) -> None:
+    """Log a change with the fields it changed (free text and identity as fingerprints, see records.audit)."""
+    changed_before, changed_after = changes(before, after)
+    records.audit(user, action, entity, entity_id, before=changed_before, after=changed_after)
+
+
+def _patient_fields(patient: Patient) -> dict[str, Any]:
+    return patient.model_dump(mode="json", include={"name", "birth_date", "sex", "external_id"})
 
 
 def search_patients(store: Store, user: User, text: str = "", limit: int = SEARCH_LIMIT) -> list[Patient]:
     """Patients whose name words start with the words of ``text``, or whose external id or birth date
     (YYYY-MM-DD) is ``text``; all patients (by name) when ``text`` is empty. At most ``limit``."""
-    with store.clinic(user.clinic_id, write=False) as records:
-        return records.search_patients(text[:200], max(1, min(limit, 200)))
+    with store.clinic(user.clinic_id) as records:
+        found = records.search_patients(text[:200], max(1, min(limit, 200)))
+        # What was searched for may be a name: the log keeps only that a search ran and whom it showed.
+        records.audit(user, "search", "patient", None, after={"results": [str(p.id) for p in found]})
+        return found
 
 
 class PatientView(BaseModel):
@@ -131,10 +153,11 @@ class PatientView(BaseModel):
 
 
 def get_patient(store: Store, user: User, patient_id: uuid.UUID) -> PatientView:
-    with store.clinic(user.clinic_id, write=False) as records:
+    with store.clinic(user.clinic_id) as records:
         patient = records.patient(patient_id)
         if patient is None:
             raise NotFound("patient")
+        records.audit(user, "read", "patient", patient_id)
         return PatientView(patient=patient, episodes=records.episodes_of(patient_id))
 
 
@@ -188,8 +211,20 @@ def create_episode(
             assessments=[assessment],
         )
         records.add_episode(episode)
-        records.audit(user.id, "create", "episode", episode.id)
+        _audit_change(records, user, "create", "episode", episode.id, None, _episode_fields(episode))
     return episode
+
+
+def _episode_fields(episode: Episode) -> dict[str, Any]:
+    latest = episode.latest_assessment
+    return {
+        **episode.model_dump(
+            mode="json", include={"patient_id", "condition", "onset", "goals", "status", "closed_at"}
+        ),
+        "assessment_id": str(latest.id) if latest else None,
+        "catalog_version": latest.catalog_version if latest else None,
+        "decision": latest.decision if latest else None,
+    }
 
 
 def _open_episode(records: ClinicRecords, episode_id: uuid.UUID) -> Episode:
@@ -206,19 +241,37 @@ def reassess(store: Store, catalog: Catalog, user: User, episode_id: uuid.UUID, 
     """Store a new assessment beside the old ones (new medicine, pregnancy...): re-screens the episode."""
     _require(user, CLINICAL_ROLES, "re-assess episodes")
     with store.clinic(user.clinic_id) as records:
-        _open_episode(records, episode_id)
+        before = _open_episode(records, episode_id)
         records.add_assessment(_assessment(catalog, user, episode_id, profile))
-        records.audit(user.id, "reassess", "episode", episode_id)
+        after = records.episode(episode_id, latest_only=True)
+        _audit_change(
+            records,
+            user,
+            "reassess",
+            "episode",
+            episode_id,
+            _episode_fields(before),
+            _episode_fields(after),  # type: ignore[arg-type]
+        )
         return records.episode(episode_id)  # type: ignore[return-value]
 
 
 def close_episode(store: Store, user: User, episode_id: uuid.UUID) -> Episode:
     _require(user, CLINICAL_ROLES, "close episodes")
     with store.clinic(user.clinic_id) as records:
-        _open_episode(records, episode_id)
+        before = _open_episode(records, episode_id)
         records.close_episode(episode_id, _now())
-        records.audit(user.id, "close", "episode", episode_id)
-        return records.episode(episode_id)  # type: ignore[return-value]
+        after = records.episode(episode_id)
+        _audit_change(
+            records,
+            user,
+            "close",
+            "episode",
+            episode_id,
+            _episode_fields(before),
+            _episode_fields(after),  # type: ignore[arg-type]
+        )
+        return after  # type: ignore[return-value]
 
 
 class EpisodeView(BaseModel):
@@ -232,10 +285,11 @@ class EpisodeView(BaseModel):
 
 
 def get_episode(store: Store, user: User, episode_id: uuid.UUID) -> EpisodeView:
-    with store.clinic(user.clinic_id, write=False) as records:
+    with store.clinic(user.clinic_id) as records:
         episode = records.episode(episode_id)
         if episode is None:
             raise NotFound("episode")
+        records.audit(user, "read", "episode", episode_id)
         return EpisodeView(
             episode=episode, consents=records.consents_of(episode_id), visits=records.visits_of(episode_id)
         )
@@ -259,10 +313,11 @@ def _consent_text(catalog: Catalog, episode: Episode) -> ConsentText:
 
 def consent_preview(store: Store, catalog: Catalog, user: User, episode_id: uuid.UUID) -> ConsentText:
     """The consent text this episode's patient would read now (to show before signing)."""
-    with store.clinic(user.clinic_id, write=False) as records:
+    with store.clinic(user.clinic_id) as records:
         episode = records.episode(episode_id)
         if episode is None:
             raise NotFound("episode")
+        records.audit(user, "read_consent_text", "episode", episode_id)
     return _consent_text(catalog, episode)
 
 
@@ -319,8 +374,26 @@ def record_consent(
             recorded_by=user.id,
         )
         records.add_consent(consent)
-        records.audit(user.id, "consent", "episode", episode_id)
+        _audit_change(records, user, "create", "consent", consent.id, None, _consent_fields(consent))
     return consent
+
+
+def _consent_fields(consent: Consent) -> dict[str, Any]:
+    return consent.model_dump(
+        mode="json",
+        include={
+            "episode_id",
+            "version",
+            "sha256",
+            "signed_by",
+            "signer_name",
+            "method",
+            "typed_name",
+            "ticked",
+            "copy_given",
+            "withdrawn_at",
+        },
+    )
 
 
 def withdraw_consent(store: Store, user: User, episode_id: uuid.UUID) -> Consent:
@@ -332,8 +405,17 @@ def withdraw_consent(store: Store, user: User, episode_id: uuid.UUID) -> Consent
         if consent is None:
             raise Conflict("there is no valid consent to withdraw", field="consent")
         records.withdraw_consent(consent.id, _now())
-        records.audit(user.id, "withdraw_consent", "episode", episode_id)
-        return next(c for c in records.consents_of(episode_id) if c.id == consent.id)
+        withdrawn = next(c for c in records.consents_of(episode_id) if c.id == consent.id)
+        _audit_change(
+            records,
+            user,
+            "withdraw",
+            "consent",
+            consent.id,
+            _consent_fields(consent),
+            _consent_fields(withdrawn),
+        )
+        return withdrawn
 
 
 # -- visits ----------------------------------------------------------------------------------------------
@@ -521,15 +603,36 @@ def record_visit(store: Store, catalog: Catalog, user: User, episode_id: uuid.UU
         episode = _open_episode(records, episode_id)
         visit = _build_visit(catalog, records, user, episode, data, None)
         records.add_visit(visit)
-        records.audit(user.id, "create", "visit", visit.id)
+        _audit_change(records, user, "create", "visit", visit.id, None, _visit_fields(visit))
     return visit
 
 
+def _visit_fields(visit: Visit) -> dict[str, Any]:
+    """What a visit's audit entries compare: the note's inputs and its state, never the whole record."""
+    return {
+        **_as_input(visit),
+        **visit.model_dump(
+            mode="json",
+            include={
+                "episode_id",
+                "patient_id",
+                "clinician_id",
+                "consent_id",
+                "cpt",
+                "status",
+                "signed_at",
+                "signed_by",
+            },
+        ),
+    }
+
+
 def get_visit(store: Store, user: User, visit_id: uuid.UUID) -> Visit:
-    with store.clinic(user.clinic_id, write=False) as records:
+    with store.clinic(user.clinic_id) as records:
         visit = records.visit(visit_id)
-    if visit is None:
-        raise NotFound("visit")
+        if visit is None:
+            raise NotFound("visit")
+        records.audit(user, "read", "visit", visit_id)
     return visit
 
 
@@ -573,8 +676,9 @@ def update_visit(store: Store, catalog: Catalog, user: User, visit_id: uuid.UUID
         updated = _build_visit(catalog, records, user, episode, VisitIn.model_validate(merged), visit)
         if not records.replace_draft_visit(updated):
             raise Conflict("the visit note was signed meanwhile: add an amendment instead", field="visit")
-        records.audit(user.id, "update", "visit", visit_id)
-        return records.visit(visit_id)  # type: ignore[return-value]
+        stored = records.visit(visit_id)
+        _audit_change(records, user, "update", "visit", visit_id, _visit_fields(visit), _visit_fields(stored))  # type: ignore[arg-type]
+        return stored  # type: ignore[return-value]
 
 
 def sign_visit(store: Store, user: User, visit_id: uuid.UUID, catalog: Catalog | None = None) -> Visit:
@@ -595,14 +699,15 @@ def sign_visit(store: Store, user: User, visit_id: uuid.UUID, catalog: Catalog |
         now = _now()
         if not records.mark_signed(visit_id, user.id, now):
             raise Conflict("the visit note is signed already", field="visit")
-        records.audit(user.id, "sign", "visit", visit_id)
+        signed = visit.model_copy(
+            update={"status": "signed", "signed_at": now, "signed_by": user.id, "updated_at": now}
+        )
+        _audit_change(records, user, "sign", "visit", visit_id, _visit_fields(visit), _visit_fields(signed))
         if catalog is not None:
             from dryneedling.services.followups import schedule_followups
 
             schedule_followups(records, catalog, visit, now)
-        return visit.model_copy(
-            update={"status": "signed", "signed_at": now, "signed_by": user.id, "updated_at": now}
-        )
+        return signed
 
 
 class AmendmentIn(_In):
@@ -627,7 +732,15 @@ def amend_visit(store: Store, user: User, visit_id: uuid.UUID, data: AmendmentIn
             created_at=_now(),
         )
         records.add_amendment(amendment)
-        records.audit(user.id, "amend", "visit", visit_id)
+        _audit_change(
+            records,
+            user,
+            "amend",
+            "visit",
+            visit_id,
+            None,
+            {"amendment_id": str(amendment.id), "text": amendment.text},
+        )
     return amendment
 
 
@@ -643,11 +756,13 @@ class VisitNote(BaseModel):
     consent: Consent | None
 
 
-def visit_note(store: Store, user: User, visit_id: uuid.UUID) -> VisitNote:
-    with store.clinic(user.clinic_id, write=False) as records:
+def visit_note(store: Store, user: User, visit_id: uuid.UUID, action: str = "read") -> VisitNote:
+    """The visit with all the printed note shows; audited as ``action`` ("read" on screen, "print" as PDF)."""
+    with store.clinic(user.clinic_id) as records:
         visit = records.visit(visit_id)
         if visit is None:
             raise NotFound("visit")
+        records.audit(user, action, "visit", visit_id)
         episode = records.episode(visit.episode_id)
         patient = records.patient(visit.patient_id)
         authors = {}

@@ -89,6 +89,11 @@ def create_app(
     from dryneedling.web.followups import install_followups  # follow-up by link (issue 11)
 
     install_followups(app)
+    from dryneedling.web.audit_pages import router as audit_router  # the audit log for auditors (issue 12)
+    from dryneedling.web.request_ids import install_request_ids
+
+    app.include_router(audit_router)
+    install_request_ids(app)
     app.openapi = lambda: _openapi_with_profile(app)
     return app
 

@@ -456,7 +456,7 @@ def visit_note_pdf(
 ) -> Response:
     from dryneedling.render.note import render_note_pdf
 
-    note = service.visit_note(store, user, visit_id)
+    note = service.visit_note(store, user, visit_id, action="print")
     pdf = render_note_pdf(note.model_dump(mode="json"), note_labels(note, catalog), paper)
     return Response(
         pdf,

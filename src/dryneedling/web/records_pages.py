@@ -509,7 +509,7 @@ def visit_pdf(
 ) -> Response:
     from dryneedling.render.note import PAPER_SIZES, render_note_pdf
 
-    note = service.visit_note(store, user, visit_id)
+    note = service.visit_note(store, user, visit_id, action="print")
     pdf = render_note_pdf(
         note.model_dump(mode="json"), note_labels(note, catalog), paper if paper in PAPER_SIZES else "A4"
     )
