@@ -76,6 +76,14 @@ class SqlStore:
         with self._transaction(write) as connection:
             yield SqlAccounts(connection)
 
+    @contextmanager
+    def logins(self, write: bool = True) -> Iterator[Any]:
+        """Sessions, failed sign-ins and token housekeeping (:mod:`dryneedling.db.logins`)."""
+        from dryneedling.db.logins import SqlLogins
+
+        with self._transaction(write) as connection:
+            yield SqlLogins(connection)
+
     # -- readers' questions (dryneedling.db.questions) -------------------------------------------------
     @contextmanager
     def questions(self, clinic_id: uuid.UUID, write: bool = True) -> Iterator[Any]:

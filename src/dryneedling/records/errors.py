@@ -40,3 +40,13 @@ class Conflict(RecordsError):
     """The record's state forbids the change: a signed note, a closed episode, no valid consent (HTTP 409)."""
 
     status = 409
+
+
+class TooManyAttempts(RecordsError):
+    """Too many failed sign-ins for this account or client address lately (HTTP 429, Retry-After)."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, field=None)
+        self.retry_after = retry_after

@@ -1,10 +1,13 @@
 """Signed-cookie sessions for the records pages, and their CSRF tokens.
 
-The cookie (Starlette's SessionMiddleware, signed with itsdangerous) holds only the user's id and clinic id
-and a CSRF token; it is HttpOnly and SameSite=Lax. It is read under ``/records`` (the pages) and ``/api`` (the
+The cookie (Starlette's SessionMiddleware, signed with itsdangerous) holds only a random session id and a
+CSRF token; the session itself (user, times, revoked) is a row in the database
+(:mod:`dryneedling.services.logins`), so it can expire and be ended from anywhere. The cookie is HttpOnly
+and SameSite=Lax, and Secure when ``DRYNEEDLING_ENV=production``. It is read under ``/records`` (the pages) and ``/api`` (the
 records JSON API, which accepts a session as well as a bearer token); every other page stays cookie-free. The signing key is ``DRYNEEDLING_SECRET_KEY`` or, when it
 is not set, a random key kept in ``dryneedling.secret`` in ``DRYNEEDLING_DATA_DIR`` (made on first start,
-readable by its owner only), so sessions survive a restart with no set-up.
+readable by its owner only), so sessions survive a restart with no set-up. In production
+(``DRYNEEDLING_ENV=production``) the key must be set: the app refuses to start without it.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dryneedling.errors import InputError
 from dryneedling.records.errors import Forbidden
+from dryneedling.services.logins import DEFAULT_POLICY, LoginPolicy
 
 SECRET_ENV = "DRYNEEDLING_SECRET_KEY"
+ENV_ENV = "DRYNEEDLING_ENV"
 SECRET_FILE = "dryneedling.secret"
 SESSION_HOURS = 12
 MIN_SECRET = 32
@@ -32,13 +37,28 @@ SESSION_COOKIE = "dn_session"
 CSRF_HEADER = "X-CSRF-Token"
 
 
+def is_production(environ: Mapping[str, str] | None = None) -> bool:
+    environ = os.environ if environ is None else environ
+    return environ.get(ENV_ENV, "").strip().lower() == "production"
+
+
 def secret_key(environ: Mapping[str, str] | None = None) -> str:
+    """The key that signs session cookies and forms: ``DRYNEEDLING_SECRET_KEY``, or (not in production) a
+    random key kept in the data directory. Raises InputError naming the setting when it is missing in
+    production or too short."""
     environ = os.environ if environ is None else environ
     configured = environ.get(SECRET_ENV, "").strip()
     if configured:
         if len(configured) < MIN_SECRET:
             raise InputError(SECRET_ENV, f"must be at least {MIN_SECRET} characters")
         return configured
+    if is_production(environ):
+        raise InputError(
+            SECRET_ENV,
+            f"is required when {ENV_ENV}=production: set it to a random string of at least {MIN_SECRET} "
+            "characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) kept out of the "
+            "code and the database",
+        )
     path = Path(environ.get("DRYNEEDLING_DATA_DIR", "").strip() or ".") / SECRET_FILE
     if path.is_file():
         return path.read_text().strip()
@@ -56,9 +76,13 @@ class RecordsSessions:
     The key is read on the first records request, so importing or building the app writes nothing.
     """
 
-    def __init__(self, app: ASGIApp, key: str | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, key: str | None = None, secure: bool = False, hours: int = SESSION_HOURS
+    ) -> None:
         self.app = app
+        self.hours = hours
         self.key = key
+        self.secure = secure
         self.sessions: SessionMiddleware | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -70,15 +94,32 @@ class RecordsSessions:
                 self.app,
                 secret_key=self.key or secret_key(),
                 session_cookie=SESSION_COOKIE,
-                max_age=SESSION_HOURS * 3600,
+                max_age=self.hours * 3600,
                 path="/",
                 same_site="lax",
+                https_only=self.secure,
             )
         await self.sessions(scope, receive, send)
 
 
-def install_sessions(app: FastAPI, key: str | None = None) -> None:
-    app.add_middleware(RecordsSessions, key=key)
+def install_sessions(
+    app: FastAPI, key: str | None = None, secure: bool = False, hours: int = SESSION_HOURS
+) -> None:
+    app.add_middleware(RecordsSessions, key=key, secure=secure, hours=hours)
+
+
+SESSION_ID = "sid"
+
+
+def login_policy(request: Request) -> LoginPolicy:
+    """The app's rate limit and session lifetimes (from the web settings)."""
+    return getattr(request.app.state, "login_policy", None) or DEFAULT_POLICY
+
+
+def session_id(request: Request) -> str | None:
+    """The random id of the server-side session (:mod:`dryneedling.services.logins`), or None."""
+    value = (request.scope.get("session") or {}).get(SESSION_ID)
+    return value if isinstance(value, str) else None
 
 
 def csrf_token(request: Request) -> str:
