@@ -79,3 +79,13 @@ def test_no_generated_request_gets_a_server_error_when_signed_in(api, world, cha
     for label in ("GET /api/patients/{patient_id}", "GET /api/episodes/{episode_id}", "GET /api/tokens"):
         assert label in succeeded, sorted(answers.items())
     assert elapsed < TIME_BUDGET_S, f"{elapsed:.0f} s"
+
+
+def test_a_patch_that_nulls_a_required_visit_field_is_bad_input_not_a_server_error(api, world, chart):
+    """Found by the fuzz test above: PATCH {"heat_before": null} was a 500."""
+    visit = chart.visit()
+    for field in ("heat_before", "needling", "needles_out"):
+        response = api.patch(f"/api/visits/{visit}", json={field: None}, headers=world.clinician.headers)
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["field"] == field and "leave it out" in error["message"]
