@@ -18,6 +18,7 @@ What a data protection officer will ask, answered here:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import secrets
@@ -38,7 +39,6 @@ SESSION_ENDED = "your session ended; please sign in again"
 MIN_PASSWORD = 12
 # A session's last-seen time is written at most this often: one write a minute, not one per request.
 TOUCH_EVERY = timedelta(seconds=60)
-_DUMMY_HASH = security.hash_password(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,12 @@ class LoginPolicy:
 
 
 DEFAULT_POLICY = LoginPolicy()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check a password against when the e-mail address is unknown (made once, on first use)."""
+    return security.hash_password(secrets.token_urlsafe(16))
 
 
 def _now() -> datetime:
@@ -117,7 +123,7 @@ def _check_password(store: Store, email: str, password: str) -> User | None:
     with store.accounts() as accounts:
         found = accounts.user_by_email(email)
         if found is None or not found[1]:
-            security.verify_password(_DUMMY_HASH, password)  # the same work as a real check: no timing hint
+            security.verify_password(_dummy_hash(), password)  # the same work as a real check: no timing hint
             return None
         user, stored = found
         ok, rehash = security.verify_password(stored, password)
