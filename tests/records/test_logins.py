@@ -378,3 +378,28 @@ def test_a_session_write_through_the_api_still_works(browser, store, world):
     user = _user(store, world)
     csrf = _sign_in(browser, user.email)
     assert browser.post("/api/patients", json=PATIENT, headers={"X-CSRF-Token": csrf}).status_code == 201
+
+
+def test_sign_in_password_change_and_token_changes_go_to_the_clinics_audit_log(browser, store, world):
+    user = _user(store, world)
+    csrf = _sign_in(browser, user.email)
+    _change(browser, csrf, PASSWORD, "a brand new passphrase")
+    made = browser.post("/records/account/tokens", data={"csrf": csrf, "name": "tablet"})
+    token_id = uuid.UUID(hex=re.search(r'id="new-token">dn_([0-9a-f]{32})_', made.text).group(1))
+    browser.post(f"/records/account/tokens/{token_id}/revoke", data={"csrf": csrf})
+    browser.post("/records/logout-everywhere", data={"csrf": csrf})
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            select(t.audit_log.c.action, t.audit_log.c.entity_id, t.audit_log.c.clinic_id)
+            .where(t.audit_log.c.user_id == user.id)
+            .order_by(t.audit_log.c.at)
+        ).all()
+    assert [row.action for row in rows] == [
+        "sign_in",
+        "change_password",
+        "issue_token",
+        "revoke_token",
+        "sign_out_everywhere",
+    ]
+    assert rows[2].entity_id == rows[3].entity_id == token_id
+    assert {row.clinic_id for row in rows} == {user.clinic_id}

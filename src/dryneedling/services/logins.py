@@ -73,6 +73,12 @@ def session_hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
 
 
+def _audit(store: Store, user: User, action: str, entity: str, entity_id: uuid.UUID) -> None:
+    """A line in the clinic's audit log: who signed in, changed a password, made or revoked a token."""
+    with store.clinic(user.clinic_id) as records:
+        records.audit(user.id, action, entity, entity_id)
+
+
 # -- sign-in ---------------------------------------------------------------------------------------------
 def _retry_after(failures: list[datetime], limit: int, window: timedelta, now: datetime) -> int | None:
     """Seconds until an attempt is allowed again, or None when fewer than ``limit`` failures are recent."""
@@ -116,6 +122,7 @@ def sign_in(
             )  # the address's count stays: one good account resets nothing else
     if user is None:
         raise NotAuthenticated(GENERIC_FAILURE)
+    _audit(store, user, "sign_in", "user", user.id)
     return user
 
 
@@ -182,6 +189,7 @@ def sign_out_everywhere(store: Store, user: User, revoke_tokens: bool = False) -
     with store.logins() as logins:
         sessions = logins.revoke_sessions(user, now)
         tokens = logins.revoke_tokens(user, now) if revoke_tokens else 0
+    _audit(store, user, "sign_out_everywhere" + ("_and_tokens" if revoke_tokens else ""), "user", user.id)
     return sessions, tokens
 
 
@@ -213,7 +221,11 @@ def change_password(store: Store, user: User, current: str, new: str, keep_sessi
             raise InputError("new_password", "must differ from the current password")
         accounts.set_password_hash(found[0], security.hash_password(new))
     with store.logins() as logins:
-        return logins.revoke_sessions(user, _now(), keep=session_hash(keep_session) if keep_session else None)
+        ended = logins.revoke_sessions(
+            user, _now(), keep=session_hash(keep_session) if keep_session else None
+        )
+    _audit(store, user, "change_password", "user", user.id)
+    return ended
 
 
 # -- API tokens ------------------------------------------------------------------------------------------
@@ -256,6 +268,7 @@ def issue_token(
             logins.set_token_expiry(token_id, now + timedelta(days=days))
         info = logins.token(token_id)
     assert info is not None
+    _audit(store, user, "issue_token", "api_token", token_id)
     return token, info
 
 
@@ -277,6 +290,7 @@ def revoke_token(store: Store, user: User, token_id: uuid.UUID) -> TokenInfo:
         logins.revoke_token(token_id, _now())
         revoked = logins.token(token_id)
     assert revoked is not None
+    _audit(store, user, "revoke_token", "api_token", token_id)
     return revoked
 
 
