@@ -409,7 +409,10 @@ class SqlAccounts:
                 and_(t.api_tokens.c.clinic_id == t.users.c.clinic_id, t.api_tokens.c.user_id == t.users.c.id),
             )
             .where(
-                t.api_tokens.c.id == token_id, t.api_tokens.c.revoked_at.is_(None), t.users.c.active.is_(True)
+                t.api_tokens.c.id == token_id,
+                t.api_tokens.c.revoked_at.is_(None),
+                or_(t.api_tokens.c.expires_at.is_(None), t.api_tokens.c.expires_at > datetime.now(UTC)),
+                t.users.c.active.is_(True),
             )
         )
         row = self.connection.execute(statement).first()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from dryneedling.errors import InputError
 from dryneedling.records.entities import ROLES, Clinic, Training, User
-from dryneedling.records.errors import Conflict, NotAuthenticated, NotFound
+from dryneedling.records.errors import Conflict, NotFound
 from dryneedling.records.repository import Store
 from dryneedling.services import logins, security
 
@@ -83,19 +83,9 @@ def authenticate_token(store: Store, token: str | None) -> User:
 
 
 def authenticate_password(store: Store, email: str, password: str) -> User:
-    """The user for an e-mail and password (argon2id; an outdated hash is upgraded on the way)."""
-    with store.accounts() as accounts:
-        found = accounts.user_by_email(email)
-        if found is None:
-            security.hash_password(password)  # the same work as a real check: no timing hint
-            raise NotAuthenticated("wrong e-mail address or password")
-        user, stored = found
-        ok, rehash = security.verify_password(stored, password)
-        if not ok or not user.active:
-            raise NotAuthenticated("wrong e-mail address or password")
-        if rehash:
-            accounts.set_password_hash(user, security.hash_password(password))
-    return user
+    """The user for an e-mail and password, under the sign-in rate limit and with the one generic failure
+    (:func:`dryneedling.services.logins.sign_in`)."""
+    return logins.sign_in(store, email, password, client=None)
 
 
 def needs_setup(store: Store) -> bool:
@@ -112,12 +102,3 @@ def set_up_first_clinic(store: Store, clinic_name: str, owner_name: str, email: 
         raise Conflict("this installation is set up already; sign in instead", field=None)
     clinic = add_clinic(store, clinic_name)
     return add_user(store, clinic.id, email, "owner", password, name=owner_name)
-
-
-def session_user(store: Store, clinic_id: uuid.UUID, user_id: uuid.UUID) -> User:
-    """The active user a session names; NotAuthenticated when gone or deactivated."""
-    with store.clinic(clinic_id, write=False) as records:
-        user = records.user(user_id)
-    if user is None or not user.active:
-        raise NotAuthenticated("please sign in")
-    return user
