@@ -170,7 +170,7 @@ def session_user(store: Store, session_id: str | None, policy: LoginPolicy = DEF
         or now - found.last_seen_at >= policy.idle
     ):
         raise NotAuthenticated(SESSION_ENDED)
-    if now - found.last_seen_at >= TOUCH_EVERY:
+    if now - found.last_seen_at >= min(TOUCH_EVERY, policy.idle / 2):
         with store.logins() as logins:
             logins.touch_session(id_hash, now)
     return found.user

@@ -16,10 +16,7 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
-PERMISSIONS_POLICY = (
-    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
-    "interest-cohort=(), browsing-topics=()"
-)
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), browsing-topics=()"
 HSTS = "max-age=31536000; includeSubDomains"
 # Paths whose address carries a secret (a patient's single-use follow-up link): no referrer leaves them.
 NO_REFERRER_PREFIXES = ("/followup/",)
