@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -9,6 +10,7 @@ import textstat
 import textstat.backend.counts._count_syllables as syllable_counter
 from hypothesis import settings
 
+from live import CSP_LISTENER
 from shipped import shipped_catalog
 
 # Property tests explore the same examples on every run and machine: a red CI must mean a change broke
@@ -70,3 +72,23 @@ def browser_type_launch_args(browser_type_launch_args):
     from live import CHROMIUM, CHROMIUM_ARGS
 
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violation(request):
+    """Every browser test also asserts that no page broke the Content-Security-Policy (issue 12.5):
+    a violation event or a console error about the policy fails the test at teardown."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    reported: list[str] = []
+    page.add_init_script(CSP_LISTENER)
+    page.on(
+        "console",
+        lambda message: reported.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    yield
+    with contextlib.suppress(Exception):  # a closed page: the console messages are kept either way
+        reported.extend(page.evaluate("window.__cspViolations || []"))
+    assert not reported, f"Content-Security-Policy violations: {reported}"

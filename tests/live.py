@@ -25,6 +25,16 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
+# Records every Content-Security-Policy violation a page reports (the policy allows no inline script or
+# style: web/headers.py). Added with page.add_init_script, it runs before any page script and outside the
+# page's policy; tests/conftest.py checks window.__cspViolations after every browser test.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  (window.__cspViolations = window.__cspViolations || []).push(
+    `${event.violatedDirective} blocked ${event.blockedURI || "inline"} on ${location.pathname}`);
+});
+"""
+
 
 @contextmanager
 def serve(app: Any) -> Iterator[str]:

@@ -15,18 +15,33 @@ from pathlib import Path
 from dryneedling.errors import InputError
 
 SECRET_ENV = "DRYNEEDLING_SECRET_KEY"
+ENV_ENV = "DRYNEEDLING_ENV"
 SECRET_FILE = "dryneedling.secret"
 MIN_SECRET = 32
 
 
+def is_production(environ: Mapping[str, str] | None = None) -> bool:
+    """True when ``DRYNEEDLING_ENV=production``: secrets must then come from the settings."""
+    environ = os.environ if environ is None else environ
+    return environ.get(ENV_ENV, "").strip().lower() == "production"
+
+
 def secret_key(environ: Mapping[str, str] | None = None) -> str:
-    """The secret (see the module docstring); InputError naming the variable when it is too short."""
+    """The secret (see the module docstring); InputError naming the variable when it is too short, or when
+    it is missing in production (a key made up on the spot would not survive the next deployment)."""
     environ = os.environ if environ is None else environ
     configured = environ.get(SECRET_ENV, "").strip()
     if configured:
         if len(configured) < MIN_SECRET:
             raise InputError(SECRET_ENV, f"must be at least {MIN_SECRET} characters")
         return configured
+    if is_production(environ):
+        raise InputError(
+            SECRET_ENV,
+            f"is required when {ENV_ENV}=production: set it to a random string of at least {MIN_SECRET} "
+            "characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) kept out of the "
+            "code and the database",
+        )
     path = Path(environ.get("DRYNEEDLING_DATA_DIR", "").strip() or ".") / SECRET_FILE
     if path.is_file():
         return path.read_text().strip()

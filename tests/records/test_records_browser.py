@@ -22,7 +22,7 @@ def test_it_walks_from_first_run_to_the_amended_note_pdf(page: Page, fresh_serve
     page.get_by_label("Clinic name").fill("Harbour Physio")
     page.get_by_label("Your name").fill("Olive Owner")
     page.get_by_label("E-mail (your sign-in)").fill("olive@harbour.example")
-    page.get_by_label("Password (at least 10 characters)").fill(PASSWORD)
+    page.get_by_label("Password (at least 12 characters)").fill(PASSWORD)
     page.get_by_label("Password again").fill(PASSWORD)
     page.get_by_role("button", name="Create clinic and sign in").click()
 

@@ -73,7 +73,7 @@ def test_it_sets_up_a_clinic_an_owner_and_a_token_that_opens_the_api(env, api):
     ("args", "stdin", "message"),
     [
         (["--role", "boss"], None, "role"),
-        (["--role", "owner", "--password-stdin"], "short\n", "at least 10"),
+        (["--role", "owner", "--password-stdin"], "short\n", "at least 12"),
         (["--role", "owner", "--clinic", "nope"], None, "--clinic"),
     ],
 )

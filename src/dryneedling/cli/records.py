@@ -1,5 +1,5 @@
 """CLI commands for the practice records' set-up and scripting: ``db upgrade``, ``clinic add``,
-``user add`` and ``user token``. They work on the database of ``DRYNEEDLING_DATABASE_URL`` (default: the
+``user add``, ``user token``, ``user tokens`` and ``user revoke-token``. They work on the database of ``DRYNEEDLING_DATABASE_URL`` (default: the
 SQLite file ``dryneedling.db`` in ``DRYNEEDLING_DATA_DIR``, itself defaulting to the working directory).
 """
 
@@ -132,16 +132,74 @@ def user_add(
 def user_token(
     email: str = typer.Argument(..., help="The user's e-mail address"),
     name: str = typer.Option("personal", "--name", help="A label for the token"),
+    days: int = typer.Option(None, "--days", help="Valid for this many days (default: until revoked)"),
 ) -> None:
     """Print a new personal API token for the user (shown once; only its hash is stored)."""
     from dryneedling.records.errors import RecordsError
     from dryneedling.services.accounts import issue_token
 
     try:
-        token = issue_token(_store(), email, name=name)
+        token = issue_token(_store(), email, name=name, days=days)
+    except InputError as error:
+        fail(error)
     except RecordsError as error:
         _refused(error)
     print(token)
+
+
+@user_app.command("tokens")
+def user_tokens(
+    email: str = typer.Argument(..., help="The user's e-mail address"), as_json: bool = JsonOption
+) -> None:
+    """List the user's API tokens: id, name, start, times and state (never a secret)."""
+    from dryneedling.records.errors import RecordsError
+    from dryneedling.services.logins import tokens_of
+
+    try:
+        tokens = tokens_of(_store(), email)
+    except RecordsError as error:
+        _refused(error)
+
+    def render(console) -> None:
+        from rich.table import Table
+
+        table = Table("id", "name", "starts with", "created", "last used", "expires", "state")
+        for token in tokens:
+            table.add_row(
+                str(token.id),
+                token.name,
+                token.prefix,
+                f"{token.created_at:%Y-%m-%d %H:%M}",
+                f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never",
+                f"{token.expires_at:%Y-%m-%d %H:%M}" if token.expires_at else "never",
+                "revoked" if token.revoked_at else "active",
+            )
+        console.print(table)
+
+    emit([token.model_dump(mode="json") for token in tokens], as_json, render)
+
+
+@user_app.command("revoke-token")
+def user_revoke_token(
+    token_id: str = typer.Argument(..., help="The token's id (from `dryneedling user tokens`)"),
+) -> None:
+    """Revoke an API token at once: requests with it are refused from now on."""
+    from dryneedling.records.errors import RecordsError
+    from dryneedling.services.logins import revoke_token_by_id
+
+    try:
+        parsed = uuid.UUID(token_id)
+    except ValueError:
+        fail(
+            InputError(
+                "token_id", "is not a token id (as listed by `dryneedling user tokens`)", value=token_id
+            )
+        )
+    try:
+        revoked = revoke_token_by_id(_store(), parsed)
+    except RecordsError as error:
+        _refused(error)
+    print(f"revoked {revoked.id} ({revoked.name})")
 
 
 demo_app = typer.Typer(help="A demo clinic with synthetic patients to look around in.", no_args_is_help=True)

@@ -29,7 +29,7 @@ _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 # Read (and written) in accounts transactions, before a clinic is known: sign-in, tokens, first set-up,
 # the clinic that answers the public questions form.
-ACCOUNT_LOOKUP_TABLES = frozenset({"users", "api_tokens", "clinic_settings"})
+ACCOUNT_LOOKUP_TABLES = frozenset({"users", "api_tokens", "clinic_settings", "sessions"})
 
 # The tables migration 0005 walls off (every table with clinic_id at that revision, 0003's follow-ups included). Later migrations call
 # enable_row_security for their own new tables.

@@ -94,6 +94,14 @@ class SqlStore:
         with self._transaction(write) as connection:
             yield SqlAccounts(connection)
 
+    @contextmanager
+    def logins(self, write: bool = True) -> Iterator[Any]:
+        """Sessions, failed sign-ins and token housekeeping (:mod:`dryneedling.db.logins`)."""
+        from dryneedling.db.logins import SqlLogins
+
+        with self._transaction(write) as connection:
+            yield SqlLogins(connection)
+
     # -- readers' questions (dryneedling.db.questions) -------------------------------------------------
     @contextmanager
     def questions(self, clinic_id: uuid.UUID, write: bool = True) -> Iterator[Any]:
@@ -486,7 +494,10 @@ class SqlAccounts:
                 and_(t.api_tokens.c.clinic_id == t.users.c.clinic_id, t.api_tokens.c.user_id == t.users.c.id),
             )
             .where(
-                t.api_tokens.c.id == token_id, t.api_tokens.c.revoked_at.is_(None), t.users.c.active.is_(True)
+                t.api_tokens.c.id == token_id,
+                t.api_tokens.c.revoked_at.is_(None),
+                or_(t.api_tokens.c.expires_at.is_(None), t.api_tokens.c.expires_at > datetime.now(UTC)),
+                t.users.c.active.is_(True),
             )
         )
         row = self.connection.execute(statement).first()

@@ -85,10 +85,40 @@ api_tokens = Table(
     Column("created_at", When, nullable=False),
     Column("last_used_at", When),
     Column("revoked_at", When),
+    Column("expires_at", When),  # None: valid until revoked (migration 0006)
     ForeignKeyConstraint(["clinic_id", "user_id"], ["users.clinic_id", "users.id"]),
 )
 # Authentication finds a token by its id before the clinic is known.
 Index("ix_api_tokens_id", api_tokens.c.id, unique=True)
+
+# -- logins (migration 0006): server-side sessions and the failed sign-ins that rate-limit logins ---------
+sessions = Table(
+    "sessions",
+    metadata,
+    _clinic_key(),
+    # SHA-256 of the random session id the cookie carries: a copy of this table opens no session.
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Uuid, nullable=False),
+    Column("created_at", When, nullable=False),
+    Column("last_seen_at", When, nullable=False),
+    Column("expires_at", When, nullable=False),  # the absolute end; idle expiry counts from last_seen_at
+    Column("revoked_at", When),
+    ForeignKeyConstraint(["clinic_id", "user_id"], ["users.clinic_id", "users.id"]),
+)
+# A request finds its session by the hash before the clinic is known.
+Index("ix_sessions_id_hash", sessions.c.id_hash, unique=True)
+Index("ix_sessions_user", sessions.c.clinic_id, sessions.c.user_id)
+
+# Failed sign-ins of the last window only (older rows are deleted on the next failure). No clinic and no
+# e-mail address: ``key`` is a SHA-256 of "account:<e-mail>" or "address:<client address>".
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("key", String(64), nullable=False),
+    Column("failed_at", When, nullable=False),
+)
+Index("ix_login_attempts_key", login_attempts.c.key, login_attempts.c.failed_at)
 
 patients = Table(
     "patients",

@@ -46,3 +46,13 @@ class Gone(RecordsError):
     """A follow-up link that was used or has expired (HTTP 410); the message says whom to call."""
 
     status = 410
+
+
+class TooManyAttempts(RecordsError):
+    """Too many failed sign-ins for this account or client address lately (HTTP 429, Retry-After)."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, field=None)
+        self.retry_after = retry_after

@@ -26,6 +26,7 @@ from dryneedling.records.entities import (
     User,
     Visit,
 )
+from dryneedling.records.logins import Logins
 
 
 class ClinicRecords(Protocol):
@@ -106,3 +107,4 @@ class Accounts(Protocol):
 class Store(Protocol):
     def clinic(self, clinic_id: uuid.UUID, write: bool = True) -> AbstractContextManager[ClinicRecords]: ...
     def accounts(self, write: bool = True) -> AbstractContextManager[Accounts]: ...
+    def logins(self, write: bool = True) -> AbstractContextManager[Logins]: ...

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 from dryneedling.errors import InputError
 from dryneedling.records.entities import ROLES, Clinic, Training, User
-from dryneedling.records.errors import Conflict, NotAuthenticated, NotFound
+from dryneedling.records.errors import Conflict, NotFound
 from dryneedling.records.repository import Store
-from dryneedling.services import security
+from dryneedling.services import logins, security
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD = 10
+MIN_PASSWORD = 12  # the same rule as dryneedling.services.logins.MIN_PASSWORD
 
 
 def _now() -> datetime:
@@ -45,8 +45,8 @@ def add_user(
         raise InputError("email", "is not an e-mail address", value=email)
     if role not in ROLES:
         raise InputError.unknown("role", role, ROLES)
-    if password is not None and len(password) < MIN_PASSWORD:
-        raise InputError("password", f"must be at least {MIN_PASSWORD} characters")
+    if password is not None:
+        logins.check_password_policy(password, email, name or email.split("@")[0])
     user = User(
         clinic_id=clinic_id,
         id=uuid.uuid4(),
@@ -65,43 +65,27 @@ def add_user(
     return user
 
 
-def issue_token(store: Store, email: str, name: str = "personal") -> str:
-    """A new personal API token for the user with ``email``; shown once, stored hashed."""
-    token, token_id, digest = security.new_token()
-    with store.accounts() as accounts:
-        found = accounts.user_by_email(email)
-        if found is None or not found[0].active:
-            raise NotFound("user")
-        accounts.add_token(found[0], token_id, digest, name, _now())
+def issue_token(store: Store, email: str, name: str = "personal", days: int | None = None) -> str:
+    """A new personal API token for the user with ``email``; shown once, stored hashed; valid for ``days``
+    or until revoked."""
+    with store.accounts(write=False) as accounts:
+        found = accounts.user_by_email(email.strip().lower())
+    if found is None or not found[0].active:
+        raise NotFound("user")
+    token, _info = logins.issue_token(store, found[0], name, days)
     return token
 
 
 def authenticate_token(store: Store, token: str | None) -> User:
-    """The active user a bearer token belongs to; NotAuthenticated otherwise (same answer for every failure)."""
-    parsed = security.parse_token(token) if token else None
-    if parsed is None:
-        raise NotAuthenticated("a valid API token is required (Authorization: Bearer <token>)")
-    with store.accounts(write=False) as accounts:
-        user = accounts.user_by_token(*parsed)
-    if user is None:
-        raise NotAuthenticated("a valid API token is required (Authorization: Bearer <token>)")
-    return user
+    """The active user a bearer token belongs to; NotAuthenticated otherwise (same answer for every failure).
+    Revoked and expired tokens fail too (:func:`dryneedling.services.logins.authenticate_token`)."""
+    return logins.authenticate_token(store, token)
 
 
 def authenticate_password(store: Store, email: str, password: str) -> User:
-    """The user for an e-mail and password (argon2id; an outdated hash is upgraded on the way)."""
-    with store.accounts() as accounts:
-        found = accounts.user_by_email(email)
-        if found is None:
-            security.hash_password(password)  # the same work as a real check: no timing hint
-            raise NotAuthenticated("wrong e-mail address or password")
-        user, stored = found
-        ok, rehash = security.verify_password(stored, password)
-        if not ok or not user.active:
-            raise NotAuthenticated("wrong e-mail address or password")
-        if rehash:
-            accounts.set_password_hash(user, security.hash_password(password))
-    return user
+    """The user for an e-mail and password, under the sign-in rate limit and with the one generic failure
+    (:func:`dryneedling.services.logins.sign_in`)."""
+    return logins.sign_in(store, email, password, client=None)
 
 
 def needs_setup(store: Store) -> bool:
@@ -118,12 +102,3 @@ def set_up_first_clinic(store: Store, clinic_name: str, owner_name: str, email: 
         raise Conflict("this installation is set up already; sign in instead", field=None)
     clinic = add_clinic(store, clinic_name)
     return add_user(store, clinic.id, email, "owner", password, name=owner_name)
-
-
-def session_user(store: Store, clinic_id: uuid.UUID, user_id: uuid.UUID) -> User:
-    """The active user a session names; NotAuthenticated when gone or deactivated."""
-    with store.clinic(clinic_id, write=False) as records:
-        user = records.user(user_id)
-    if user is None or not user.active:
-        raise NotAuthenticated("please sign in")
-    return user

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from dryneedling.catalog import Catalog
 from dryneedling.errors import InputError
@@ -660,6 +660,19 @@ def _as_input(visit: Visit) -> dict[str, Any]:
     return data
 
 
+def _merged_visit(merged: dict[str, Any]) -> VisitIn:
+    """A draft visit with a patch applied; a patch that sets a required field to null is bad input (422
+    naming the field), not a server error (found by the signed-in API fuzz test)."""
+    try:
+        return VisitIn.model_validate(merged)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "body"
+        if first.get("input") is None:
+            raise InputError(field, "may not be null: leave it out to keep its value") from None
+        raise InputError(field, first["msg"], value=first.get("input")) from None
+
+
 def update_visit(store: Store, catalog: Catalog, user: User, visit_id: uuid.UUID, patch: VisitPatch) -> Visit:
     """Change a draft visit (its clinician or an owner); a signed one is read-only (409: amend it)."""
     _require(user, CLINICAL_ROLES, "change visits")
@@ -673,7 +686,7 @@ def update_visit(store: Store, catalog: Catalog, user: User, visit_id: uuid.UUID
             raise Forbidden("only the treating clinician or an owner may change this visit")
         episode = _open_episode(records, visit.episode_id)
         merged = {**_as_input(visit), **patch.model_dump(exclude_unset=True)}
-        updated = _build_visit(catalog, records, user, episode, VisitIn.model_validate(merged), visit)
+        updated = _build_visit(catalog, records, user, episode, _merged_visit(merged), visit)
         if not records.replace_draft_visit(updated):
             raise Conflict("the visit note was signed meanwhile: add an amendment instead", field="visit")
         stored = records.visit(visit_id)

@@ -50,8 +50,20 @@ def create_app(
 
     # The settings the pages use, read once at start and checked (a bad value stops the app, naming it).
     # Host and port are checked by `dryneedling serve`, whose options may override the environment.
-    page_settings = {name: value for name, value in os.environ.items() if name == ENV_PREFIX + "PAPER"}
-    app.state.settings = load_settings(page_settings)
+    read_here = {ENV_PREFIX + name for name in ("PAPER", "ENV", "SESSION_IDLE_MINUTES", "SESSION_HOURS")}
+    page_settings = {name: value for name, value in os.environ.items() if name in read_here}
+    app.state.settings = settings = load_settings(page_settings)
+    from datetime import timedelta
+
+    from dryneedling.services.logins import LoginPolicy
+    from dryneedling.web.session import secret_key
+
+    if settings.production and session_key is None:
+        secret_key()  # production: a missing DRYNEEDLING_SECRET_KEY stops the app here, naming it
+    app.state.login_policy = LoginPolicy(
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        absolute=timedelta(hours=settings.session_hours),
+    )
     app.state.records_store = records_store
     app.state.session_key = session_key  # also signs the readers' question form (dryneedling.web.questions)
     app.state.templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
@@ -72,7 +84,7 @@ def create_app(
 
     install_records_handlers(app)
     install_page_handlers(app)
-    install_sessions(app, session_key)
+    install_sessions(app, session_key, secure=settings.production, hours=settings.session_hours)
     app.include_router(api_router)
     app.include_router(records_router)
     app.include_router(records_pages_router)
@@ -94,6 +106,13 @@ def create_app(
 
     app.include_router(audit_router)
     install_request_ids(app)
+    from dryneedling.web.account_pages import router as account_router  # sign-in security (issue 12)
+    from dryneedling.web.headers import SecurityHeaders
+    from dryneedling.web.tokens_api import router as tokens_router
+
+    app.include_router(tokens_router)
+    app.include_router(account_router)
+    app.add_middleware(SecurityHeaders, production=settings.production)  # outermost: on every answer
     app.openapi = lambda: _openapi_with_profile(app)
     return app
 

@@ -23,13 +23,13 @@ from pydantic import BaseModel, Field
 from dryneedling.catalog import Catalog
 from dryneedling.records.consent import muscle_restrictions
 from dryneedling.records.entities import Amendment, Assessment, Consent, Episode, Patient, User, Visit
-from dryneedling.records.errors import NotAuthenticated, RecordsError
+from dryneedling.records.errors import NotAuthenticated, RecordsError, TooManyAttempts
 from dryneedling.records.repository import Store
-from dryneedling.services import accounts
+from dryneedling.services import accounts, logins
 from dryneedling.services import records as service
 from dryneedling.web.deps import get_catalog
 from dryneedling.web.errors import ERROR_RESPONSES, ErrorResponse, _respond, error_body
-from dryneedling.web.session import CSRF_HEADER, SESSION_COOKIE, check_csrf
+from dryneedling.web.session import CSRF_HEADER, SESSION_COOKIE, check_csrf, login_policy, session_id
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
@@ -93,18 +93,16 @@ def current_user(
     at (the store is opened only then). A bearer header, even a bad one, wins over a session."""
     if credentials is not None and credentials.credentials.strip():
         return accounts.authenticate_token(get_store(request), credentials.credentials.strip())
-    session = request.scope.get("session") or {}
-    data = session.get("user")
-    if not data:
+    sid = session_id(request)
+    if not sid:
         raise NotAuthenticated(
             "a valid API token is required (Authorization: Bearer <token>), or sign in at /records/login"
         )
     try:
-        clinic_id, user_id = uuid.UUID(data["clinic"]), uuid.UUID(data["id"])
-    except (KeyError, TypeError, ValueError):
-        session.clear()
-        raise NotAuthenticated("the session is not valid; sign in again") from None
-    user = accounts.session_user(get_store(request), clinic_id, user_id)
+        user = logins.session_user(get_store(request), sid, login_policy(request))
+    except NotAuthenticated:
+        request.scope["session"].clear()
+        raise
     if request.method not in SAFE_METHODS:
         check_csrf(
             request,
@@ -120,6 +118,8 @@ def install_records_handlers(app: FastAPI) -> None:
     @app.exception_handler(RecordsError)
     async def _records_error(request: Request, exc: RecordsError):
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
+        if isinstance(exc, TooManyAttempts):
+            headers = {"Retry-After": str(exc.retry_after)}
         return _respond(request, error_body(exc.field, exc.message), exc.status, headers)
 
 

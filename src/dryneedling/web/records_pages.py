@@ -20,15 +20,15 @@ from dryneedling.catalog import Catalog
 from dryneedling.errors import InputError
 from dryneedling.records.consent import muscle_restrictions
 from dryneedling.records.entities import User
-from dryneedling.records.errors import NotAuthenticated, RecordsError
+from dryneedling.records.errors import NotAuthenticated, RecordsError, TooManyAttempts
 from dryneedling.records.repository import Store
 from dryneedling.render.note import when
-from dryneedling.services import accounts
+from dryneedling.services import accounts, logins
 from dryneedling.services import records as service
 from dryneedling.web.deps import get_catalog
 from dryneedling.web.forms import profile_from_form
 from dryneedling.web.records import get_store, note_labels
-from dryneedling.web.session import check_csrf, csrf_token
+from dryneedling.web.session import SESSION_ID, check_csrf, csrf_token, login_policy, session_id
 
 router = APIRouter(prefix="/records", include_in_schema=False)
 NEEDLING_ROWS = 6
@@ -48,12 +48,13 @@ def install_page_handlers(app) -> None:
 
 
 def page_user(request: Request, store: Store = Depends(get_store)) -> User:
-    data = request.session.get("user")
-    if not data:
+    """The signed-in user of a live server-side session, or a redirect to the sign-in page."""
+    sid = session_id(request)
+    if not sid:
         raise SignInRequired()
     try:
-        return accounts.session_user(store, uuid.UUID(data["clinic"]), uuid.UUID(data["id"]))
-    except (NotAuthenticated, KeyError, ValueError):
+        return logins.session_user(store, sid, login_policy(request))
+    except NotAuthenticated:
         request.session.clear()
         raise SignInRequired() from None
 
@@ -99,9 +100,10 @@ async def _form(request: Request) -> FormData:
     return form
 
 
-def _login(request: Request, user: User) -> None:
+def _login(request: Request, user: User, store: Store) -> None:
+    """A new server-side session (a fresh id: nothing from before sign-in carries over) and CSRF token."""
     request.session.clear()
-    request.session["user"] = {"id": str(user.id), "clinic": str(user.clinic_id)}
+    request.session[SESSION_ID] = logins.start_session(store, user, login_policy(request))
     csrf_token(request)
 
 
@@ -110,7 +112,7 @@ def _login(request: Request, user: User) -> None:
 def records_home(request: Request, store: Store = Depends(get_store)) -> Response:
     if accounts.needs_setup(store):
         return RedirectResponse("/records/setup", status_code=303)
-    if not request.session.get("user"):
+    if not session_id(request):
         return RedirectResponse("/records/login", status_code=303)
     return RedirectResponse("/records/patients", status_code=303)
 
@@ -134,7 +136,7 @@ async def setup_submit(request: Request, store: Store = Depends(get_store)) -> R
         )
     except InputError as error:
         return _render(request, "setup.html", 422, form=values, error=error.to_dict())
-    _login(request, user)
+    _login(request, user, store)
     return RedirectResponse("/records/patients", status_code=303)
 
 
@@ -147,17 +149,25 @@ def login_page(request: Request) -> Response:
 async def login_submit(request: Request, store: Store = Depends(get_store)) -> Response:
     form = await _form(request)
     email = str(form.get("email") or "")
+    client = request.client.host if request.client else None
     try:
-        user = accounts.authenticate_password(store, email, str(form.get("password") or ""))
+        user = logins.sign_in(store, email, str(form.get("password") or ""), client, login_policy(request))
+    except TooManyAttempts as error:
+        response = _render(
+            request, "login.html", 429, form={"email": email}, error={"message": error.message}
+        )
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
     except NotAuthenticated as error:
         return _render(request, "login.html", 401, form={"email": email}, error={"message": error.message})
-    _login(request, user)
+    _login(request, user, store)
     return RedirectResponse("/records/patients", status_code=303)
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, store: Store = Depends(get_store)) -> Response:
     await _form(request)
+    logins.end_session(store, session_id(request))
     request.session.clear()
     return RedirectResponse("/records/login", status_code=303)
 

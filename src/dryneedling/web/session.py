@@ -1,10 +1,13 @@
 """Signed-cookie sessions for the records pages, and their CSRF tokens.
 
-The cookie (Starlette's SessionMiddleware, signed with itsdangerous) holds only the user's id and clinic id
-and a CSRF token; it is HttpOnly and SameSite=Lax. It is read under ``/records`` (the pages) and ``/api`` (the
+The cookie (Starlette's SessionMiddleware, signed with itsdangerous) holds only a random session id and a
+CSRF token; the session itself (user, times, revoked) is a row in the database
+(:mod:`dryneedling.services.logins`), so it can expire and be ended from anywhere. The cookie is HttpOnly
+and SameSite=Lax, and Secure when ``DRYNEEDLING_ENV=production``. It is read under ``/records`` (the pages) and ``/api`` (the
 records JSON API, which accepts a session as well as a bearer token); every other page stays cookie-free. The signing key is ``DRYNEEDLING_SECRET_KEY`` or, when it
 is not set, a random key kept in ``dryneedling.secret`` in ``DRYNEEDLING_DATA_DIR`` (made on first start,
-readable by its owner only), so sessions survive a restart with no set-up.
+readable by its owner only), so sessions survive a restart with no set-up. In production
+(``DRYNEEDLING_ENV=production``) the key must be set: the app refuses to start without it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,15 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dryneedling.records.errors import Forbidden
-from dryneedling.server_secret import MIN_SECRET, SECRET_ENV, SECRET_FILE, secret_key  # noqa: F401 (re-exported)
+from dryneedling.server_secret import (  # noqa: F401 (re-exported)
+    ENV_ENV,
+    MIN_SECRET,
+    SECRET_ENV,
+    SECRET_FILE,
+    is_production,
+    secret_key,
+)
+from dryneedling.services.logins import DEFAULT_POLICY, LoginPolicy
 
 SESSION_HOURS = 12
 RECORDS_PREFIX = "/records"
@@ -33,9 +44,13 @@ class RecordsSessions:
     The key is read on the first records request, so importing or building the app writes nothing.
     """
 
-    def __init__(self, app: ASGIApp, key: str | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, key: str | None = None, secure: bool = False, hours: int = SESSION_HOURS
+    ) -> None:
         self.app = app
+        self.hours = hours
         self.key = key
+        self.secure = secure
         self.sessions: SessionMiddleware | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -47,15 +62,32 @@ class RecordsSessions:
                 self.app,
                 secret_key=self.key or secret_key(),
                 session_cookie=SESSION_COOKIE,
-                max_age=SESSION_HOURS * 3600,
+                max_age=self.hours * 3600,
                 path="/",
                 same_site="lax",
+                https_only=self.secure,
             )
         await self.sessions(scope, receive, send)
 
 
-def install_sessions(app: FastAPI, key: str | None = None) -> None:
-    app.add_middleware(RecordsSessions, key=key)
+def install_sessions(
+    app: FastAPI, key: str | None = None, secure: bool = False, hours: int = SESSION_HOURS
+) -> None:
+    app.add_middleware(RecordsSessions, key=key, secure=secure, hours=hours)
+
+
+SESSION_ID = "sid"
+
+
+def login_policy(request: Request) -> LoginPolicy:
+    """The app's rate limit and session lifetimes (from the web settings)."""
+    return getattr(request.app.state, "login_policy", None) or DEFAULT_POLICY
+
+
+def session_id(request: Request) -> str | None:
+    """The random id of the server-side session (:mod:`dryneedling.services.logins`), or None."""
+    value = (request.scope.get("session") or {}).get(SESSION_ID)
+    return value if isinstance(value, str) else None
 
 
 def csrf_token(request: Request) -> str:

@@ -2,8 +2,11 @@
 
 ``DRYNEEDLING_HOST`` (default 127.0.0.1) and ``DRYNEEDLING_PORT`` (default 8000); command-line options of
 ``dryneedling serve`` override them. ``DRYNEEDLING_PAPER`` (``a4``, the default, or ``letter``) is the paper
-size of the PDFs the assess page downloads. Nothing else is configurable: the app stores nothing about a
-patient.
+size of the PDFs the assess page downloads. ``DRYNEEDLING_ENV`` is ``development`` (the default) or
+``production``: production requires ``DRYNEEDLING_SECRET_KEY`` (the app refuses to start without it, naming
+it), sends the session cookie only over HTTPS and adds Strict-Transport-Security. The records' sessions end
+after ``DRYNEEDLING_SESSION_IDLE_MINUTES`` (default 30) without a request or ``DRYNEEDLING_SESSION_HOURS``
+(default 12) after sign-in.
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ class WebSettings(BaseModel):
     host: str = Field("127.0.0.1", description="interface to bind (an IP address or 'localhost')")
     port: int = Field(8000, ge=1, le=65535, description="TCP port")
     paper: Literal["a4", "letter"] = Field("a4", description="paper size of downloaded PDFs (a4 or letter)")
+    env: Literal["development", "production"] = Field(
+        "development",
+        description="production requires DRYNEEDLING_SECRET_KEY and serves cookies over HTTPS only",
+    )
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60, description="a session ends after this idle time")
+    session_hours: int = Field(12, ge=1, le=24 * 7, description="a session ends this long after sign-in")
 
     @field_validator("host")
     @classmethod
@@ -36,7 +45,11 @@ class WebSettings(BaseModel):
             ipaddress.ip_address(value)  # raises ValueError for anything else
         return value
 
-    @field_validator("paper", mode="before")
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @field_validator("paper", "env", mode="before")
     @classmethod
     def _paper_in_any_case(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
