@@ -34,7 +34,12 @@ def test_it_walks_from_first_run_to_the_amended_note_pdf(page: Page, fresh_serve
 
     expect(page.get_by_role("heading", name="Ann Example")).to_be_visible()
     page.get_by_label("Condition").select_option("tension_type_headache")
-    page.get_by_label("Where it hurts (one or more)").select_option(["temple", "posterior_neck"])
+    pain = page.locator("#episode-pain")
+    pain.locator("[data-picker-filter]").fill("temple")
+    pain.locator('input[value="temple"]').check()
+    page.click('[data-view-button="back"]')
+    page.locator('.chart-box [data-region="posterior_neck"][data-view="back"]').first.click()
+    assert pain.locator('input[value="posterior_neck"]').is_checked()
     page.get_by_label("Side", exact=True).select_option("right")
     page.get_by_role("button", name="Assess and open episode").click()
 
