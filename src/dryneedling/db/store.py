@@ -11,13 +11,14 @@ import hmac
 import unicodedata
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, Table, and_, delete, insert, or_, select, update
 
 from dryneedling.db import tables as t
+from dryneedling.db.engine import writer_turn
 from dryneedling.records.entities import (
     AdverseEvent,
     Amendment,
@@ -61,7 +62,7 @@ class SqlStore:
 
     @contextmanager
     def _transaction(self, write: bool) -> Iterator[Connection]:
-        with self.engine.connect() as connection:
+        with writer_turn(self.engine) if write else nullcontext(), self.engine.connect() as connection:
             connection.info["write"] = write
             with connection.begin():
                 yield connection
