@@ -6,22 +6,15 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
+from records_helpers import set_up_clinic_in_browser
 
 from touch_targets import check_chart_views, check_fits
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "a long enough password"
-
 
 def _patient_page(page: Page, server: str) -> None:
-    page.goto(server + "/records")
-    page.get_by_label("Clinic name").fill("Harbour Physio")
-    page.get_by_label("Your name").fill("Olive Owner")
-    page.get_by_label("E-mail (your sign-in)").fill("olive@harbour.example")
-    page.get_by_label("Password (at least 10 characters)").fill(PASSWORD)
-    page.get_by_label("Password again").fill(PASSWORD)
-    page.get_by_role("button", name="Create clinic and sign in").click()
+    set_up_clinic_in_browser(page, server)
     page.get_by_label("Name", exact=True).fill("Ann Example")
     page.get_by_label("Birth date", exact=True).fill("1980-02-03")
     page.get_by_label("Sex", exact=True).select_option("female")
