@@ -77,6 +77,14 @@ class SqlStore:
         with self._transaction(write) as connection:
             yield SqlAccounts(connection)
 
+    @contextmanager
+    def batch(self) -> Iterator[OneTransaction]:
+        """A store whose use cases all run in one write transaction, committed at the end (all or nothing):
+        for bulk loading such as ``demo seed``, where a commit (and, on PostgreSQL, a flush to disk and a
+        pool check) per use case set the pace. The use cases and their checks are the same."""
+        with self._transaction(True) as connection:
+            yield OneTransaction(connection)
+
     # -- readers' questions (dryneedling.db.questions) -------------------------------------------------
     @contextmanager
     def questions(self, clinic_id: uuid.UUID, write: bool = True) -> Iterator[Any]:
@@ -104,6 +112,22 @@ def scoped_statement(table: Table, *where: Any, columns: tuple[Any, ...] = ()) -
 
 
 _INSERTS = {name: insert(table) for name, table in t.metadata.tables.items()}
+
+
+class OneTransaction:
+    """The :class:`Store` of :meth:`SqlStore.batch`: every ``clinic()`` and ``accounts()`` shares one
+    connection and its transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    @contextmanager
+    def clinic(self, clinic_id: uuid.UUID, write: bool = True) -> Iterator[SqlClinicRecords]:
+        yield SqlClinicRecords(self.connection, clinic_id)
+
+    @contextmanager
+    def accounts(self, write: bool = True) -> Iterator[SqlAccounts]:
+        yield SqlAccounts(self.connection)
 
 
 class ClinicScoped:
