@@ -16,16 +16,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
+# Connections kept open per process, and how many more a burst may open. The web app serves requests from a
+# thread pool of 40 and each request takes a connection twice (token check, then the use case): with
+# SQLAlchemy's default of 5 + 10, 20 concurrent API clients queued for a connection, not for the database.
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
 
 
 def make_engine(url: URL | str) -> Engine:
     """An engine for ``url`` with the settings described in the module docstring."""
     url = URL.create("sqlite") if url == "" else url
-    engine = create_engine(url, pool_pre_ping=not str(url).startswith("sqlite"))
+    url = make_url(url)
+    in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+    pool = {} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}  # one connection
+    engine = create_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite", **pool)
     if engine.dialect.name == "sqlite":
         _private_file(engine.url.database)
         _tune_sqlite(engine)
