@@ -6,6 +6,12 @@ fresh database is made and dropped). ``--visits 10000`` or ``100000`` sets how m
 first (``--quick``: 1,000 and a shorter load). Not a timed test: it prints what it measured and the ratios,
 all in one run on one machine.
 
+Last measured (2026-11-30, 2-core machine shared with other jobs; the README's benchmark table has more):
+SQLite, 11,200 visits: create+sign 261.3 req/s, bare 995.6 req/s, ratio 26.2 % (rounds 25.0/27.4/26.4 %);
+search 10.4x, episode page 10.9x plain SQL. PostgreSQL 15, 11,200 visits: 183.8 vs 851.9 req/s, 21.6 %
+(short of the 25 % target); search 3.3x, episode page 2.2x. No 5xx. 100,000 visits: not run yet (a seed
+of 11,200 took 14 min on SQLite and 21 min on PostgreSQL here; use ``--database`` to seed once).
+
 What it measures
 - write load: ``--clients`` (20) concurrent clients, each creating a visit with three muscles and signing it
   (two requests) against ``dryneedling.web.app`` under uvicorn, and the same clients POSTing a JSON body
