@@ -6,10 +6,17 @@ fresh database is made and dropped). ``--visits 10000`` or ``100000`` sets how m
 first (``--quick``: 1,000 and a shorter load). Not a timed test: it prints what it measured and the ratios,
 all in one run on one machine.
 
+Last measured (2026-11-30, 2-core machine shared with other jobs; the README's benchmark table has more):
+SQLite, 11,200 visits: create+sign 261.3 req/s, bare 995.6 req/s, ratio 26.2 % (rounds 25.0/27.4/26.4 %);
+search 10.4x, episode page 10.9x plain SQL. PostgreSQL 15, 11,200 visits: 183.8 vs 851.9 req/s, 21.6 %
+(short of the 25 % target); search 3.3x, episode page 2.2x. No 5xx. 100,000 visits: not run yet (a seed
+of 11,200 took 14 min on SQLite and 21 min on PostgreSQL here; use ``--database`` to seed once).
+
 What it measures
 - write load: ``--clients`` (20) concurrent clients, each creating a visit with three muscles and signing it
-  (two requests) against ``dryneedling.web.app`` under uvicorn, then the same clients POSTing a JSON body
-  to a bare FastAPI endpoint under uvicorn; requests per second, 5xx count, ratio (target >= 25 %);
+  (two requests) against ``dryneedling.web.app`` under uvicorn, and the same clients POSTing a JSON body
+  to a bare FastAPI endpoint under uvicorn, in ``--rounds`` (3) alternating rounds; requests per second,
+  5xx count, ratio (target >= 25 %);
 - reads: median latency of ``GET /api/patients?q=`` and ``GET /api/episodes/{id}`` over HTTP, beside the plain
   indexed SQL queries that fetch the same rows on the same database, in this process (ratio = API / SQL).
 """
@@ -31,12 +38,13 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 VISITS_PER_PATIENT = 3.3  # what demo seed makes on average
+MIN_ROUND_SECONDS = 3.0  # a shorter round is mostly the clients starting up
 
 bare_app = FastAPI()
 
@@ -157,13 +165,41 @@ def median_ms(func, repeat: int) -> float:
     return statistics.median(times) * 1000
 
 
+def seeded_demo(store, accounts):
+    """The demo clinic already in ``store`` as a DemoSummary (with a new owner token), or None."""
+    from dryneedling.db import tables as t
+    from dryneedling.services.demo import DemoSummary
+
+    with store.engine.connect() as connection:
+        clinic = connection.execute(select(t.clinics.c.id).where(t.clinics.c.demo.is_(True))).scalar()
+        if clinic is None:
+            return None
+        owner = connection.execute(
+            select(t.users.c.email).where(t.users.c.clinic_id == clinic, t.users.c.role == "owner")
+        ).scalar()
+
+        def count(table) -> int:
+            return connection.execute(
+                select(func.count()).select_from(table).where(table.c.clinic_id == clinic)
+            ).scalar()
+
+        sizes = [count(table) for table in (t.patients, t.episodes, t.visits, t.adverse_events)]
+    return DemoSummary(str(clinic), owner, accounts.issue_token(store, owner), *sizes)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--visits", type=int, default=10_000, help="demo visits to seed first")
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=10.0, help="load per side, split over the rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of records and bare load")
     parser.add_argument("--quick", action="store_true", help="1,000 visits, 4 s of load")
+    parser.add_argument(
+        "--database",
+        help="use this database and keep it (seeded only when it has no demo clinic yet), so that one seed of "
+        "100,000 visits serves several runs",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.visits, args.seconds = min(args.visits, 1_000), min(args.seconds, 4.0)
@@ -177,7 +213,10 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = tempfile.mkdtemp(prefix="dn-bench-")
     admin = None
-    if args.db == "sqlite":
+    if args.database:
+        url = args.database
+        args.db = make_url(url).get_backend_name()
+    elif args.db == "sqlite":
         url = f"sqlite:///{workdir}/bench.db"
     else:
         admin_url = make_url(os.environ.get("DRYNEEDLING_BENCH_POSTGRES_URL", DEFAULT_POSTGRES))
@@ -190,13 +229,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         store = open_store(url, migrate=True)
         catalog = load_catalog()
-        patients = max(1, math.ceil(args.visits / VISITS_PER_PATIENT))
-        start = time.perf_counter()
-        demo = seed(store, catalog, patients, random_seed=7)
-        print(
-            f"{args.db}: seeded {demo.visits:,} visits ({demo.patients:,} patients, {demo.episodes:,} episodes) "
-            f"in {time.perf_counter() - start:.1f} s"
-        )
+        demo = seeded_demo(store, accounts) if args.database else None
+        if demo is None:
+            patients = max(1, math.ceil(args.visits / VISITS_PER_PATIENT))
+            start = time.perf_counter()
+            demo = seed(store, catalog, patients, random_seed=7)
+            print(
+                f"{args.db}: seeded {demo.visits:,} visits ({demo.patients:,} patients, "
+                f"{demo.episodes:,} episodes) in {time.perf_counter() - start:.1f} s"
+            )
+        else:
+            print(
+                f"{args.db}: the database's demo clinic has {demo.visits:,} visits ({demo.patients:,} patients)"
+            )
 
         # the load phase's clinician, patient, episode and consent
         clinic = accounts.add_clinic(store, "Bench clinic")
@@ -223,15 +268,33 @@ def main(argv: list[str] | None = None) -> int:
             if created.status_code == 201:
                 yield client.post(f"/api/visits/{created.json()['id']}/sign", headers=headers)
 
-        api_rate, api_requests, api_5xx = load(api_url, args.clients, args.seconds, create_and_sign)
-
         bare_process, bare_url = start_server("bench_records:bare_app", env)
         servers.append(bare_process)
-        bare_rate, bare_requests, bare_5xx = load(
-            bare_url, args.clients, args.seconds, lambda client: [client.post("/bare", json=VISIT)]
-        )
+
+        # Alternate short rounds of the two loads, so that a burst of other work on a shared machine falls
+        # on both alike; the totals give the rates, the rounds show how steady the ratio was.
+        rounds = max(1, args.rounds)
+        api_totals, bare_totals, round_ratios = [0.0, 0, 0], [0.0, 0, 0], []
+        for _ in range(rounds):
+            api = load(api_url, args.clients, args.seconds / rounds, create_and_sign)
+            bare = load(
+                bare_url,
+                args.clients,
+                args.seconds / rounds,
+                lambda client: [client.post("/bare", json=VISIT)],
+            )
+            round_ratios.append(api[0] / bare[0])
+            for totals, measured in ((api_totals, api), (bare_totals, bare)):
+                totals[0] += measured[0] / rounds  # the mean rate (rounds are of equal length)
+                totals[1] += measured[1]
+                totals[2] += measured[2]
+        api_rate, api_requests, api_5xx = api_totals
+        bare_rate, bare_requests, bare_5xx = bare_totals
         ratio = api_rate / bare_rate
-        print(f"\nwrite load, {args.clients} clients x {args.seconds:.0f} s (one uvicorn worker each):")
+        print(
+            f"\nwrite load, {args.clients} clients x {args.seconds:.0f} s each in {rounds} alternating rounds "
+            "(one uvicorn worker each):"
+        )
         print(
             f"  records API: create visit + sign  {api_rate:8.1f} req/s  ({api_requests:,} requests, {api_5xx} 5xx)"
         )
@@ -241,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  ratio records/bare                {ratio:8.1%}   (target >= 25 %: {'met' if ratio >= 0.25 else 'NOT met'})"
         )
+        print("  ratio per round                  " + "  ".join(f"{r:.1%}" for r in round_ratios))
 
         # reads: a name search and an episode page, over HTTP, beside plain indexed SQL on the same database
         demo_headers = {"Authorization": f"Bearer {demo.owner_token}"}

@@ -126,3 +126,17 @@ class Chart:
         response = self.api.post(f"/api/visits/{visit_id}/sign", headers=self.world.people[as_].headers)
         assert response.status_code == 200, response.text
         return visit_id
+
+
+BROWSER_PASSWORD = "a long enough password"
+
+
+def set_up_clinic_in_browser(page, server: str) -> None:
+    """The first-run form filled in a browser: Harbour Physio, its owner Olive signed in."""
+    page.goto(server + "/records")
+    page.get_by_label("Clinic name").fill("Harbour Physio")
+    page.get_by_label("Your name").fill("Olive Owner")
+    page.get_by_label("E-mail (your sign-in)").fill("olive@harbour.example")
+    page.get_by_label("Password (at least 12 characters)").fill(BROWSER_PASSWORD)
+    page.get_by_label("Password again").fill(BROWSER_PASSWORD)
+    page.get_by_role("button", name="Create clinic and sign in").click()

@@ -8,10 +8,9 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
+from records_helpers import set_up_clinic_in_browser
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "a long enough password"
 
 
 @pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 900)])
@@ -19,12 +18,7 @@ def test_it_walks_from_first_run_to_the_amended_note_pdf(page: Page, fresh_serve
     page.set_viewport_size({"width": width, "height": height})
     page.goto(fresh_server + "/records")
     expect(page.get_by_role("heading", name="Set up your clinic")).to_be_visible()
-    page.get_by_label("Clinic name").fill("Harbour Physio")
-    page.get_by_label("Your name").fill("Olive Owner")
-    page.get_by_label("E-mail (your sign-in)").fill("olive@harbour.example")
-    page.get_by_label("Password (at least 12 characters)").fill(PASSWORD)
-    page.get_by_label("Password again").fill(PASSWORD)
-    page.get_by_role("button", name="Create clinic and sign in").click()
+    set_up_clinic_in_browser(page, fresh_server)
 
     expect(page.get_by_role("heading", name="Patients")).to_be_visible()
     page.get_by_label("Name", exact=True).fill("Ann Example")
@@ -34,7 +28,12 @@ def test_it_walks_from_first_run_to_the_amended_note_pdf(page: Page, fresh_serve
 
     expect(page.get_by_role("heading", name="Ann Example")).to_be_visible()
     page.get_by_label("Condition").select_option("tension_type_headache")
-    page.get_by_label("Where it hurts (one or more)").select_option(["temple", "posterior_neck"])
+    pain = page.locator("#episode-pain")
+    pain.locator("[data-picker-filter]").fill("temple")
+    pain.locator('input[value="temple"]').check()
+    page.click('[data-view-button="back"]')
+    page.locator('.chart-box [data-region="posterior_neck"][data-view="back"]').first.click()
+    assert pain.locator('input[value="posterior_neck"]').is_checked()
     page.get_by_label("Side", exact=True).select_option("right")
     page.get_by_role("button", name="Assess and open episode").click()
 

@@ -1,85 +1,70 @@
-"""The assess form on a phone (390 px) and a desktop (1280 px) in a real Chromium: no sideways scrolling,
-every body-chart region a target of at least 24 x 24 px, pickers that narrow as one types, an error in
-words next to its field. Screenshots are saved under pytest's tmp dir (path printed with -s)."""
+"""The assess form and the referral atlas on a phone (390 px) and a desktop (1280 px) in a real Chromium: no
+Ctrl-click lists, no sideways scrolling, every body-chart region a target of at least 24 x 24 px in each view,
+pickers that narrow as one types, an error in words next to its field. Screenshots are saved under pytest's tmp dir (path printed with -s)."""
 
 from __future__ import annotations
 
 import pytest
 
+from touch_targets import check_chart_views, check_fits
+
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 15_000
 WIDTHS = [390, 1280]
-MIN_TARGET_PX = 24
+FORM_PAGES = ["/assess", "/atlas"]
 
 
-def _open(page, live_server, width: int) -> None:
+def _open(page, live_server, width: int, path: str = "/assess") -> None:
     page.set_viewport_size({"width": width, "height": 900})
-    page.goto(f"{live_server}/assess")
+    page.goto(f"{live_server}{path}")
     page.wait_for_selector("[data-chart-views]:not([hidden])", timeout=TIMEOUT_MS)
-
-
-def _overflow(page) -> int:
-    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-
-
-def _targets(page) -> list[dict]:
-    """Every drawn (displayed) shape of the assess form's chart with the size of the target a finger has for
-    it, in CSS pixels: the shape itself or, for a small one, the invisible hit area centred on it. (A
-    region drawn on both sides of the figure has two shapes, each its own target.)"""
-    return page.evaluate(
-        """() => {
-          const out = [];
-          document.querySelectorAll('.chart-box [data-region]').forEach(g => {
-            const hits = Array.from(g.querySelectorAll(':scope > rect.hit')).map(h => h.getBoundingClientRect());
-            g.querySelectorAll(':scope > ellipse, :scope > polygon').forEach(shape => {
-              const r = shape.getBoundingClientRect();
-              if (r.width === 0 || r.height === 0) { return; }
-              const cx = r.x + r.width / 2, cy = r.y + r.height / 2;
-              let best = r;
-              hits.forEach(h => {
-                if (h.x <= cx && cx <= h.right && h.y <= cy && cy <= h.bottom
-                    && Math.min(h.width, h.height) > Math.min(best.width, best.height)) { best = h; }
-              });
-              out.push({id: g.dataset.region, view: g.dataset.view, w: best.width, h: best.height,
-                        shape_w: r.width, shape_h: r.height});
-            });
-          });
-          return out;
-        }"""
-    )
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_assess_page_fits_the_screen_without_scrolling_sideways(page, live_server, width, screenshot_dir):
     _open(page, live_server, width)
-    assert _overflow(page) <= 0
+    check_fits(page, width)
     for link in page.locator("header.site nav a").all():
         box = link.bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, link.inner_text()
     page.locator("details").first.evaluate("d => d.open = true")
     page.locator('#assess-lymphedema_regions input[value="shoulder_arm"]').check()
-    assert _overflow(page) <= 0
+    check_fits(page, width)
     page.screenshot(path=str(screenshot_dir / f"assess-{width}.png"), full_page=True)
 
 
+@pytest.mark.parametrize("path", FORM_PAGES)
 @pytest.mark.parametrize("width", WIDTHS)
-def test_every_chart_region_is_a_finger_sized_target_in_each_view(page, live_server, width, screenshot_dir):
-    _open(page, live_server, width)
-    for view in ("front", "back"):
-        page.click(f'[data-view-button="{view}"]')
-        targets = _targets(page)
-        assert targets and {t["view"] for t in targets} == {view}
-        small = [t for t in targets if t["w"] < MIN_TARGET_PX or t["h"] < MIN_TARGET_PX]
-        assert not small, small[:5]
-        assert min(t["shape_w"] for t in targets) < MIN_TARGET_PX  # the hit areas are doing the work
-        box = page.locator(".chart-box svg").bounding_box()
-        assert box["x"] >= 0 and box["x"] + box["width"] <= width
-        page.locator(".chart-box").screenshot(path=str(screenshot_dir / f"chart-{view}-{width}.png"))
+def test_every_chart_region_is_a_finger_sized_target_in_each_view(
+    page, live_server, width, path, screenshot_dir
+):
+    _open(page, live_server, width, path)
+    check_chart_views(page, width, screenshot_dir, f"chart{path.replace('/', '-')}")
     # The temple, the smallest region, is picked by a tap on its own target.
     page.click('[data-view-button="front"]')
     page.locator('.chart-box [data-region="temple"][data-view="front"] rect.hit').first.click()
-    assert page.locator('#assess-pain input[value="temple"]').is_checked()
+    assert page.locator('[data-picker] input[value="temple"]').first.is_checked()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_atlas_picks_by_list_or_chart_and_fits_the_screen(page, live_server, width, screenshot_dir):
+    _open(page, live_server, width, "/atlas")
+    check_fits(page, width)
+    picker = page.locator("#atlas-pain")
+    everything = page.locator("#atlas-pain .pick").count()
+    picker.locator("[data-picker-filter]").fill("low back")
+    assert 0 < page.locator("#atlas-pain .pick:not([hidden])").count() < everything
+    picker.locator('input[value="low_back"]').check()
+    page.wait_for_selector("#atlas-table tr.candidate", timeout=TIMEOUT_MS)
+    # The chart came back re-shaded, still one view at a time, the ticked region shown as painful.
+    page.click('[data-view-button="back"]')
+    page.wait_for_selector('#atlas-chart [data-region="low_back"][data-kind]', state="attached")
+    assert page.locator("#atlas-chart svg").get_attribute("data-show") == "back"
+    assert page.locator(".chart-legend li").count() >= 2
+    check_fits(page, width)
+    check_chart_views(page, width)
+    page.screenshot(path=str(screenshot_dir / f"atlas-{width}.png"), full_page=True)
 
 
 @pytest.mark.parametrize("width", WIDTHS)

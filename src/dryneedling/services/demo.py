@@ -9,8 +9,11 @@ Names are synthetic; adverse events are drawn per visit with the per-treatment r
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from dryneedling.catalog import Catalog
 from dryneedling.records.entities import Training, User
@@ -73,6 +76,8 @@ LAST = [
     "Young",
     "Zimmer",
 ]
+# Patients seeded per transaction: a commit per use case set the pace of a large seed.
+BATCH_PATIENTS = 100
 MEDICINES = [("aspirin", 0.08), ("warfarin", 0.02), ("ibuprofen", 0.10)]
 
 
@@ -165,81 +170,15 @@ def seed(store: Store, catalog: Catalog, patients: int, random_seed: int = 1) ->
     rates = {c.id: c.rates.get("brady_2014", 0.0) / 100 for c in catalog.practice.adverse_events}
     today = date.today()
     episodes = visits = events = 0
-    from dryneedling.services.demo_followups import DemoFollowUps, add_history
+    from dryneedling.services.demo_followups import DemoFollowUps
 
     followups = DemoFollowUps()
-    for number in range(patients):
-        clinician = rng.choice(clinicians)
-        age = rng.randint(18, 85)
-        sex = rng.choices(["female", "male"], weights=[60, 40])[0]
-        patient = service.create_patient(
-            store,
-            clinician,
-            service.PatientIn(
-                name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
-                birth_date=date(today.year - age, rng.randint(1, 12), rng.randint(1, 28)),
-                sex=sex,
-                external_id=f"DEMO-{tag}-{number + 1:06d}",
-            ),
-        )
-        for _ in range(rng.choices([1, 2], weights=[85, 15])[0]):
-            profile = _profile(rng, catalog, age, sex)
-            episode = service.create_episode(
-                store, catalog, clinician, patient.id, service.EpisodeIn(profile=profile)
-            )
-            episodes += 1
-            report = episode.assessments[-1].report
-            service.record_consent(
-                store,
-                catalog,
-                clinician,
-                episode.id,
-                service.ConsentIn(signed_by="patient", signer_name=patient.name, copy_given=True),
-            )
-            day = today - timedelta(
-                days=rng.randint(70, 365)
-            )  # six visits at most 10 days apart end by today
-            for _ in range(rng.choice([1, 2, 2, 3, 3, 4, 5, 6])):
-                needling = _needling(rng, report, profile["side"])
-                before = rng.randint(2, 8)
-                adverse = [
-                    {"category": category, "severity": "mild"}
-                    for category, rate in rates.items()
-                    if needling and rng.random() < rate
-                ]
-                visit = service.record_visit(
-                    store,
-                    catalog,
-                    clinician,
-                    episode.id,
-                    service.VisitIn(
-                        visit_date=day,
-                        subjective="Synthetic demo visit.",
-                        pain_before=before,
-                        pain_after=max(0, before - rng.randint(0, 3)),
-                        heat_before=rng.random() < 0.3,
-                        heat_after=rng.random() < 0.4,
-                        needling=needling,
-                        needles_out=sum(entry["needles"] for entry in needling),
-                        clean_technique=True,
-                        sharps_disposed=True,
-                        adverse_events=adverse,
-                        plan="Review soreness at 24-48 h; continue home exercise.",
-                    ),
-                )
-                visits += 1
-                events += len(adverse)
-                if rng.random() < 0.9:
-                    service.sign_visit(store, clinician, visit.id, catalog)
-                    add_history(store, catalog, clinician, visit, rng, followups)
-                    if rng.random() < 0.05:
-                        service.amend_visit(
-                            store,
-                            clinician,
-                            visit.id,
-                            service.AmendmentIn(text="Demo amendment: corrected LTR count."),
-                        )
-                day += timedelta(days=rng.randint(4, 10))
+    for first in range(0, patients, BATCH_PATIENTS):
+        # a batch of patients in one transaction (when the store offers it): the same use cases and checks
+        with _batch(store) as batch:
+            for number in range(first, min(first + BATCH_PATIENTS, patients)):
+                counts = _seed_patient(batch, catalog, rng, clinicians, rates, today, tag, number, followups)
+                episodes, visits, events = episodes + counts[0], visits + counts[1], events + counts[2]
     token = accounts.issue_token(store, owner_email, name="demo")
     return DemoSummary(
         clinic_id=str(clinic.id),
@@ -254,3 +193,102 @@ def seed(store: Store, catalog: Catalog, patients: int, random_seed: int = 1) ->
         followups_expired=followups.expired,
         patient_reported_events=followups.events,
     )
+
+
+def _seed_patient(
+    store: Store,
+    catalog: Catalog,
+    rng: random.Random,
+    clinicians: list[User],
+    rates: dict[str, float],
+    today: date,
+    tag: str,
+    number: int,
+    followups: Any,
+) -> tuple[int, int, int]:
+    """One synthetic patient with their episodes, consent and visits, and the patient's answers to the
+    follow-up links of signed visits (counted in ``followups``); (episodes, visits, adverse events)."""
+    from dryneedling.services.demo_followups import add_history
+
+    episodes = visits = events = 0
+    clinician = rng.choice(clinicians)
+    age = rng.randint(18, 85)
+    sex = rng.choices(["female", "male"], weights=[60, 40])[0]
+    patient = service.create_patient(
+        store,
+        clinician,
+        service.PatientIn(
+            name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+            birth_date=date(today.year - age, rng.randint(1, 12), rng.randint(1, 28)),
+            sex=sex,
+            external_id=f"DEMO-{tag}-{number + 1:06d}",
+        ),
+    )
+    for _ in range(rng.choices([1, 2], weights=[85, 15])[0]):
+        profile = _profile(rng, catalog, age, sex)
+        episode = service.create_episode(
+            store, catalog, clinician, patient.id, service.EpisodeIn(profile=profile)
+        )
+        episodes += 1
+        report = episode.assessments[-1].report
+        service.record_consent(
+            store,
+            catalog,
+            clinician,
+            episode.id,
+            service.ConsentIn(signed_by="patient", signer_name=patient.name, copy_given=True),
+        )
+        day = today - timedelta(days=rng.randint(70, 365))  # six visits at most 10 days apart end by today
+        for _ in range(rng.choice([1, 2, 2, 3, 3, 4, 5, 6])):
+            needling = _needling(rng, report, profile["side"])
+            before = rng.randint(2, 8)
+            adverse = [
+                {"category": category, "severity": "mild"}
+                for category, rate in rates.items()
+                if needling and rng.random() < rate
+            ]
+            visit = service.record_visit(
+                store,
+                catalog,
+                clinician,
+                episode.id,
+                service.VisitIn(
+                    visit_date=day,
+                    subjective="Synthetic demo visit.",
+                    pain_before=before,
+                    pain_after=max(0, before - rng.randint(0, 3)),
+                    heat_before=rng.random() < 0.3,
+                    heat_after=rng.random() < 0.4,
+                    needling=needling,
+                    needles_out=sum(entry["needles"] for entry in needling),
+                    clean_technique=True,
+                    sharps_disposed=True,
+                    adverse_events=adverse,
+                    plan="Review soreness at 24-48 h; continue home exercise.",
+                ),
+            )
+            visits += 1
+            events += len(adverse)
+            if rng.random() < 0.9:
+                service.sign_visit(store, clinician, visit.id, catalog)
+                add_history(store, catalog, clinician, visit, rng, followups)
+                if rng.random() < 0.05:
+                    service.amend_visit(
+                        store,
+                        clinician,
+                        visit.id,
+                        service.AmendmentIn(text="Demo amendment: corrected LTR count."),
+                    )
+            day += timedelta(days=rng.randint(4, 10))
+    return episodes, visits, events
+
+
+@contextmanager
+def _batch(store: Store) -> Iterator[Store]:
+    """One transaction for a batch of use cases where the store offers it (SqlStore.batch), else the store."""
+    batch = getattr(store, "batch", None)
+    if batch is None:
+        yield store
+        return
+    with batch() as one:
+        yield one

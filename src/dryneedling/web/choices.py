@@ -50,6 +50,17 @@ def regions_by_area(catalog: Catalog) -> list[tuple[str, list[RegionOut]]]:
     return list(groups.items())
 
 
+def region_groups(catalog: Catalog) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(area label, [(region id, label), ...]) for a picker of body regions."""
+    return [(area, [(r.id, r.label) for r in items]) for area, items in regions_by_area(catalog)]
+
+
+def muscle_groups(catalog: Catalog) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every muscle as (id, name), sorted by name, as the one group of a picker."""
+    muscles = catalog.kb.muscles.values()
+    return [("", sorted(((m.id, m.name) for m in muscles), key=lambda pair: pair[1].lower()))]
+
+
 def areas(catalog: Catalog) -> list[tuple[str, str]]:
     """(id, label) of every body area."""
     return [(area.id, area.label) for area in catalog.kb.areas.values()]

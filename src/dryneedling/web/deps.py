@@ -7,6 +7,7 @@ from fastapi import Request
 from dryneedling.catalog import Catalog
 
 
-def get_catalog(request: Request) -> Catalog:
-    """The one catalog built at start-up (``create_app``), shared read-only by every request."""
+async def get_catalog(request: Request) -> Catalog:
+    """The one catalog built at start-up (``create_app``), shared read-only by every request (``async``: no
+    I/O, so FastAPI need not hand it to the thread pool)."""
     return request.app.state.catalog

@@ -16,7 +16,7 @@ from markupsafe import Markup
 from dryneedling.assessment.profile import REGION_LIST_FIELDS
 from dryneedling.catalog import Catalog
 from dryneedling.errors import InputError
-from dryneedling.render.body_chart import body_chart_svg, charted_region_ids, highlight_for
+from dryneedling.render.body_chart import charted_region_ids, highlight_for
 from dryneedling.render.context import DocumentContext
 from dryneedling.render.html import condition_label, render_report_fragment, report_stylesheet
 from dryneedling.render.pdf import render_pdf
@@ -24,6 +24,7 @@ from dryneedling.services import evidence as evidence_service
 from dryneedling.services.assess import assess as assess_service
 from dryneedling.services.atlas import atlas as atlas_service
 from dryneedling.web import choices
+from dryneedling.web.chart import tap_chart
 from dryneedling.web.forms import profile_from_form
 
 router = APIRouter(include_in_schema=False)
@@ -31,9 +32,6 @@ router = APIRouter(include_in_schema=False)
 # How many of the best-ranked muscles have their referral zones shaded on the atlas chart.
 CHART_TOP_MUSCLES = 5
 NO_STORE = {"Cache-Control": "no-store"}
-# The smallest hit area of a chart region on the assess form, in chart units: one view shown alone fills
-# about 370 px at a 390 px wide phone (1.85 px a unit), so 14 units make at least 24 px there.
-CHART_MIN_TARGET = 14
 # Medicine rows on the assess form; most people name a handful.
 MEDICINE_ROWS = 5
 # Form labels of the profile's regional lists; a list the profile adds later still appears, humanised.
@@ -148,14 +146,11 @@ def _atlas_chart(data: Catalog, pain: list[str], candidates: list[Any]) -> Marku
         referral.extend(muscle.referral_zones if muscle else candidate.matched_regions)
     drawable = charted_region_ids()
     highlight = highlight_for([r for r in pain if r in drawable], [r for r in referral if r in drawable])
-    labels = {rid: region.label for rid, region in kb.regions.items()}
-    return Markup(
-        body_chart_svg(highlight, labels, interactive=True, title="Body chart: click where it hurts")
-    )
+    return tap_chart(data, highlight)
 
 
 def _region_lists(data: Catalog) -> dict[str, Any]:
-    return {"region_groups": choices.regions_by_area(data), "conditions": choices.conditions(data)}
+    return {"pain_groups": choices.region_groups(data), "conditions": choices.conditions(data)}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -249,7 +244,6 @@ def evidence_partial(request: Request):
 
 def _assess_form_context(request: Request, form: dict[str, Any] | None = None) -> dict[str, Any]:
     data = _data(request)
-    kb = data.kb
     return {
         "paper_label": PAPER_LABELS[request.app.state.settings.paper],
         **_region_lists(data),
@@ -260,28 +254,12 @@ def _assess_form_context(request: Request, form: dict[str, Any] | None = None) -
         ],
         "comorbidities": choices.comorbidities(data),
         "comorbidity_groups": [("", choices.comorbidities(data))],
-        "pain_groups": [
-            (area, [(r.id, r.label) for r in items]) for area, items in choices.regions_by_area(data)
-        ],
-        "finding_groups": [
-            ("Whole areas", choices.areas(data)),
-            *((area, [(r.id, r.label) for r in items]) for area, items in choices.regions_by_area(data)),
-        ],
+        "finding_groups": [("Whole areas", choices.areas(data)), *choices.region_groups(data)],
         "medicine_names": choices.medicine_names(data),
         "medicine_rows": MEDICINE_ROWS,
-        "muscle_groups": [
-            ("", sorted(((m.id, m.name) for m in kb.muscles.values()), key=lambda pair: pair[1].lower()))
-        ],
+        "muscle_groups": choices.muscle_groups(data),
         "form": form or {},
-        "chart": Markup(
-            body_chart_svg(
-                {},
-                {rid: r.label for rid, r in kb.regions.items()},
-                interactive=True,
-                title="Body chart: tap where it hurts",
-                min_target=CHART_MIN_TARGET,
-            )
-        ),
+        "chart": tap_chart(data),
     }
 
 

@@ -27,7 +27,7 @@ from dryneedling.records.repository import Store
 from dryneedling.services import learn as learn_service
 from dryneedling.services import questions as service
 from dryneedling.web.deps import get_catalog
-from dryneedling.web.records import get_store
+from dryneedling.web.records import get_store, records_store
 from dryneedling.web.records_pages import _form, _render, page_user
 
 router = APIRouter(include_in_schema=False)
@@ -55,7 +55,7 @@ def public_store(request: Request) -> Any:
         url = database_url()
         if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).exists()):
             return None
-    return get_store(request)
+    return records_store(request)
 
 
 def questions_context(

@@ -25,6 +25,8 @@ from dryneedling.records.repository import Store
 from dryneedling.render.note import when
 from dryneedling.services import accounts, logins
 from dryneedling.services import records as service
+from dryneedling.web import choices
+from dryneedling.web.chart import tap_chart
 from dryneedling.web.deps import get_catalog
 from dryneedling.web.forms import profile_from_form
 from dryneedling.web.records import get_store, note_labels
@@ -212,7 +214,8 @@ def _episode_form_context(catalog: Catalog) -> dict[str, Any]:
     kb = catalog.kb
     return {
         "conditions": sorted(((c.id, c.label) for c in kb.conditions.values()), key=lambda item: item[1]),
-        "regions": sorted(((r.id, r.label) for r in kb.regions.values()), key=lambda item: item[1]),
+        "pain_groups": choices.region_groups(catalog),
+        "chart": tap_chart(catalog),
     }
 
 
@@ -250,6 +253,7 @@ async def episode_submit(
         episode = service.create_episode(store, catalog, user, patient_id, data)
     except InputError as error:
         values = {key: form.get(key) for key in form}
+        values["pain_regions"] = form.getlist("pain_regions")
         return _render(
             request,
             "patient.html",

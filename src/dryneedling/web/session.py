@@ -54,7 +54,11 @@ class RecordsSessions:
         self.sessions: SessionMiddleware | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(SESSION_PREFIXES):
+        if (
+            scope["type"] != "http"
+            or not scope["path"].startswith(SESSION_PREFIXES)
+            or _api_without_cookie(scope)
+        ):
             await self.app(scope, receive, send)
             return
         if self.sessions is None:
@@ -68,6 +72,15 @@ class RecordsSessions:
                 https_only=self.secure,
             )
         await self.sessions(scope, receive, send)
+
+
+def _api_without_cookie(scope: Scope) -> bool:
+    """A JSON API request that brings no session cookie (a bearer-token client): it has no session to read,
+    and the API never starts one (sign-in is a page), so the session layer is skipped."""
+    if not scope["path"].startswith("/api/"):
+        return False
+    marker = SESSION_COOKIE.encode() + b"="
+    return not any(name == b"cookie" and marker in value for name, value in scope["headers"])
 
 
 def install_sessions(

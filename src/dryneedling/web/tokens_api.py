@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from dryneedling.records.entities import User
 from dryneedling.records.logins import TokenInfo
 from dryneedling.services import logins
-from dryneedling.web.records import RESPONSES, current_user, get_store, no_store
+from dryneedling.web.records import RESPONSES, current_user, no_store, records_store
 
 router = APIRouter(prefix="/api", tags=["tokens"], responses=RESPONSES, dependencies=[Depends(no_store)])
 
@@ -31,9 +31,9 @@ def list_tokens(
     clinic: bool = Query(False, description="An owner: every token of the clinic, not only your own"),
     user: User = Depends(current_user),
 ) -> TokenList:
-    return TokenList(items=logins.list_tokens(get_store(request), user, whole_clinic=clinic))
+    return TokenList(items=logins.list_tokens(records_store(request), user, whole_clinic=clinic))
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenInfo, summary="Revoke a personal API token")
 def revoke_token(request: Request, token_id: uuid.UUID, user: User = Depends(current_user)) -> TokenInfo:
-    return logins.revoke_token(get_store(request), user, token_id)
+    return logins.revoke_token(records_store(request), user, token_id)

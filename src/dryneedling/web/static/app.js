@@ -1,5 +1,5 @@
-// Body chart: a click (or Enter/Space) on a region toggles it in the chart's list (a <select multiple> or a
-// picker of checkboxes) and fires "change", so the same form logic (and htmx trigger) runs as when the list
+// Body chart: a click (or Enter/Space) on a region toggles it in the chart's picker of checkboxes and fires
+// "change", so the same form logic (and htmx trigger) runs as when the list
 // is used. Pickers get their text filter, the chart its view buttons, and an input error goes next to its
 // field. Everything works without this file: the lists are plain form controls.
 // Handlers are delegated from document so they keep working after htmx swaps the chart.
@@ -11,20 +11,15 @@
     return id ? document.getElementById(id) : null;
   }
 
-  // The chart's list is a <select multiple> (atlas) or a picker of checkboxes (assess).
+  // The chart's list is a picker of checkboxes (templates/_picker.html).
   function chosen(list) {
     var values = {};
-    if (list.tagName === "SELECT") {
-      Array.prototype.forEach.call(list.selectedOptions, function (o) { values[o.value] = true; });
-    } else {
-      list.querySelectorAll("input[type=checkbox]:checked").forEach(function (c) { values[c.value] = true; });
-    }
+    list.querySelectorAll("input[type=checkbox]:checked").forEach(function (c) { values[c.value] = true; });
     return values;
   }
 
   function control(list, value) {
-    var selector = list.tagName === "SELECT" ? "option" : "input[type=checkbox]";
-    return list.querySelector(selector + '[value="' + value + '"]');
+    return list.querySelector('input[type=checkbox][value="' + value + '"]');
   }
 
   function paint(chartBox, list) {
@@ -42,9 +37,9 @@
     if (!list) { return; }
     var item = control(list, group.getAttribute("data-region"));
     if (!item) { return; }
-    if (item.tagName === "OPTION") { item.selected = !item.selected; } else { item.checked = !item.checked; }
+    item.checked = !item.checked;
     paint(chartBox, list);
-    (item.tagName === "OPTION" ? list : item).dispatchEvent(new Event("change", { bubbles: true }));
+    item.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
   function paintAll() {
@@ -54,17 +49,19 @@
     });
   }
 
-  // Chart views: without JavaScript both views show side by side; with it, one view at a time fills the
-  // box (about twice the size, so every region is a finger-sized target), and "Both views" shows the two.
-  var VIEW_BOXES = { front: "0 0 200 480", back: "220 0 200 480" };
+  // Chart views: without JavaScript both views show side by side; with it, the back view is moved under the
+  // front one and the box shows one view at a time, or both stacked, each as wide as the box (about twice
+  // the side-by-side size, so every region stays a finger-sized target; the legend is then in words below).
+  // Geometry of render/body_chart.py: each view 200 x 480 units, 20 apart.
+  var BACK_STACKED = "translate(0 500)";
+  var VIEW_BOXES = { front: "0 0 200 480", back: "0 500 200 480", both: "0 0 200 980" };
 
   function showView(chartBox, view) {
     var svg = chartBox.querySelector("svg.body-chart");
-    if (!svg) { return; }
-    if (!svg.hasAttribute("data-full-viewbox")) {
-      svg.setAttribute("data-full-viewbox", svg.getAttribute("viewBox"));
-    }
-    svg.setAttribute("viewBox", VIEW_BOXES[view] || svg.getAttribute("data-full-viewbox"));
+    if (!svg || !VIEW_BOXES[view]) { return; }
+    var back = svg.querySelector(".view--back");
+    if (back) { back.setAttribute("transform", BACK_STACKED); }
+    svg.setAttribute("viewBox", VIEW_BOXES[view]);
     svg.setAttribute("data-show", view);
     chartBox.querySelectorAll("[data-view-button]").forEach(function (b) {
       b.setAttribute("aria-pressed", b.getAttribute("data-view-button") === view ? "true" : "false");
@@ -76,6 +73,14 @@
       if (!bar.hidden) { return; }
       bar.hidden = false;
       showView(bar.closest("[data-chart-for]"), "front");
+    });
+  }
+
+  // A chart swapped in by htmx (the atlas re-shades it) keeps the view its buttons show.
+  function keepViews() {
+    document.querySelectorAll("[data-chart-views]:not([hidden])").forEach(function (bar) {
+      var pressed = bar.querySelector('[data-view-button][aria-pressed="true"]');
+      showView(bar.closest("[data-chart-for]"), pressed ? pressed.getAttribute("data-view-button") : "front");
     });
   }
 
@@ -246,7 +251,7 @@
 
   // Keep the chart in step when the list is used directly.
   document.addEventListener("change", function (event) {
-    if (event.target.closest && event.target.closest("[data-picker], select[multiple]")) { paintAll(); }
+    if (event.target.closest && event.target.closest("[data-picker]")) { paintAll(); }
   });
 
   // A citation number links to its bibliography entry, which sits in a folded section: open it first.
@@ -273,6 +278,7 @@
   });
 
   document.addEventListener("htmx:afterSettle", function () {
+    keepViews();
     paintAll();
   });
 })();
