@@ -84,6 +84,14 @@ class SqlStore:
         with self._transaction(write) as connection:
             yield SqlQuestions(connection, clinic_id)
 
+    # -- outcome measures and the clinic dashboard (dryneedling.db.outcomes) ----------------------------
+    @contextmanager
+    def outcomes(self, clinic_id: uuid.UUID, write: bool = True) -> Iterator[Any]:
+        from dryneedling.db.outcomes import SqlOutcomes
+
+        with self._transaction(write) as connection:
+            yield SqlOutcomes(connection, clinic_id)
+
     def public_questions_clinic(self) -> uuid.UUID | None:
         from dryneedling.db.questions import public_questions_clinic
 

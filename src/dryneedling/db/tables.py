@@ -297,3 +297,27 @@ reader_questions = Table(
 )
 Index("ix_reader_questions_clinic_status", reader_questions.c.clinic_id, reader_questions.c.status)
 Index("ix_reader_questions_clinic_topic", reader_questions.c.clinic_id, reader_questions.c.topic)
+
+# -- outcome measures (issue 11) -------------------------------------------------------------------------
+outcome_scores = Table(
+    "outcome_scores",
+    metadata,
+    _clinic_key(),
+    Column("id", Uuid, primary_key=True),
+    Column("episode_id", Uuid, nullable=False),
+    Column("measure", String(40), nullable=False),
+    Column("variant", String(20)),
+    Column("score", Float, nullable=False),
+    Column("items", Json),
+    Column("measured_on", Date, nullable=False),
+    Column("recorded_by", Uuid, nullable=False),
+    Column("created_at", When, nullable=False),
+    ForeignKeyConstraint(["clinic_id", "episode_id"], ["episodes.clinic_id", "episodes.id"]),
+    ForeignKeyConstraint(["clinic_id", "recorded_by"], ["users.clinic_id", "users.id"]),
+)
+Index(
+    "ix_outcome_scores_clinic_episode_measure",
+    outcome_scores.c.clinic_id,
+    outcome_scores.c.episode_id,
+    outcome_scores.c.measure,
+)

@@ -3,7 +3,9 @@ adverse events, so a new user can look around and benchmarks have data.
 
 Everything goes through the same use cases as real records (assessment, consent, visit checks, signing).
 Names are synthetic; adverse events are drawn per visit with the per-treatment rates of the knowledge base
-(Brady 2014, from ``records/practice.yaml``), so the demo's rates look like published practice.
+(Brady 2014, from ``records/practice.yaml``), so the demo's rates look like published practice. Each episode
+gets up to two of its condition's outcome measures at the first and the last visit (and one in between
+when there are four or more), drawn around the measure's MCID so some episodes reach it and some do not.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dryneedling.catalog import Catalog
 from dryneedling.records.entities import Training, User
 from dryneedling.records.repository import Store
 from dryneedling.services import accounts
+from dryneedling.services import outcomes as outcome_service
 from dryneedling.services import records as service
 
 FIRST = [
@@ -76,6 +79,75 @@ LAST = [
 MEDICINES = [("aspirin", 0.08), ("warfarin", 0.02), ("ibuprofen", 0.10)]
 
 
+def _outcome_plan(rng: random.Random, catalog: Catalog, condition: str) -> list[str]:
+    """Up to two recordable measures of the condition (its recommended ones), or NPRS."""
+    from dryneedling.outcomes.scoring import recordable
+
+    kb = catalog.kb
+    measures = [
+        m for m in kb.conditions[condition].measures if m in kb.measures and recordable(kb.measures[m])
+    ]
+    return rng.sample(measures, k=min(2, len(measures))) if measures else ["nprs"]
+
+
+def _synthetic_scores(rng: random.Random, catalog: Catalog, measure_id: str, condition: str, points: int):
+    """``points`` scores of one measure for one episode, baseline first, improving around the MCID."""
+    from dryneedling.outcomes.progress import choose_mcid
+    from dryneedling.outcomes.scoring import scale
+
+    measure = catalog.kb.measures[measure_id]
+    variant = measure.variants[0].id if measure.variants else None
+    low, high = scale(measure, variant)
+    low = 0.0 if low is None else low
+    high = low + 500 if high is None else high
+    span = high - low
+    mcid = choose_mcid(measure, condition, variant)
+    step = mcid.value if mcid else span / 10
+    better = -1 if measure.direction == "higher_worse" else 1
+    whole = span >= 10
+    # baseline on the worse side of the scale
+    start = low + span * (rng.uniform(0.5, 0.85) if better < 0 else rng.uniform(0.15, 0.5))
+    gain = rng.gauss(1.3 * step, 1.0 * step)
+    scores = []
+    for i in range(points):
+        value = start + better * gain * (i / max(1, points - 1))
+        value = min(high, max(low, value))
+        scores.append(round(value) if whole else round(value, 1))
+    return variant, scores
+
+
+def _record_outcomes(
+    store: Store,
+    rng: random.Random,
+    catalog: Catalog,
+    clinician: User,
+    episode_id,
+    condition: str,
+    days: list[date],
+) -> int:
+    """Score the episode's measures at its first and last visit (and the middle one from four visits)."""
+    if not days:
+        return 0
+    chosen = [0, len(days) - 1] if len(days) > 1 else [0]
+    if len(days) >= 4:
+        chosen.insert(1, len(days) // 2)
+    recorded = 0
+    for measure_id in _outcome_plan(rng, catalog, condition):
+        variant, scores = _synthetic_scores(rng, catalog, measure_id, condition, len(chosen))
+        for index, value in zip(chosen, scores, strict=True):
+            outcome_service.record_outcome(
+                store,
+                catalog,
+                clinician,
+                episode_id,
+                outcome_service.OutcomeIn(
+                    measure=measure_id, score=float(value), variant=variant, date=days[index]
+                ),
+            )
+            recorded += 1
+    return recorded
+
+
 @dataclass(frozen=True)
 class DemoSummary:
     clinic_id: str
@@ -85,6 +157,7 @@ class DemoSummary:
     episodes: int
     visits: int
     adverse_events: int
+    outcome_scores: int = 0
 
 
 def _profile(rng: random.Random, catalog: Catalog, age: int, sex: str) -> dict:
@@ -160,7 +233,9 @@ def seed(store: Store, catalog: Catalog, patients: int, random_seed: int = 1) ->
     accounts.add_user(store, clinic.id, f"auditor.{tag}@demo.invalid", "auditor", None, name="Demo Auditor")
     rates = {c.id: c.rates.get("brady_2014", 0.0) / 100 for c in catalog.practice.adverse_events}
     today = date.today()
-    episodes = visits = events = 0
+    episodes = visits = events = scores = 0
+    # A separate stream for outcome scores, so adding them left the rest of the demo exactly as it was.
+    outcome_rng = random.Random(random_seed + 7919)
     for number in range(patients):
         clinician = rng.choice(clinicians)
         age = rng.randint(18, 85)
@@ -192,7 +267,9 @@ def seed(store: Store, catalog: Catalog, patients: int, random_seed: int = 1) ->
             day = today - timedelta(
                 days=rng.randint(70, 365)
             )  # six visits at most 10 days apart end by today
+            days: list[date] = []
             for _ in range(rng.choice([1, 2, 2, 3, 3, 4, 5, 6])):
+                days.append(day)
                 needling = _needling(rng, report, profile["side"])
                 before = rng.randint(2, 8)
                 adverse = [
@@ -232,6 +309,9 @@ def seed(store: Store, catalog: Catalog, patients: int, random_seed: int = 1) ->
                             service.AmendmentIn(text="Demo amendment: corrected LTR count."),
                         )
                 day += timedelta(days=rng.randint(4, 10))
+            scores += _record_outcomes(
+                store, outcome_rng, catalog, clinician, episode.id, profile["condition"], days
+            )
     token = accounts.issue_token(store, owner_email, name="demo")
     return DemoSummary(
         clinic_id=str(clinic.id),
@@ -241,4 +321,5 @@ def seed(store: Store, catalog: Catalog, patients: int, random_seed: int = 1) ->
         episodes=episodes,
         visits=visits,
         adverse_events=events,
+        outcome_scores=scores,
     )

@@ -1,0 +1,60 @@
+"""outcomes: scores of outcome measures per episode (issue 11)
+
+Revision ID: 0004
+Revises: 0002
+Create Date: 2026-11-30 06:20:00
+
+down_revision is "0002", the head when this branch started; the lead re-chains it at merge.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "0004"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "outcome_scores",
+        sa.Column("clinic_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("episode_id", sa.Uuid(), nullable=False),
+        sa.Column("measure", sa.String(length=40), nullable=False),
+        sa.Column("variant", sa.String(length=20), nullable=True),
+        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column(
+            "items",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("measured_on", sa.Date(), nullable=False),
+        sa.Column("recorded_by", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["clinic_id", "episode_id"],
+            ["episodes.clinic_id", "episodes.id"],
+            name=op.f("fk_outcome_scores_clinic_id_episodes"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["clinic_id", "recorded_by"],
+            ["users.clinic_id", "users.id"],
+            name=op.f("fk_outcome_scores_clinic_id_users"),
+        ),
+        sa.PrimaryKeyConstraint("clinic_id", "id", name=op.f("pk_outcome_scores")),
+    )
+    with op.batch_alter_table("outcome_scores", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_outcome_scores_clinic_episode_measure", ["clinic_id", "episode_id", "measure"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("outcome_scores", schema=None) as batch_op:
+        batch_op.drop_index("ix_outcome_scores_clinic_episode_measure")
+    op.drop_table("outcome_scores")
