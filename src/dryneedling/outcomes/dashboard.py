@@ -439,7 +439,9 @@ def _csv(header: list[str], rows: Iterable[Iterable[object]]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     for row in rows:
-        writer.writerow(["" if value is None else value for value in row])
+        writer.writerow(
+            ["" if value is None else round(value, 6) if isinstance(value, float) else value for value in row]
+        )
     return buffer.getvalue()
 
 

@@ -101,14 +101,15 @@ class MeasureProgress:
 
 def _sentence(measure: Measure, change: float, mcid: ChosenMcid | None, reached_it: bool | None) -> str:
     better = improvement(measure, change)
-    way = "better" if better > 0 else "worse" if better < 0 else "no different"
-    size = f"{abs(change):g} point{'s' if abs(change) != 1 else ''}"
+    way = "better" if better > 0 else "worse" if better < 0 else "no change"
+    size = f"{abs(change):g} point{'' if abs(change) == 1 else 's'}"
     if mcid is None:
-        return f"The score changed by {size} ({way}); no minimal important change applies to this measure."
+        return f"The change of {size} ({way}) has no minimal important change to be held against."
     verb = "reached" if reached_it else "did not reach"
+    population = mcid.context.split(";")[0].split(" (")[0]
     return (
         f"The change of {size} ({way}) {verb} the minimal important change of {mcid.value:g} "
-        f"({mcid.context}; {mcid.source})."
+        f"({mcid.source}: {population})."
     )
 
 

@@ -83,6 +83,11 @@ def create_app(
     from dryneedling.web.questions import router as questions_router  # readers' questions (issue 13)
 
     app.include_router(questions_router)
+    from dryneedling.web.outcomes import pages as outcome_pages
+    from dryneedling.web.outcomes import router as outcomes_router  # outcome measures, dashboard (issue 11)
+
+    app.include_router(outcomes_router)
+    app.include_router(outcome_pages)
     app.openapi = lambda: _openapi_with_profile(app)
     return app
 
