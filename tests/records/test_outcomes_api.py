@@ -11,6 +11,8 @@ import uuid
 import pytest
 from records_helpers import visit_body
 
+from dryneedling.services import accounts
+
 
 def record(chart, episode_id, as_="clinician", **body):
     return chart.api.post(
@@ -182,3 +184,16 @@ def test_it_counts_only_visits_with_needling_as_treatments(chart):
         headers=chart.world.clinician.headers,
     )
     assert dashboard(chart, "clinician").json()["adverse_events"]["treatments"] == 0
+
+
+def test_it_seeds_demo_outcome_scores_so_a_fresh_dashboard_has_something_to_show(store, catalog):
+    from dryneedling.services import outcomes
+    from dryneedling.services.demo import seed
+
+    summary = seed(store, catalog, 12, random_seed=4)
+    assert summary.outcome_scores >= 2 * summary.episodes // 2
+    owner = accounts.authenticate_token(store, summary.owner_token)
+    found = outcomes.dashboard(store, catalog, owner)
+    assert found.adverse_events.treatments > 0
+    assert found.outcomes and sum(o.episodes for o in found.outcomes) > 0
+    assert any(o.reached for o in found.outcomes) and any(o.reached < o.episodes for o in found.outcomes)

@@ -154,13 +154,19 @@ def _measure_choices(catalog: Catalog, condition: str | None) -> list[dict[str, 
         if measure is None or not recordable(measure):
             continue
         low, high = scale(measure)
+        if measure.variants:
+            span = ", ".join(f"{v.label} {v.range[0]:g}-{v.range[1]:g}" for v in measure.variants)
+        elif low is not None and high is not None:
+            span = f"{low:g}-{high:g}"
+        else:
+            span = f"at least {low:g}" if low is not None else "no fixed range"
         entry = measure.entry
         choices.append(
             {
                 "id": measure.id,
                 "name": measure.name,
                 "recommended": measure.id in preferred,
-                "range": f"{low:g}-{high:g}" if low is not None and high is not None else f"at least {low:g}",
+                "range": span,
                 "unit": entry.unit if entry else None,
                 "items": bool(entry and entry.items_shown),
                 "item_count": entry.items.count if entry and entry.items else None,
