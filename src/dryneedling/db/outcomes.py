@@ -1,15 +1,16 @@
 """The SQL side of outcome measures and the clinic dashboard (one clinic each, aggregates in the database).
 
 The dashboard's reads are GROUP BY queries: per clinician treatment and event counts, and a histogram of
-per-episode changes (latest minus baseline, found with window functions), so 100,000 visits are summed by
-the database and only a few hundred rows reach Python.
+per-episode changes (latest minus baseline) over ``outcome_series``, one row per episode and measure that
+:meth:`SqlOutcomes.add_score` keeps in step, so 100,000 visits are summed by the database and only a few
+hundred rows reach Python.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Numeric, and_, case, cast, func, or_, select
+from sqlalchemy import and_, case, delete, func, or_, select
 
 from dryneedling.db import tables as t
 from dryneedling.db.store import SqlClinicRecords, _row
@@ -17,12 +18,48 @@ from dryneedling.outcomes.dashboard import ClinicianInfo, OutcomeChange, Patient
 from dryneedling.records.outcomes import OutcomeScore
 
 _O = t.outcome_scores
+_S = t.outcome_series
 SERIOUS = ("significant", "major")
 
 
 class SqlOutcomes(SqlClinicRecords):
     def add_score(self, score: OutcomeScore) -> None:
         self._insert(_O, score.model_dump(exclude={"clinic_id"}))
+        self._refresh_series(score.episode_id, score.measure, score.variant)
+
+    def _refresh_series(self, episode_id: uuid.UUID, measure: str, variant: str | None) -> None:
+        """Recompute the episode's first and latest score of ``measure`` (a back-dated score may be either)."""
+        same_variant = _O.c.variant.is_(None) if variant is None else _O.c.variant == variant
+        rows = self.connection.execute(
+            self.scoped(_O, _O.c.measured_on, _O.c.score)
+            .where(_O.c.episode_id == episode_id, _O.c.measure == measure, same_variant)
+            .order_by(_O.c.measured_on, _O.c.created_at, _O.c.id)
+        ).all()
+        episode = self.connection.execute(
+            self.scoped(t.episodes, t.episodes.c.condition, t.episodes.c.created_by).where(
+                t.episodes.c.id == episode_id
+            )
+        ).one()
+        key = {"episode_id": episode_id, "measure": measure, "variant_key": variant or ""}
+        self.connection.execute(
+            delete(_S).where(
+                _S.c.clinic_id == self.clinic_id, *(_S.c[name] == value for name, value in key.items())
+            )
+        )
+        self._insert(
+            _S,
+            {
+                **key,
+                "condition": episode.condition,
+                "opened_by": episode.created_by,
+                "scores": len(rows),
+                "first_on": rows[0].measured_on,
+                "first_score": rows[0].score,
+                "last_on": rows[-1].measured_on,
+                "last_score": rows[-1].score,
+                "change": round(rows[-1].score - rows[0].score, 4),
+            },
+        )
 
     def scores_of(self, episode_id: uuid.UUID) -> list[OutcomeScore]:
         statement = (
@@ -33,32 +70,37 @@ class SqlOutcomes(SqlClinicRecords):
         return [OutcomeScore.model_validate(_row(row)) for row in self.connection.execute(statement)]
 
     def treatment_counts(self) -> list[TreatmentCount]:
+        # Two aggregates, each over one covering index: treatments per clinician, and per clinician the
+        # treatments with at least one mild / serious event (events grouped per visit first).
         a, v = t.adverse_events, t.visits
-        per_visit = (
-            self.scoped(
-                a,
-                a.c.visit_id,
-                func.max(case((a.c.severity == "mild", 1), else_=0)).label("mild"),
-                func.max(case((a.c.severity.in_(SERIOUS), 1), else_=0)).label("serious"),
-            )
-            .group_by(a.c.visit_id)
-            .subquery()
-        )
-        statement = (
-            self.scoped(
-                v,
-                v.c.clinician_id,
-                func.count().label("treatments"),
-                func.coalesce(func.sum(per_visit.c.mild), 0).label("mild"),
-                func.coalesce(func.sum(per_visit.c.serious), 0).label("serious"),
-            )
-            .select_from(v.outerjoin(per_visit, per_visit.c.visit_id == v.c.id))
+        treatments = (
+            self.scoped(v, v.c.clinician_id, func.count().label("n"))
             .where(v.c.muscle_count > 0)
             .group_by(v.c.clinician_id)
         )
+        per_visit = (
+            self.scoped(
+                a,
+                v.c.clinician_id,
+                func.max(case((a.c.severity == "mild", 1), else_=0)).label("mild"),
+                func.max(case((a.c.severity.in_(SERIOUS), 1), else_=0)).label("serious"),
+            )
+            .select_from(a.join(v, and_(v.c.clinic_id == a.c.clinic_id, v.c.id == a.c.visit_id)))
+            .where(v.c.muscle_count > 0)
+            .group_by(a.c.visit_id, v.c.clinician_id)
+            .subquery()
+        )
+        events = select(
+            per_visit.c.clinician_id,
+            func.sum(per_visit.c.mild).label("mild"),
+            func.sum(per_visit.c.serious).label("serious"),
+        ).group_by(per_visit.c.clinician_id)
+        flagged = {
+            row.clinician_id: (int(row.mild), int(row.serious)) for row in self.connection.execute(events)
+        }
         return [
-            TreatmentCount(str(row.clinician_id), int(row.treatments), int(row.mild), int(row.serious))
-            for row in self.connection.execute(statement)
+            TreatmentCount(str(row.clinician_id), int(row.n), *flagged.get(row.clinician_id, (0, 0)))
+            for row in self.connection.execute(treatments)
         ]
 
     def patient_answers(self) -> list[PatientAnswer]:
@@ -69,45 +111,20 @@ class SqlOutcomes(SqlClinicRecords):
         return []
 
     def outcome_changes(self, clinician_id: uuid.UUID | None = None) -> list[OutcomeChange]:
-        key = (_O.c.episode_id, _O.c.measure, _O.c.variant)
-        first = func.row_number().over(
-            partition_by=key, order_by=(_O.c.measured_on, _O.c.created_at, _O.c.id)
-        )
-        last = func.row_number().over(
-            partition_by=key, order_by=(_O.c.measured_on.desc(), _O.c.created_at.desc(), _O.c.id.desc())
-        )
-        ranked = self.scoped(
-            _O, *key, _O.c.score, first.label("first_rank"), last.label("last_rank")
-        ).subquery()
-        change = func.max(case((ranked.c.last_rank == 1, ranked.c.score))) - func.max(
-            case((ranked.c.first_rank == 1, ranked.c.score))
-        )
-        pairs = (
-            select(ranked.c.episode_id, ranked.c.measure, ranked.c.variant, change.label("change"))
-            .group_by(ranked.c.episode_id, ranked.c.measure, ranked.c.variant)
-            .having(func.count() > 1)
-            .subquery()
-        )
-        e = t.episodes
-        rounded = func.round(cast(pairs.c.change, Numeric), 4)
         statement = (
-            select(
-                e.c.condition,
-                pairs.c.measure,
-                pairs.c.variant,
-                rounded.label("change"),
-                func.count().label("n"),
+            self.scoped(
+                _S, _S.c.condition, _S.c.measure, _S.c.variant_key, _S.c.change, func.count().label("n")
             )
-            .select_from(pairs.join(e, and_(e.c.clinic_id == self.clinic_id, e.c.id == pairs.c.episode_id)))
-            .group_by(e.c.condition, pairs.c.measure, pairs.c.variant, rounded)
+            .where(_S.c.scores > 1)
+            .group_by(_S.c.condition, _S.c.measure, _S.c.variant_key, _S.c.change)
         )
         if clinician_id is not None:
             treated = self.scoped(t.visits, t.visits.c.episode_id).where(
                 t.visits.c.clinician_id == clinician_id
             )
-            statement = statement.where(or_(e.c.created_by == clinician_id, e.c.id.in_(treated)))
+            statement = statement.where(or_(_S.c.opened_by == clinician_id, _S.c.episode_id.in_(treated)))
         return [
-            OutcomeChange(row.condition, row.measure, row.variant, float(row.change), int(row.n))
+            OutcomeChange(row.condition, row.measure, row.variant_key or None, float(row.change), int(row.n))
             for row in self.connection.execute(statement)
         ]
 

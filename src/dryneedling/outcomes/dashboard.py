@@ -251,7 +251,7 @@ def condition_outcomes(
     rows = []
     for (condition, measure_id, variant), members in grouped.items():
         measure = kb.measures[measure_id]
-        mcid = choose_mcid(measure, condition, variant)
+        mcid = choose_mcid(measure, condition, variant)  # once per group: a few dozen per dashboard
         episodes = sum(m.episodes for m in members)
         hits = sum(m.episodes for m in members if mcid and reached(measure, m.change, mcid.value))
         share = _rate(hits, episodes) if mcid else None

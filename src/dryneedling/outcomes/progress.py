@@ -32,7 +32,10 @@ class ChosenMcid:
 
 def choose_mcid(measure: Measure, condition: str | None, variant: str | None = None) -> ChosenMcid | None:
     """The MCID that applies to an episode of ``condition`` (see the module docstring); None when none does."""
-    usable: list[Mcid] = [m for m in measure.usable_mcids if m.variant in (None, variant)]
+    # Measure.usable_mcids, spelled out: the computed field costs a model round trip per access.
+    usable: list[Mcid] = [
+        m for m in measure.mcid if m.value is not None and m.scale_verified and m.variant in (None, variant)
+    ]
     if variant is not None and any(m.variant == variant for m in usable):
         usable = [m for m in usable if m.variant == variant]
     if not usable:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
-from scipy.stats import beta, norm
+from scipy.special import betaincinv, ndtri
 
 #: Two-sided coverage of the funnel's inner and outer limits.
 FUNNEL_LEVELS = (0.95, 0.998)
@@ -47,8 +48,9 @@ def clopper_pearson(events: int, total: int, level: float = 0.95) -> tuple[float
     if total <= 0 or not 0 <= events <= total:
         raise ValueError(f"need 0 <= events <= total and total > 0, got {events}/{total}")
     alpha = 1 - level
-    low = 0.0 if events == 0 else float(beta.ppf(alpha / 2, events, total - events + 1))
-    high = 1.0 if events == total else float(beta.ppf(1 - alpha / 2, events + 1, total - events))
+    # beta.ppf(q, a, b) is betaincinv(a, b, q); called directly it skips scipy.stats' argument machinery.
+    low = 0.0 if events == 0 else float(betaincinv(events, total - events + 1, alpha / 2))
+    high = 1.0 if events == total else float(betaincinv(events + 1, total - events, 1 - alpha / 2))
     return low, high
 
 
@@ -59,9 +61,10 @@ def proportion(events: int, total: int, level: float = 0.95) -> Proportion:
     return Proportion(events, total, events / total, low, high)
 
 
+@cache
 def z_for(level: float) -> float:
     """The normal quantile for a two-sided ``level`` (1.96 for 95 %, 3.09 for 99.8 %)."""
-    return float(norm.ppf(1 - (1 - level) / 2))
+    return float(ndtri(1 - (1 - level) / 2))
 
 
 def funnel_limits(p0: float, total: int, level: float) -> tuple[float, float]:

@@ -1,4 +1,5 @@
-"""outcomes: scores of outcome measures per episode (issue 11)
+"""outcomes: scores of outcome measures per episode, their per-episode series and the dashboard's indexes
+(issue 11)
 
 Revision ID: 0004
 Revises: 0002
@@ -52,9 +53,57 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_outcome_scores_clinic_episode_measure", ["clinic_id", "episode_id", "measure"], unique=False
         )
+    op.create_table(
+        "outcome_series",
+        sa.Column("clinic_id", sa.Uuid(), nullable=False),
+        sa.Column("episode_id", sa.Uuid(), nullable=False),
+        sa.Column("measure", sa.String(length=40), nullable=False),
+        sa.Column("variant_key", sa.String(length=20), nullable=False),
+        sa.Column("condition", sa.String(length=100), nullable=True),
+        sa.Column("opened_by", sa.Uuid(), nullable=False),
+        sa.Column("scores", sa.Integer(), nullable=False),
+        sa.Column("first_on", sa.Date(), nullable=False),
+        sa.Column("first_score", sa.Float(), nullable=False),
+        sa.Column("last_on", sa.Date(), nullable=False),
+        sa.Column("last_score", sa.Float(), nullable=False),
+        sa.Column("change", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["clinic_id", "episode_id"],
+            ["episodes.clinic_id", "episodes.id"],
+            name=op.f("fk_outcome_series_clinic_id_episodes"),
+        ),
+        sa.PrimaryKeyConstraint(
+            "clinic_id", "episode_id", "measure", "variant_key", name=op.f("pk_outcome_series")
+        ),
+    )
+    with op.batch_alter_table("outcome_series", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_outcome_series_dashboard",
+            ["clinic_id", "condition", "measure", "variant_key", "change", "scores"],
+            unique=False,
+        )
+    with op.batch_alter_table("visits", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_visits_clinic_clinician_needled", ["clinic_id", "clinician_id", "muscle_count"], unique=False
+        )
+        batch_op.create_index(
+            "ix_visits_clinic_id_clinician", ["clinic_id", "id", "clinician_id", "muscle_count"], unique=False
+        )
+    with op.batch_alter_table("adverse_events", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_adverse_events_clinic_visit_severity", ["clinic_id", "visit_id", "severity"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("adverse_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_adverse_events_clinic_visit_severity")
+    with op.batch_alter_table("visits", schema=None) as batch_op:
+        batch_op.drop_index("ix_visits_clinic_id_clinician")
+        batch_op.drop_index("ix_visits_clinic_clinician_needled")
+    with op.batch_alter_table("outcome_series", schema=None) as batch_op:
+        batch_op.drop_index("ix_outcome_series_dashboard")
+    op.drop_table("outcome_series")
     with op.batch_alter_table("outcome_scores", schema=None) as batch_op:
         batch_op.drop_index("ix_outcome_scores_clinic_episode_measure")
     op.drop_table("outcome_scores")
