@@ -352,8 +352,16 @@ Index(
     outcome_series.c.variant_key,
     outcome_series.c.change,
     outcome_series.c.scores,
+    outcome_series.c.opened_by,
+    outcome_series.c.episode_id,
 )
-Index("ix_visits_clinic_clinician_needled", visits.c.clinic_id, visits.c.clinician_id, visits.c.muscle_count)
+Index(
+    "ix_visits_clinic_clinician_needled",
+    visits.c.clinic_id,
+    visits.c.clinician_id,
+    visits.c.muscle_count,
+    visits.c.episode_id,
+)
 Index(
     "ix_visits_clinic_id_clinician",
     visits.c.clinic_id,

@@ -79,12 +79,23 @@ def upgrade() -> None:
     with op.batch_alter_table("outcome_series", schema=None) as batch_op:
         batch_op.create_index(
             "ix_outcome_series_dashboard",
-            ["clinic_id", "condition", "measure", "variant_key", "change", "scores"],
+            [
+                "clinic_id",
+                "condition",
+                "measure",
+                "variant_key",
+                "change",
+                "scores",
+                "opened_by",
+                "episode_id",
+            ],
             unique=False,
         )
     with op.batch_alter_table("visits", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_visits_clinic_clinician_needled", ["clinic_id", "clinician_id", "muscle_count"], unique=False
+            "ix_visits_clinic_clinician_needled",
+            ["clinic_id", "clinician_id", "muscle_count", "episode_id"],
+            unique=False,
         )
         batch_op.create_index(
             "ix_visits_clinic_id_clinician", ["clinic_id", "id", "clinician_id", "muscle_count"], unique=False
