@@ -21,6 +21,7 @@ INK, MUTED, ACCENT, BAND, WARN = "#222", "#666", "#1f5fa8", "#dbe8f6", "#b3261e"
 def _svg(width: int, height: int, title: str, body: list[str]) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        f'style="max-width: {width * 1.25:.0f}px; display: block" '
         f'role="img" aria-label="{escape(title)}" {FONT}><title>{escape(title)}</title>'
         + "".join(body)
         + "</svg>"
@@ -134,7 +135,8 @@ def interval_svg(title: str, rows: Sequence[IntervalRow], empty_note: str = "No 
         body.append(_text(x(tick), height - 8, _pct(tick), "middle", MUTED))
     for index, row in enumerate(rows):
         cy = top + row_height * index + row_height / 2
-        body.append(_text(left - 8, cy + 4, row.label, "end"))
+        label = row.label if len(row.label) <= 38 else row.label[:37] + "…"
+        body.append(_text(left - 8, cy + 4, label, "end"))
         if row.value is None:
             body.append(_text(left + 4, cy + 4, empty_note, fill=MUTED))
             continue
