@@ -210,7 +210,7 @@ def funnel_svg(funnel: Funnel, title: str) -> str:
     width, height, left, right, top, bottom = WIDTH, 260, 56, 120, 16, 40
     if funnel.clinic_mean is None or not funnel.limits:
         return _svg(width, 60, title, [_text(10, 30, "No data yet.", fill=MUTED)])
-    nmax = max(row["n"] for row in funnel.limits)
+    nmax = int(max(row["n"] for row in funnel.limits))
     ymax = _nice_max(
         max(
             [row["high998"] for row in funnel.limits[len(funnel.limits) // 4 :]]
@@ -233,7 +233,7 @@ def funnel_svg(funnel: Funnel, title: str) -> str:
         _text(width - right, height - 22, f"{nmax:,} treatments", "end", MUTED),
         f'<line x1="{left}" y1="{y(funnel.clinic_mean):.1f}" x2="{width - right}" y2="{y(funnel.clinic_mean):.1f}" '
         f'stroke="{INK}"/>',
-        _text(width - right + 4, y(funnel.clinic_mean) + 4, f"clinic {_pct(funnel.clinic_mean)}"),
+        _text(left + 4, y(funnel.clinic_mean) - 4, f"clinic mean {_pct(funnel.clinic_mean)}"),
     ]
     for key, dash in (("95", "5 3"), ("998", "2 3")):
         for side in ("low", "high"):
