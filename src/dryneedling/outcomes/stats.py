@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 
 from scipy.special import betaincinv, ndtri
 
@@ -61,10 +60,13 @@ def proportion(events: int, total: int, level: float = 0.95) -> Proportion:
     return Proportion(events, total, events / total, low, high)
 
 
-@cache
 def z_for(level: float) -> float:
     """The normal quantile for a two-sided ``level`` (1.96 for 95 %, 3.09 for 99.8 %)."""
-    return float(ndtri(1 - (1 - level) / 2))
+    return _FUNNEL_Z.get(level) or float(ndtri(1 - (1 - level) / 2))
+
+
+#: The funnel's two quantiles, computed once at import (a funnel asks for them some hundred times).
+_FUNNEL_Z = {level: float(ndtri(1 - (1 - level) / 2)) for level in FUNNEL_LEVELS}
 
 
 def funnel_limits(p0: float, total: int, level: float) -> tuple[float, float]:
