@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "dryneedling"
-CORE = ["knowledge", "evidence", "assessment", "records"]
+CORE = ["knowledge", "evidence", "assessment", "records", "outcomes"]
 FORBIDDEN = (
     "fastapi",
     "starlette",

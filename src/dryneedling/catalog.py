@@ -42,6 +42,7 @@ if (
     TYPE_CHECKING
 ):  # loaded on first use (see Catalog.practice / Catalog.learn): atlas and friends never need them
     from dryneedling.knowledge.learn import LearnData
+    from dryneedling.outcomes.benchmarks import Benchmarks
     from dryneedling.records.rules import PracticeRules
 
 #: Files that make up the data, relative to the data directory (anything else is ignored by the hash).
@@ -82,6 +83,16 @@ class Catalog:
         return self.derived["practice"]
 
     @property
+    def benchmarks(self) -> Benchmarks:
+        """What the clinic dashboard shows beside a clinic's results (records/benchmarks.yaml), validated on
+        first use."""
+        if "benchmarks" not in self.derived:
+            from dryneedling.outcomes.benchmarks import load_benchmarks
+
+            self.derived["benchmarks"] = load_benchmarks(self.data_dir, self.kb.sources)
+        return self.derived["benchmarks"]
+
+    @property
     def learn(self) -> LearnData | None:
         """The public pages' data (learn/pages.yaml); None for a data directory without a learn/ folder."""
         if "learn" not in self.derived:
@@ -96,7 +107,7 @@ class Catalog:
     def check_every_part(self) -> Catalog:
         """Validate the parts loaded on first use too; raise one DataError with every problem."""
         problems: list[Problem] = []
-        for part in ("practice", "learn"):
+        for part in ("practice", "learn", "benchmarks"):
             try:
                 getattr(self, part)
             except DataError as exc:

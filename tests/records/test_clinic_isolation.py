@@ -43,6 +43,14 @@ RECORD_ENDPOINTS: list[tuple[str, str, str, dict | None]] = [
     ("episode", "get", "/records/episodes/{id}/consent", None),
     ("visit", "get", "/records/visits/{id}", None),
     ("visit", "get", "/records/visits/{id}/note.pdf", None),
+    # follow-ups, outcome measures and the FHIR export (issues 11 and 12)
+    ("visit", "get", "/api/visits/{id}/followups", None),
+    ("visit", "get", "/api/visits/{id}/followup-events", None),
+    ("visit", "get", "/records/visits/{id}/followup-card.pdf", None),
+    ("episode", "post", "/api/episodes/{id}/outcomes", {"measure": "nprs", "score": 5}),
+    ("episode", "get", "/api/episodes/{id}/progress", None),
+    ("episode", "get", "/records/episodes/{id}/progress", None),
+    ("patient", "get", "/api/patients/{id}/fhir", None),
 ]
 
 

@@ -24,7 +24,7 @@ TOKEN = accounts.issue_token(_store, _email)
 app = create_app(load_catalog(), _store)
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", app).include(
-    path_regex=r"^/api/(patients|episodes|visits)"
+    path_regex=r"^/api/(patients|episodes|visits|clinic)"
 )
 
 

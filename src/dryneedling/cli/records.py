@@ -224,7 +224,8 @@ def demo_seed(
     def render(console) -> None:
         console.print(
             f"demo clinic {summary.clinic_id}: {summary.patients} patients, {summary.episodes} episodes, "
-            f"{summary.visits} visits, {summary.adverse_events} adverse events"
+            f"{summary.visits} visits, {summary.adverse_events} adverse events, "
+            f"{summary.outcome_scores} outcome scores"
         )
         console.print(f"owner {summary.owner_email}, API token: {summary.owner_token}", soft_wrap=True)
 

@@ -125,6 +125,14 @@ class SqlStore:
         with self._transaction(False, followup_token_hash=token_hash) as connection:
             return followup_by_token_hash(connection, token_hash)
 
+    # -- outcome measures and the clinic dashboard (dryneedling.db.outcomes) ----------------------------
+    @contextmanager
+    def outcomes(self, clinic_id: uuid.UUID, write: bool = True) -> Iterator[Any]:
+        from dryneedling.db.outcomes import SqlOutcomes
+
+        with self._transaction(write, clinic_id) as connection:
+            yield SqlOutcomes(connection, clinic_id)
+
     def public_questions_clinic(self) -> uuid.UUID | None:
         from dryneedling.db.questions import public_questions_clinic
 
@@ -169,6 +177,13 @@ class OneTransaction:
     def accounts(self, write: bool = True) -> Iterator[SqlAccounts]:
         self._scope(None)
         yield SqlAccounts(self.connection)
+
+    @contextmanager
+    def outcomes(self, clinic_id: uuid.UUID, write: bool = True) -> Iterator[Any]:
+        from dryneedling.db.outcomes import SqlOutcomes
+
+        self._scope(clinic_id)
+        yield SqlOutcomes(self.connection, clinic_id)
 
 
 class ClinicScoped:

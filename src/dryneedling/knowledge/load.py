@@ -244,6 +244,41 @@ def _check_measure(c: _Collector, path: Path, m: Measure, sources: Mapping[str, 
         _check_refs(c, path, m.id, "cutoff.source", cited, sources, "source")
     extra = [*m.sources, *m.licensing_sources, *([m.bands_source] if m.bands_source else [])]
     _check_refs(c, path, m.id, "sources", extra, sources, "source")
+    variant_ids = {v.id for v in m.variants}
+    for i, value in enumerate(m.mcid):
+        if value.variant is not None and value.variant not in variant_ids:
+            c.add(
+                path,
+                m.id,
+                f"mcid.{i}.variant",
+                f"unknown variant {value.variant!r}; choices: {sorted(variant_ids)}",
+            )
+    _check_entry(c, path, m, sources)
+
+
+def _check_entry(c: _Collector, path: Path, m: Measure, sources: Mapping[str, Source]) -> None:
+    """An entry rule must agree with the measure: items only where shown and summing to the range."""
+    entry = m.entry
+    if entry is None:
+        c.add(path, m.id, "entry", "every measure needs an entry rule (items or totals, and why)")
+        return
+    if entry.recordable and not (m.range or m.variants or entry.lowest is not None):
+        c.add(path, m.id, "entry.recordable", "a score cannot be checked without a range or a lowest value")
+    if entry.items_shown and entry.items is None:
+        c.add(path, m.id, "entry.items", "items_shown needs the item scoring")
+    items = entry.items
+    if items is None:
+        return
+    _check_refs(c, path, m.id, "entry.items.source", [items.source], sources, "source")
+    if items.min >= items.max:
+        c.add(path, m.id, "entry.items", f"item min {items.min} must be below max {items.max}")
+    if m.range is not None:
+        if items.total == "sum" and items.count is not None:
+            span = (items.count * items.min, items.count * items.max)
+        else:
+            span = (items.min, items.max)
+        if tuple(span) != tuple(m.range):
+            c.add(path, m.id, "entry.items", f"items give {span[0]:g}-{span[1]:g}, not the range {m.range}")
 
 
 def _freeze(table: dict) -> Mapping:
@@ -320,6 +355,17 @@ def _load(data_dir: Path) -> KnowledgeBase:
         for i, code in enumerate(cond.icd10):
             _check_refs(c, conditions_path, cond.id, f"icd10.{i}.source", [code.source], sources, "source")
         _check_refs(c, conditions_path, cond.id, "sources", cond.sources, sources, "source")
+    for measure in measures.values():
+        for i, value in enumerate(measure.mcid):
+            _check_refs(
+                c,
+                measures_path,
+                measure.id,
+                f"mcid.{i}.conditions",
+                value.conditions,
+                conditions,
+                "condition",
+            )
 
     for item in items.values():
         _check_refs(c, safety_path, item.id, "sources", item.sources, sources, "source")

@@ -200,6 +200,11 @@ class Mcid(_Frozen):
     context: str
     source: str
     scale_verified: bool = True
+    conditions: tuple[str, ...] = Field(
+        (),
+        description="Condition ids whose population this value was measured in (a project reading of context)",
+    )
+    variant: str | None = Field(None, description="The measure variant (subscale) it applies to, if any")
 
     @computed_field
     @property
@@ -236,6 +241,34 @@ class Cutoff(_Frozen):
     caveat_sources: tuple[str, ...] = ()
 
 
+class ItemScoring(_Frozen):
+    """How item answers make the score, when the knowledge base has it from a source.
+
+    ``count`` None: the patient names the items (PSFS). ``total``: ``sum`` of the items, or their ``mean``.
+    """
+
+    count: int | None = Field(None, ge=1)
+    min: float
+    max: float
+    total: Literal["sum", "mean"]
+    min_answered: int | None = Field(None, ge=1)
+    source: str
+
+
+class MeasureEntry(_Frozen):
+    """How the records take a score of this measure: by items (where the licence lets items be shown and the
+    scoring is sourced) or as a total only; ``recordable`` False when no score can be checked (no verified
+    range). ``lowest``/``highest`` bound a physical measurement that has no published scale."""
+
+    items_shown: bool = False
+    items: ItemScoring | None = None
+    recordable: bool = True
+    unit: str | None = None
+    lowest: float | None = None
+    highest: float | None = None
+    note: str
+
+
 class MeasureVariant(_Frozen):
     """A version of a measure with its own range (TSK-17 vs TSK-11, 15- vs 11-point GROC)."""
 
@@ -268,6 +301,7 @@ class Measure(_Frozen):
     sources: tuple[str, ...] = Field(min_length=1)
     confidence: Confidence
     audit: str | None = None
+    entry: MeasureEntry | None = None
 
     @property
     def usable_mcids(self) -> tuple[Mcid, ...]:

@@ -3,7 +3,9 @@ adverse events, so a new user can look around and benchmarks have data.
 
 Everything goes through the same use cases as real records (assessment, consent, visit checks, signing).
 Names are synthetic; adverse events are drawn per visit with the per-treatment rates of the knowledge base
-(Brady 2014, from ``records/practice.yaml``), so the demo's rates look like published practice.
+(Brady 2014, from ``records/practice.yaml``), so the demo's rates look like published practice. Each episode
+gets up to two of its condition's outcome measures at the first and the last visit (and one in between
+when there are four or more), drawn around the measure's MCID so some episodes reach it and some do not.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dryneedling.catalog import Catalog
 from dryneedling.records.entities import Training, User
 from dryneedling.records.repository import Store
 from dryneedling.services import accounts
+from dryneedling.services import outcomes as outcome_service
 from dryneedling.services import records as service
 
 FIRST = [
@@ -81,6 +84,75 @@ BATCH_PATIENTS = 100
 MEDICINES = [("aspirin", 0.08), ("warfarin", 0.02), ("ibuprofen", 0.10)]
 
 
+def _outcome_plan(rng: random.Random, catalog: Catalog, condition: str) -> list[str]:
+    """Up to two recordable measures of the condition (its recommended ones), or NPRS."""
+    from dryneedling.outcomes.scoring import recordable
+
+    kb = catalog.kb
+    measures = [
+        m for m in kb.conditions[condition].measures if m in kb.measures and recordable(kb.measures[m])
+    ]
+    return rng.sample(measures, k=min(2, len(measures))) if measures else ["nprs"]
+
+
+def _synthetic_scores(rng: random.Random, catalog: Catalog, measure_id: str, condition: str, points: int):
+    """``points`` scores of one measure for one episode, baseline first, improving around the MCID."""
+    from dryneedling.outcomes.progress import choose_mcid
+    from dryneedling.outcomes.scoring import scale
+
+    measure = catalog.kb.measures[measure_id]
+    variant = measure.variants[0].id if measure.variants else None
+    low, high = scale(measure, variant)
+    low = 0.0 if low is None else low
+    high = low + 500 if high is None else high
+    span = high - low
+    mcid = choose_mcid(measure, condition, variant)
+    step = mcid.value if mcid else span / 10
+    better = -1 if measure.direction == "higher_worse" else 1
+    whole = span >= 10
+    # baseline on the worse side of the scale
+    start = low + span * (rng.uniform(0.5, 0.85) if better < 0 else rng.uniform(0.15, 0.5))
+    gain = rng.gauss(1.3 * step, 1.0 * step)
+    scores = []
+    for i in range(points):
+        value = start + better * gain * (i / max(1, points - 1))
+        value = min(high, max(low, value))
+        scores.append(round(value) if whole else round(value, 1))
+    return variant, scores
+
+
+def _record_outcomes(
+    store: Store,
+    rng: random.Random,
+    catalog: Catalog,
+    clinician: User,
+    episode_id,
+    condition: str,
+    days: list[date],
+) -> int:
+    """Score the episode's measures at its first and last visit (and the middle one from four visits)."""
+    if not days:
+        return 0
+    chosen = [0, len(days) - 1] if len(days) > 1 else [0]
+    if len(days) >= 4:
+        chosen.insert(1, len(days) // 2)
+    recorded = 0
+    for measure_id in _outcome_plan(rng, catalog, condition):
+        variant, scores = _synthetic_scores(rng, catalog, measure_id, condition, len(chosen))
+        for index, value in zip(chosen, scores, strict=True):
+            outcome_service.record_outcome(
+                store,
+                catalog,
+                clinician,
+                episode_id,
+                outcome_service.OutcomeIn(
+                    measure=measure_id, score=float(value), variant=variant, date=days[index]
+                ),
+            )
+            recorded += 1
+    return recorded
+
+
 @dataclass(frozen=True)
 class DemoSummary:
     clinic_id: str
@@ -94,6 +166,7 @@ class DemoSummary:
     followups_pending: int = 0
     followups_expired: int = 0
     patient_reported_events: int = 0
+    outcome_scores: int = 0
 
 
 def _profile(rng: random.Random, catalog: Catalog, age: int, sex: str) -> dict:
@@ -169,7 +242,9 @@ def seed(store: Store, catalog: Catalog, patients: int, random_seed: int = 1) ->
     accounts.add_user(store, clinic.id, f"auditor.{tag}@demo.invalid", "auditor", None, name="Demo Auditor")
     rates = {c.id: c.rates.get("brady_2014", 0.0) / 100 for c in catalog.practice.adverse_events}
     today = date.today()
-    episodes = visits = events = 0
+    episodes = visits = events = scores = 0
+    # A separate stream for outcome scores, so adding them left the rest of the demo exactly as it was.
+    outcome_rng = random.Random(random_seed + 7919)
     from dryneedling.services.demo_followups import DemoFollowUps
 
     followups = DemoFollowUps()
@@ -177,8 +252,11 @@ def seed(store: Store, catalog: Catalog, patients: int, random_seed: int = 1) ->
         # a batch of patients in one transaction (when the store offers it): the same use cases and checks
         with _batch(store) as batch:
             for number in range(first, min(first + BATCH_PATIENTS, patients)):
-                counts = _seed_patient(batch, catalog, rng, clinicians, rates, today, tag, number, followups)
+                counts = _seed_patient(
+                    batch, catalog, rng, clinicians, rates, today, tag, number, followups, outcome_rng
+                )
                 episodes, visits, events = episodes + counts[0], visits + counts[1], events + counts[2]
+                scores += counts[3]
     token = accounts.issue_token(store, owner_email, name="demo")
     return DemoSummary(
         clinic_id=str(clinic.id),
@@ -192,6 +270,7 @@ def seed(store: Store, catalog: Catalog, patients: int, random_seed: int = 1) ->
         followups_pending=followups.pending,
         followups_expired=followups.expired,
         patient_reported_events=followups.events,
+        outcome_scores=scores,
     )
 
 
@@ -205,12 +284,14 @@ def _seed_patient(
     tag: str,
     number: int,
     followups: Any,
-) -> tuple[int, int, int]:
+    outcome_rng: random.Random,
+) -> tuple[int, int, int, int]:
     """One synthetic patient with their episodes, consent and visits, and the patient's answers to the
-    follow-up links of signed visits (counted in ``followups``); (episodes, visits, adverse events)."""
+    follow-up links of signed visits (counted in ``followups``) and outcome scores over the episode;
+    (episodes, visits, adverse events, outcome scores)."""
     from dryneedling.services.demo_followups import add_history
 
-    episodes = visits = events = 0
+    episodes = visits = events = scores = 0
     clinician = rng.choice(clinicians)
     age = rng.randint(18, 85)
     sex = rng.choices(["female", "male"], weights=[60, 40])[0]
@@ -239,7 +320,9 @@ def _seed_patient(
             service.ConsentIn(signed_by="patient", signer_name=patient.name, copy_given=True),
         )
         day = today - timedelta(days=rng.randint(70, 365))  # six visits at most 10 days apart end by today
+        days: list[date] = []
         for _ in range(rng.choice([1, 2, 2, 3, 3, 4, 5, 6])):
+            days.append(day)
             needling = _needling(rng, report, profile["side"])
             before = rng.randint(2, 8)
             adverse = [
@@ -280,7 +363,10 @@ def _seed_patient(
                         service.AmendmentIn(text="Demo amendment: corrected LTR count."),
                     )
             day += timedelta(days=rng.randint(4, 10))
-    return episodes, visits, events
+        scores += _record_outcomes(
+            store, outcome_rng, catalog, clinician, episode.id, profile["condition"], days
+        )
+    return episodes, visits, events, scores
 
 
 @contextmanager

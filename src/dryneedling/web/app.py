@@ -113,6 +113,11 @@ def create_app(
     app.include_router(tokens_router)
     app.include_router(account_router)
     app.add_middleware(SecurityHeaders, production=settings.production)  # outermost: on every answer
+    from dryneedling.web.outcomes import pages as outcome_pages
+    from dryneedling.web.outcomes import router as outcomes_router  # outcome measures, dashboard (issue 11)
+
+    app.include_router(outcomes_router)
+    app.include_router(outcome_pages)
     app.openapi = lambda: _openapi_with_profile(app)
     return app
 
