@@ -12,14 +12,19 @@ What it measures (each in a fresh Python process, as a person printing one repor
   the patient handout; the targets apply here: clinician within 2x and patient within 1.5x of the floor.
   The catalog comes from the validated-catalog cache, as it does for ``dryneedling assess`` (a clinician's
   machine has it after the first command): the bench points ``DRYNEEDLING_CACHE_DIR`` at a fresh temporary
-  directory and warms it once before timing. Parsing and validating every YAML file instead (``kb check``,
+  directory and warms it once before timing (that round also writes the bytecode of every module into a
+  temporary ``PYTHONPYCACHEPREFIX``, as pip does on install, whatever ``PYTHONDONTWRITEBYTECODE`` says).
+  Parsing and validating every YAML file instead (``kb check``,
   the web app's start-up) is shown on one more line, not judged;
+- WeasyPrint alone: ``python -c`` importing WeasyPrint and printing the very HTML the library makes for
+  each audience (written to a file beforehand), so the report shows how much of each PDF is WeasyPrint
+  laying out the document and how much is the library (imports, catalog, report, HTML);
 - the command: ``dryneedling assess EXAMPLE --format pdf``, the same plus the CLI's own imports (every
   command module is imported to register it; ``evidence pool`` loads numpy/scipy for its help text).
 Ratios are printed for wall and CPU time; a target counts as met on either (on 2 cores shared with other
 work, wall time is mostly waiting for a core, CPU time moves much less). Then, in this process, the
-render-only times (report already built, WeasyPrint warm), to show where the
-time goes.
+render-only times (report already built, WeasyPrint warm), to show where the time goes. Exits 1 (printing
+FAIL) when a PDF is over its target.
 """
 
 from __future__ import annotations
@@ -46,6 +51,9 @@ PLAIN_PAGE = (
     "by WeasyPrint with nothing else on the page.</p>" * 3 + "</body></html>"
 )
 FLOOR_CODE = "import sys\nfrom weasyprint import HTML\nHTML(string=sys.argv[1]).write_pdf(sys.argv[2])\n"
+HTML_FILE_CODE = (
+    "import sys\nfrom weasyprint import HTML\nHTML(filename=sys.argv[1]).write_pdf(sys.argv[2])\n"
+)
 LIBRARY_CODE = (
     "import sys\n"
     "from pathlib import Path\n"
@@ -85,6 +93,20 @@ def best_process_times(cases: dict[str, list[str]], repeat: int, env: dict[str, 
     return best
 
 
+def write_printed_html(example: Path, audience: str, folder: Path) -> Path:
+    """The HTML the library prints for ``audience`` (as ``render_pdf`` makes it), written to a file."""
+    from dryneedling.assessment.profile import load_profile
+    from dryneedling.assessment.report import build_report
+    from dryneedling.catalog import load_catalog
+    from dryneedling.render.html import render_html
+
+    catalog = load_catalog()
+    report = build_report(load_profile(example, catalog), catalog, audience=audience)
+    path = folder / f"{audience}.html"
+    path.write_text(render_html(report, audience, fold=False, catalog=catalog), encoding="utf-8")
+    return path
+
+
 def best_time(func, repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -116,12 +138,24 @@ def main() -> int:
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        env = os.environ | {"DRYNEEDLING_CACHE_DIR": str(out / "cache")}
+        # Bytecode caching on, in a temporary PYTHONPYCACHEPREFIX written by the warm-up round, as for an
+        # installed package (pip compiles on install): an inherited PYTHONDONTWRITEBYTECODE would otherwise
+        # make the project, and only the project, recompile its sources on every run.
+        env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+        env |= {"PYTHONPYCACHEPREFIX": str(out / "pycache"), "DRYNEEDLING_CACHE_DIR": str(out / "cache")}
         cold = env | {"DRYNEEDLING_CACHE_DIR": "off"}
         library = [sys.executable, "-c", LIBRARY_CODE, str(args.example)]
         cases = {"floor": [sys.executable, "-c", FLOOR_CODE, PLAIN_PAGE, str(out / "floor.pdf")]}
         for audience in ("clinician", "patient"):
             cases[audience] = [*library, audience, str(out / f"{audience}.pdf")]
+            html_file = write_printed_html(args.example, audience, out)
+            cases[f"html {audience}"] = [
+                sys.executable,
+                "-c",
+                HTML_FILE_CODE,
+                str(html_file),
+                str(out / "x.pdf"),
+            ]
         for audience in ("clinician", "patient"):
             cases[f"cli {audience}"] = [sys.executable, "-m", "dryneedling", "assess", str(args.example)]
             cases[f"cli {audience}"] += [
@@ -132,7 +166,8 @@ def main() -> int:
                 "-o",
                 str(out / "cli.pdf"),
             ]
-        _run(cases["patient"], env)  # warms the catalog cache (and the OS file cache, the bytecode)
+        for argv in cases.values():  # warms the catalog cache, the bytecode and the OS file cache
+            _run(argv, env)
         times = best_process_times(cases, args.repeat, env)
         uncached = best_process_times({"patient": cases["patient"]}, max(1, args.repeat // 2), cold)[
             "patient"
@@ -156,6 +191,8 @@ def main() -> int:
             print(line(f"{audience} PDF, fresh process ({pages} pages)", *times[audience], TARGETS[audience]))
             failed |= min(times[audience][0] / floor, times[audience][1] / floor_cpu) > TARGETS[audience]
         print(line("patient PDF, no catalog cache (every file validated)", *uncached))
+        for audience in ("clinician", "patient"):
+            print(line(f"WeasyPrint alone, the {audience} PDF's HTML", *times[f"html {audience}"]))
         for audience in ("clinician", "patient"):
             print(line(f"dryneedling assess --format pdf -a {audience}", *times[f"cli {audience}"]))
 
