@@ -44,7 +44,7 @@ def test_it_places_every_region_on_a_known_view():
 
 def test_it_gives_each_drawn_region_a_plain_title_from_the_knowledge_base():
     kb = shipped_catalog().kb
-    groups = _groups(body_chart_svg({}))
+    groups = _groups(body_chart_svg({}, {rid: region.label for rid, region in kb.regions.items()}))
     drawn = {g.get("data-region") for g in groups}
     assert drawn == set(kb.regions)
     for group in groups:

@@ -13,6 +13,7 @@ from dryneedling.errors import InputError
 from dryneedling.render.body_chart import HIGHLIGHT_STYLES
 from dryneedling.render.context import DocumentContext
 from dryneedling.render.html import SUMMARY_MUSCLES, render_html, render_report_fragment
+from shipped import shipped_catalog
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
 
@@ -65,7 +66,7 @@ def test_it_has_examples_to_render():
 @pytest.mark.parametrize("stem", STEMS)
 @pytest.mark.parametrize("audience", ["clinician", "patient"])
 def test_it_renders_every_example_without_missing_values(example_reports, stem, audience):
-    html = render_html(example_reports[(stem, audience)], audience)
+    html = render_html(example_reports[(stem, audience)], audience, catalog=shipped_catalog())
     text = " ".join(visible_blocks(html))
     assert html.startswith("<!doctype html>")
     for raw in ("None", "nan", "NaN", "undefined", "{{", "{%"):
@@ -75,7 +76,7 @@ def test_it_renders_every_example_without_missing_values(example_reports, stem, 
 @pytest.mark.parametrize("stem", STEMS)
 def test_it_shows_the_clinician_every_part_with_citations_and_confidence(example_reports, stem):
     report = example_reports[(stem, "clinician")]
-    html = render_html(report, "clinician")
+    html = render_html(report, "clinician", catalog=shipped_catalog())
     for section in (
         "screening",
         "chart",
@@ -107,7 +108,7 @@ def test_it_shows_the_clinician_every_part_with_citations_and_confidence(example
 @pytest.mark.parametrize("stem", STEMS)
 def test_it_gives_the_patient_only_plain_wording_from_the_report(example_reports, stem):
     report = example_reports[(stem, "patient")]
-    html = render_html(report, "patient")
+    html = render_html(report, "patient", catalog=shipped_catalog())
     assert 'class="cite"' not in html and 'href="#src-' not in html
     for item in report.screening.items:
         assert item.action not in html or item.action == item.patient_text
@@ -117,7 +118,7 @@ def test_it_gives_the_patient_only_plain_wording_from_the_report(example_reports
 
 @pytest.mark.parametrize("stem", STEMS)
 def test_it_keeps_the_patient_handout_at_reading_grade_8_or_lower(example_reports, stem, reading_grade):
-    html = render_html(example_reports[(stem, "patient")], "patient")
+    html = render_html(example_reports[(stem, "patient")], "patient", catalog=shipped_catalog())
     grade = reading_grade(as_prose(visible_blocks(html)))
     assert grade <= MAX_PATIENT_GRADE, f"{stem}: Flesch-Kincaid grade {grade:.1f}"
 
@@ -126,7 +127,7 @@ def test_it_keeps_the_patient_handout_at_reading_grade_8_or_lower(example_report
 def test_it_leaves_evidence_unsafe_for_patients_out_of_the_handout(example_reports, stem):
     # Even given the clinician's report (all rows), the handout lists only its few patient-safe highlights.
     report = example_reports[(stem, "clinician")]
-    shown = set(re.findall(r'data-row="([^"]+)"', render_html(report, "patient")))
+    shown = set(re.findall(r'data-row="([^"]+)"', render_html(report, "patient", catalog=shipped_catalog())))
     safe = {row["id"] for row in report.evidence.rows if row.get("patient_safe") and row.get("plain_summary")}
     assert shown == {row["id"] for row in report.evidence.patient_highlights}
     assert shown <= safe and len(shown) <= PATIENT_HIGHLIGHTS
@@ -137,7 +138,7 @@ def test_it_leaves_evidence_unsafe_for_patients_out_of_the_handout(example_repor
 def test_it_shades_the_painful_regions_on_the_report_chart(example_reports):
     stem = STEMS[0]
     report = example_reports[(stem, "clinician")]
-    html = render_html(report, "clinician")
+    html = render_html(report, "clinician", catalog=shipped_catalog())
     for region in report.profile.pain_regions:
         assert re.search(rf'data-region="{region}" data-view="\w+" data-kind="(pain|both)"', html), region
 
@@ -145,7 +146,7 @@ def test_it_shades_the_painful_regions_on_the_report_chart(example_reports):
 def test_it_refuses_an_unknown_audience(example_reports):
     report = next(iter(example_reports.values()))
     with pytest.raises(InputError) as caught:
-        render_html(report, "press")
+        render_html(report, "press", catalog=shipped_catalog())
     assert caught.value.field == "audience"
 
 
@@ -154,13 +155,15 @@ OVERCLAIMS = re.compile(r"\b(cures?|cured|proven|proves|guarantee[sd]?|definitel
 
 @pytest.mark.parametrize("stem", STEMS)
 def test_it_never_overclaims_in_the_patient_handout(example_reports, stem):
-    text = " ".join(visible_blocks(render_html(example_reports[(stem, "patient")], "patient")))
+    text = " ".join(
+        visible_blocks(render_html(example_reports[(stem, "patient")], "patient", catalog=shipped_catalog()))
+    )
     assert not OVERCLAIMS.findall(text)
 
 
 def test_it_says_which_arm_each_estimate_favours_in_the_clinician_report(example_reports):
     report = example_reports[("neck_pain_headache", "clinician")]
-    html = render_html(report, "clinician")
+    html = render_html(report, "clinician", catalog=shipped_catalog())
     for row in report.evidence.rows:
         body = re.search(rf'data-id="{row["id"]}">(.*?)</tbody>', html, re.S).group(1)
         assert f"<td>{row['favours_label']}</td>" in body, row["id"]
@@ -175,7 +178,7 @@ def _section(html: str, section_id: str) -> str:
 @pytest.mark.parametrize("stem", STEMS)
 def test_it_opens_the_clinician_report_with_a_summary_of_what_to_do(example_reports, stem):
     report = example_reports[(stem, "clinician")]
-    html = render_html(report, "clinician")
+    html = render_html(report, "clinician", catalog=shipped_catalog())
     assert html.index('id="summary"') < html.index('id="screening"') < html.index('id="bibliography"')
     summary = _section(html, "summary")
     text = " ".join(visible_blocks(summary))
@@ -196,30 +199,33 @@ def test_it_opens_the_clinician_report_with_a_summary_of_what_to_do(example_repo
 
 def test_it_folds_the_details_on_screen_and_prints_them_open(example_reports):
     report = example_reports[("shoulder", "clinician")]
-    folded = render_report_fragment(report, "clinician")
-    printed = render_html(report, "clinician", fold=False)
+    folded = render_report_fragment(report, "clinician", catalog=shipped_catalog())
+    printed = render_html(report, "clinician", fold=False, catalog=shipped_catalog())
     assert folded.count("<details>") >= 8 and "<details>" not in printed
     assert "<details" not in _section(folded, "summary")
 
 
 def test_it_prints_who_and_when_or_lines_to_write_on(example_reports):
     report = example_reports[("shoulder", "clinician")]
-    blank = render_html(report, "clinician", DocumentContext())
+    blank = render_html(report, "clinician", DocumentContext(), catalog=shipped_catalog())
     assert blank.count('class="blank"') == 4
     filled = render_html(
         report,
         "clinician",
         DocumentContext(clinic="Riverside PT", clinician="A. Physio", patient_name="Jo", patient_id="0042"),
+        catalog=shipped_catalog(),
     )
     assert 'class="blank"' not in filled
     for value in ("Riverside PT", "A. Physio", "Jo", "0042", "dryneedling 0.1.0"):
         assert value in filled
-    handout = render_html(example_reports[("shoulder", "patient")], "patient")
+    handout = render_html(example_reports[("shoulder", "patient")], "patient", catalog=shipped_catalog())
     assert "Your initials" in handout and "risks" in handout
 
 
 def test_it_links_each_source_out_where_the_bibliography_knows_where(example_reports):
-    html = render_html(example_reports[("neck_pain_headache", "clinician")], "clinician")
+    html = render_html(
+        example_reports[("neck_pain_headache", "clinician")], "clinician", catalog=shipped_catalog()
+    )
     entries = re.findall(r'<li id="src-[^"]+"[^>]*>(.*?)</li>', html, re.S)
     linked = [entry for entry in entries if 'class="source-link" href="http' in entry]
     assert len(linked) >= len(entries) * 0.8
@@ -227,7 +233,7 @@ def test_it_links_each_source_out_where_the_bibliography_knows_where(example_rep
 
 @pytest.mark.parametrize("stem", STEMS)
 def test_it_names_the_chart_colours_the_handout_draws(example_reports, stem):
-    html = render_html(example_reports[(stem, "patient")], "patient")
+    html = render_html(example_reports[(stem, "patient")], "patient", catalog=shipped_catalog())
     key = " ".join(visible_blocks(re.search(r'<p class="chart-key">(.*?)</p>', html, re.S).group(1)))
     for kind, style in HIGHLIGHT_STYLES.items():
         drawn = f'data-kind="{kind}"' in html
@@ -235,31 +241,43 @@ def test_it_names_the_chart_colours_the_handout_draws(example_reports, stem):
 
 
 def test_it_tells_the_patient_what_they_told_us(example_reports):
-    html = render_html(example_reports[("neck_pain_headache", "patient")], "patient")
+    html = render_html(
+        example_reports[("neck_pain_headache", "patient")], "patient", catalog=shipped_catalog()
+    )
     told = " ".join(visible_blocks(_section(html, "about-you")))
     assert "right side" in told and "temple" in told.lower() and "6 out of 10" in told
 
 
 def test_it_marks_only_the_recorded_side_on_the_report_chart(example_reports):
     # neck_pain_headache records pain on the right: the temple is shaded on one side only.
-    html = render_html(example_reports[("neck_pain_headache", "clinician")], "clinician")
+    html = render_html(
+        example_reports[("neck_pain_headache", "clinician")], "clinician", catalog=shipped_catalog()
+    )
     assert re.search(r'data-region="temple" data-view="front" data-kind="\w+" data-side="right"', html)
 
 
 @pytest.mark.parametrize("stem", STEMS)
 def test_it_prints_no_internal_labels_or_unreported_placeholders(example_reports, stem):
-    text = " ".join(visible_blocks(render_html(example_reports[(stem, "clinician")], "clinician")))
+    text = " ".join(
+        visible_blocks(
+            render_html(example_reports[(stem, "clinician")], "clinician", catalog=shipped_catalog())
+        )
+    )
     assert not re.search(r"\bSMD_\w+|\bMD_NMA\b|n/r|at most high", text)
 
 
 def test_it_shows_a_run_of_citation_numbers_as_a_range(example_reports):
-    html = render_html(example_reports[("neck_pain_headache", "clinician")], "clinician")
+    html = render_html(
+        example_reports[("neck_pain_headache", "clinician")], "clinician", catalog=shipped_catalog()
+    )
     assert re.search(r'<a class="cite" href="#src-[^"]+" title="[^"]*">1\u2013\d+</a>', html)
 
 
 def test_it_names_the_side_and_the_areas_where_needles_must_not_go(example_reports):
     """The lymphoedema arm is the right one: the summary must not read as if both arms were off limits."""
-    html = render_html(example_reports[("lymphedema_shoulder", "clinician")], "clinician")
+    html = render_html(
+        example_reports[("lymphedema_shoulder", "clinician")], "clinician", catalog=shipped_catalog()
+    )
     prose = as_prose(visible_blocks(html))
     assert "No needles in, right side: Shoulder and upper arm; Elbow and forearm; Wrist and hand" in prose
     assert "left side:" not in prose and "lateral_shoulder_deltoid" not in prose

@@ -14,6 +14,7 @@ import pytest
 from dryneedling import __version__
 from dryneedling.render.context import DocumentContext
 from dryneedling.render.pdf import pdf_document, render_pdf
+from shipped import shipped_catalog
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
 STEMS = [path.stem for path in EXAMPLES]
@@ -38,7 +39,7 @@ def _page_size(info: dict[str, str]) -> tuple[float, float]:
 @pytest.mark.parametrize("stem", STEMS)
 @pytest.mark.parametrize("audience", ["clinician", "patient"])
 def test_it_prints_every_example_on_a4_within_its_page_budget(example_reports, stem, audience, tmp_path):
-    pdf = render_pdf(example_reports[(stem, audience)], audience, PRINTED)
+    pdf = render_pdf(example_reports[(stem, audience)], audience, PRINTED, catalog=shipped_catalog())
     assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF")
     if not POPPLER:
         pytest.skip("pdfinfo/pdftotext/pdffonts (poppler-utils) not installed: page checks skipped")
@@ -66,7 +67,7 @@ def test_it_prints_every_example_on_a4_within_its_page_budget(example_reports, s
 def test_it_prints_on_the_paper_asked_for(example_reports, paper, tmp_path):
     report = example_reports[("shoulder", "patient")]
     path = tmp_path / f"{paper}.pdf"
-    path.write_bytes(render_pdf(report, "patient", DocumentContext(paper=paper)))
+    path.write_bytes(render_pdf(report, "patient", DocumentContext(paper=paper), catalog=shipped_catalog()))
     if not POPPLER:
         pytest.skip("pdfinfo (poppler-utils) not installed")
     width, height = _page_size(_pdfinfo(path))
@@ -76,7 +77,7 @@ def test_it_prints_on_the_paper_asked_for(example_reports, paper, tmp_path):
 
 def test_it_opens_the_clinician_pdf_with_the_summary_and_links_its_sources(example_reports, tmp_path):
     report = example_reports[("neck_pain_headache", "clinician")]
-    document = pdf_document(report, "clinician", PRINTED)
+    document = pdf_document(report, "clinician", PRINTED, catalog=shipped_catalog())
     links = [link for page in document.pages for link in page.links]
     external = {target for kind, target, *_ in links if kind == "external"}
     # Links out to the sources (DOI, PubMed or the page) are in the file, not only citation numbers.
@@ -114,7 +115,7 @@ def test_it_prints_the_consent_line_and_who_the_handout_is_for(example_reports, 
     report = example_reports[("neck_pain_headache", "patient")]
     document = DocumentContext(patient_name="Jo Example", clinician="A. Physio", clinic="Riverside PT")
     path = tmp_path / "handout.pdf"
-    path.write_bytes(render_pdf(report, "patient", document))
+    path.write_bytes(render_pdf(report, "patient", document, catalog=shipped_catalog()))
     if not POPPLER:
         pytest.skip("pdftotext (poppler-utils) not installed")
     text = " ".join(

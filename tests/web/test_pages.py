@@ -94,11 +94,14 @@ def test_it_shows_the_same_report_for_a_pasted_profile_as_the_core_builds(client
     response = client.post("/assess/report", data={"profile_text": example.read_text()}, headers=HTML)
     assert response.status_code == 200, response.text[:300]
     clinician = render_report_fragment(
-        build_report(load_profile(example, shipped_catalog()), shipped_catalog()), "clinician"
+        build_report(load_profile(example, shipped_catalog()), shipped_catalog()),
+        "clinician",
+        catalog=shipped_catalog(),
     )
     patient = render_report_fragment(
         build_report(load_profile(example, shipped_catalog()), shipped_catalog(), audience="patient"),
         "patient",
+        catalog=shipped_catalog(),
     )
     assert clinician in response.text and patient in response.text
 

@@ -101,17 +101,18 @@ def assess(
         elif output_format is Format.text:
             from dryneedling.render.text import render_text
 
-            data = render_text(report, audience.value, color=output is None and sys.stdout.isatty())
+            color = output is None and sys.stdout.isatty()
+            data = render_text(report, audience.value, color=color, catalog=catalog)
         elif output_format is Format.html:
             from dryneedling.render.html import render_html
 
-            data = render_html(report, audience.value, document)
+            data = render_html(report, audience.value, document, catalog=catalog)
         else:
             if output is None and sys.stdout.isatty():
                 raise InputError("--output", "PDF is binary: give -o FILE.pdf or redirect standard output")
             from dryneedling.render.pdf import render_pdf
 
-            data = render_pdf(report, audience.value, document)
+            data = render_pdf(report, audience.value, document, catalog=catalog)
     except InputError as error:
         fail(error)
     _write(data, output)

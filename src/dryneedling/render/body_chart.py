@@ -92,13 +92,6 @@ def legend_words(highlight: Mapping[str, str]) -> list[tuple[str, str]]:
     ]
 
 
-def default_region_labels() -> dict[str, str]:
-    """Plain labels of the knowledge base's body regions."""
-    from dryneedling.knowledge import load_knowledge
-
-    return {region_id: region.label for region_id, region in load_knowledge().regions.items()}
-
-
 def _shape(spec: Mapping, mirrored: bool, attrs: str) -> str:
     if "ellipse" in spec:
         cx, cy, rx, ry = spec["ellipse"]
@@ -234,7 +227,8 @@ def body_chart_svg(
 
     ``highlight`` maps a body-region id to ``"pain"``, ``"referral"`` or ``"both"`` (see
     :func:`highlight_for`); other regions are drawn unshaded but stay clickable when ``interactive``.
-    ``labels`` maps region ids to plain labels (default: the knowledge base's labels). ``sides`` maps a
+    ``labels`` maps region ids to plain labels (pass the knowledge base's region labels; a region without
+    one is titled by its id, readable). ``sides`` maps a
     highlighted region to the person's side ("left", "right" or "bilateral"); a region drawn on both sides
     of the figure is then shaded on that side only (no entry, or "bilateral": both). ``marked_only`` leaves
     unshaded regions out (a printed chart: they are invisible there and cost layout time). A highlighted id
@@ -254,7 +248,7 @@ def body_chart_svg(
     bad_sides = sorted({str(side) for side in sides.values() if side is not None and side not in SIDES})
     if bad_sides:
         raise ValueError(f"unknown side(s): {', '.join(bad_sides)}")
-    labels = labels if labels is not None else default_region_labels()
+    labels = dict(labels or {})
 
     width = 2 * FIGURE_WIDTH + VIEW_GAP
     height = FIGURE_HEIGHT + LEGEND_HEIGHT

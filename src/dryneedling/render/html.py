@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import (
     BytecodeCache,
@@ -27,6 +27,10 @@ from dryneedling.errors import InputError
 from dryneedling.render.body_chart import body_chart_svg, charted_region_ids, highlight_for, legend_words
 from dryneedling.render.context import DocumentContext, versions
 from dryneedling.vocabulary import AUDIENCES, Audience  # noqa: F401 (one definition, re-exported)
+
+if TYPE_CHECKING:
+    from dryneedling.catalog import Catalog
+    from dryneedling.knowledge.load import KnowledgeBase
 
 DECISION_LABELS = {
     "suitable": "No contraindication found",
@@ -47,18 +51,10 @@ def check_audience(audience: str) -> str:
     return audience
 
 
-@cache
-def _knowledge() -> Any:
-    from dryneedling.knowledge import load_knowledge
-
-    return load_knowledge()
-
-
-def blocked_where(report: Any) -> str:
+def blocked_where(report: Any, kb: KnowledgeBase) -> str:
     """Where needles must not go, with the side ("right side: Shoulder and upper arm; Elbow and forearm")."""
     from dryneedling.knowledge.regions import describe_regions
 
-    kb = _knowledge()
     parts = []
     for item in report.screening.items:
         if item.effect == "blocks_regions" and item.regions:
@@ -67,9 +63,8 @@ def blocked_where(report: Any) -> str:
     return " / ".join(parts)
 
 
-def region_label(region_id: str) -> str:
+def region_label(region_id: str, kb: KnowledgeBase) -> str:
     """Plain label of a body region or area id (the id itself, readable, when it is neither)."""
-    kb = _knowledge()
     if region_id in kb.regions:
         return kb.regions[region_id].label
     if region_id in kb.areas:
@@ -77,19 +72,17 @@ def region_label(region_id: str) -> str:
     return region_id.replace("_", " ")
 
 
-def condition_label(condition_id: str | None) -> str:
+def condition_label(condition_id: str | None, kb: KnowledgeBase) -> str:
     """Plain label of a condition id."""
     if not condition_id:
         return ""
-    kb = _knowledge()
     return (
         kb.conditions[condition_id].label if condition_id in kb.conditions else condition_id.replace("_", " ")
     )
 
 
-def referral_zones(report: Any) -> list[str]:
+def referral_zones(report: Any, kb: KnowledgeBase) -> list[str]:
     """Every referral zone of the report's candidate muscles (from the atlas), drawable on the chart."""
-    kb = _knowledge()
     zones: list[str] = []
     for candidate in report.candidate_muscles:
         muscle = kb.muscles.get(candidate.muscle)
@@ -99,13 +92,12 @@ def referral_zones(report: Any) -> list[str]:
     return zones
 
 
-def chart_marks(report: Any) -> tuple[dict[str, str], dict[str, str | None]]:
+def chart_marks(report: Any, kb: KnowledgeBase) -> tuple[dict[str, str], dict[str, str | None]]:
     """What the report's body chart shades (region -> pain / referral / both) and on which side.
 
     Painful regions take the side recorded in the profile; a referral zone takes its muscle's side (trigger
     points refer pain to their own side), else the profile's. No side recorded: both sides are shaded.
     """
-    kb = _knowledge()
     drawable = charted_region_ids()
     side = report.profile.side
     sides: dict[str, str | None] = {}
@@ -129,10 +121,10 @@ def chart_marks(report: Any) -> tuple[dict[str, str], dict[str, str | None]]:
     return highlight_for(pain, referral), sides
 
 
-def report_chart(report: Any) -> str:
+def report_chart(report: Any, kb: KnowledgeBase) -> str:
     """The body chart of a report: painful regions and the candidate muscles' referral zones."""
-    highlight, sides = chart_marks(report)
-    labels = {region_id: region.label for region_id, region in _knowledge().regions.items()}
+    highlight, sides = chart_marks(report, kb)
+    labels = {region_id: region.label for region_id, region in kb.regions.items()}
     return body_chart_svg(
         highlight, labels, title="Body chart: where it hurts", sides=sides, marked_only=True
     )
@@ -188,10 +180,10 @@ def summary_items(report: Any) -> list[Any]:
     return items[:SUMMARY_ITEMS]
 
 
-def told_us(profile: Any) -> str:
+def told_us(profile: Any, kb: KnowledgeBase) -> str:
     """What the person told us, in plain short sentences, from the profile (for the handout)."""
     profile = _fields(profile)
-    regions = [region_label(r).lower() for r in profile.get("pain_regions", [])]
+    regions = [region_label(r, kb).lower() for r in profile.get("pain_regions", [])]
     side = profile.get("side")
     sentences = []
     if regions:
@@ -224,16 +216,16 @@ def _fields(profile: Any) -> dict[str, Any]:
     return {**profile.model_dump(mode="json"), "medications": [str(m) for m in profile.medications]}
 
 
-def person_line(profile: Any, audience: str = "clinician") -> str:
+def person_line(profile: Any, kb: KnowledgeBase) -> str:
     """One line about the person from what the profile records (nothing invented for what is missing)."""
     profile = _fields(profile)
     bits: list[str] = []
     age, sex = profile.get("age"), _humanise(profile.get("sex"))
     if age is not None:
         bits.append(f"{_number(age)}-year-old {sex}".strip() if sex else f"age {_number(age)}")
-    bits.append(condition_label(profile.get("condition")))
+    bits.append(condition_label(profile.get("condition"), kb))
     side = profile.get("side")
-    regions = ", ".join(region_label(r).lower() for r in profile.get("pain_regions", []))
+    regions = ", ".join(region_label(r, kb).lower() for r in profile.get("pain_regions", []))
     if regions:
         bits.append(
             f"pain in {regions}"
@@ -288,8 +280,12 @@ def _humanise(value: Any) -> str:
 class _Citations:
     """Numbers sources in order of first citation so the bibliography reads like a paper's."""
 
-    def __init__(self, sources: dict[str, str]) -> None:
+    def __init__(self, sources: dict[str, str], kb: KnowledgeBase, tooltips: bool = True) -> None:
         self.sources = sources
+        self.kb = kb
+        # Tooltips naming the sources are for the screen: on paper they are invisible, and printing them
+        # cost WeasyPrint a third of the HTML it parses (each citation carries its sources' full titles).
+        self.tooltips = tooltips
         self.order: list[str] = []
 
     def number(self, source_id: str) -> int:
@@ -300,7 +296,7 @@ class _Citations:
     def cite(self, source_ids: Iterable[str] | str | None) -> Markup:
         """Citation numbers, runs of three or more shown as a range ("[3-7]", one link to the first).
 
-        Each number or range links to its bibliography entry; the title names the sources."""
+        Each number or range links to its bibliography entry; on screen its title names the sources."""
         if not source_ids:
             return Markup("")
         ids = [source_ids] if isinstance(source_ids, str) else [sid for sid in source_ids if sid]
@@ -319,12 +315,12 @@ class _Citations:
             for piece in pieces:
                 first, last = piece[0], piece[-1]
                 label = str(first[0]) if len(piece) == 1 else f"{first[0]}\u2013{last[0]}"
-                title = "; ".join(self.sources.get(sid, sid) for _, sid in piece)
-                links.append(
-                    Markup('<a class="cite" href="#src-{0}" title="{1}">{2}</a>').format(
-                        first[1], title, label
-                    )
-                )
+                if self.tooltips:
+                    title = "; ".join(self.sources.get(sid, sid) for _, sid in piece)
+                    link = Markup('<a class="cite" href="#src-{0}" title="{1}">{2}</a>')
+                    links.append(link.format(first[1], title, label))
+                else:
+                    links.append(Markup('<a class="cite" href="#src-{0}">{1}</a>').format(first[1], label))
         return Markup('<sup class="cites">[') + Markup(", ").join(links) + Markup("]</sup>")
 
     def bibliography(self) -> list[tuple[int, str, str, str, str, int | None]]:
@@ -332,7 +328,7 @@ class _Citations:
         citation order. Call it after everything that cites (the template renders the bibliography last).
         The link text is the DOI, PMID or address, or just "link" when the citation already prints it;
         the tier (1-3, None when the source is unknown) is shown to the clinician beside the citation."""
-        kb_sources = _knowledge().sources
+        kb_sources = self.kb.sources
         entries = []
         for index, sid in enumerate(self.order):
             citation = self.sources.get(sid, sid)
@@ -384,21 +380,25 @@ def _environment() -> Environment:
         num=_number,
         text=_text,
         human=_humanise,
-        region=region_label,
-        condition=condition_label,
         brief=_first_sentence,
     )
     env.globals.update(decision_labels=DECISION_LABELS, patient_decision_labels=PATIENT_DECISION_LABELS)
     return env
 
 
-def _context(report: Any, audience: str, document: DocumentContext | None, fold: bool) -> dict[str, Any]:
-    citations = _Citations(dict(report.sources))
+def _context(
+    report: Any, audience: str, document: DocumentContext | None, fold: bool, catalog: Catalog
+) -> dict[str, Any]:
+    kb = catalog.kb
+    citations = _Citations(dict(report.sources), kb, tooltips=fold)
     rows = list(report.evidence.rows)
     if audience == "patient":
         rows = [row for row in rows if row.get("patient_safe", True)]
-    highlight, _ = chart_marks(report)
+    highlight, _ = chart_marks(report, kb)
     return {
+        # the knowledge behind the labels is the catalog's: functions of this render, not global filters
+        "region": lambda region_id: region_label(region_id, kb),
+        "condition": lambda condition_id: condition_label(condition_id, kb),
         "report": report,
         "profile": report.profile,
         "audience": audience,
@@ -406,10 +406,10 @@ def _context(report: Any, audience: str, document: DocumentContext | None, fold:
         "lead_row": lead_evidence_row(report),
         "top_muscles": list(report.candidate_muscles)[:SUMMARY_MUSCLES],
         "summary_items": summary_items(report),
-        "blocked_where": blocked_where(report),
-        "person": person_line(report.profile),
-        "told_us": told_us(report.profile),
-        "chart": Markup(report_chart(report)),
+        "blocked_where": blocked_where(report, kb),
+        "person": person_line(report.profile, kb),
+        "told_us": told_us(report.profile, kb),
+        "chart": Markup(report_chart(report, kb)),
         "chart_legend": legend_words(highlight),
         "cite": citations.cite,
         "bibliography": citations.bibliography,
@@ -420,15 +420,22 @@ def _context(report: Any, audience: str, document: DocumentContext | None, fold:
 
 
 def render_report_fragment(
-    report: Any, audience: str = "clinician", document: DocumentContext | None = None, fold: bool = True
+    report: Any,
+    audience: str = "clinician",
+    document: DocumentContext | None = None,
+    fold: bool = True,
+    *,
+    catalog: Catalog,
 ) -> str:
     """The report as an HTML ``<article>`` (no page shell), for embedding in a web page.
 
-    The summary comes first; with ``fold`` the detail sections are closed ``<details>`` (print shows them).
+    The summary comes first; with ``fold`` the detail sections are closed ``<details>`` (print shows them)
+    and citations carry tooltips naming their sources; ``fold=False`` is the printed document (no
+    tooltips). ``catalog`` is the one the report was built with (labels, referral zones, source links).
     """
     check_audience(audience)
     template = _environment().get_template(f"report_{audience}.html")
-    return template.render(**_context(report, audience, document, fold))
+    return template.render(**_context(report, audience, document, fold, catalog))
 
 
 def report_stylesheet() -> str:
@@ -460,8 +467,12 @@ def render_html(
     audience: str = "clinician",
     document: DocumentContext | None = None,
     fold: bool = True,
+    *,
+    catalog: Catalog,
 ) -> str:
-    """The report as a complete, self-contained HTML document for ``audience`` (clinician or patient)."""
+    """The report as a complete, self-contained HTML document for ``audience`` (clinician or patient).
+
+    ``fold`` and ``catalog`` as in :func:`render_report_fragment`."""
     check_audience(audience)
     document = document or DocumentContext()
     title = "Dry needling assessment" if audience == "clinician" else "Your dry needling handout"
@@ -473,6 +484,6 @@ def render_html(
             audience=audience,
             stylesheet=Markup(report_stylesheet()),
             print_css=Markup(page_css(report, document)),
-            body=Markup(render_report_fragment(report, audience, document, fold)),
+            body=Markup(render_report_fragment(report, audience, document, fold, catalog=catalog)),
         )
     )

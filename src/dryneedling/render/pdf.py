@@ -9,24 +9,33 @@ the same on every machine. Detail sections are printed in full (no folding on pa
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dryneedling.render.context import DocumentContext
 from dryneedling.render.html import check_audience, render_html
+
+if TYPE_CHECKING:
+    from dryneedling.catalog import Catalog
 
 # WeasyPrint logs every unsupported CSS property at WARNING; the report CSS is shared with the screen.
 logging.getLogger("weasyprint").setLevel(logging.ERROR)
 logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
-def pdf_document(report: Any, audience: str = "clinician", document: DocumentContext | None = None):
-    """The laid-out WeasyPrint document (its ``pages`` can be counted before writing)."""
+def pdf_document(
+    report: Any, audience: str = "clinician", document: DocumentContext | None = None, *, catalog: Catalog
+):
+    """The laid-out WeasyPrint document (its ``pages`` can be counted before writing).
+
+    ``catalog``: the one the report was built with (see :func:`~dryneedling.render.html.render_html`)."""
     from weasyprint import HTML  # imported late: loading pango/cairo takes a moment
 
     check_audience(audience)
-    return HTML(string=render_html(report, audience, document, fold=False)).render()
+    return HTML(string=render_html(report, audience, document, fold=False, catalog=catalog)).render()
 
 
-def render_pdf(report: Any, audience: str = "clinician", document: DocumentContext | None = None) -> bytes:
+def render_pdf(
+    report: Any, audience: str = "clinician", document: DocumentContext | None = None, *, catalog: Catalog
+) -> bytes:
     """The report as PDF bytes for ``audience`` ("clinician" or "patient")."""
-    return pdf_document(report, audience, document).write_pdf()
+    return pdf_document(report, audience, document, catalog=catalog).write_pdf()

@@ -56,7 +56,7 @@ def _cite(item: Any) -> str:
     return f"[{item.confidence} confidence; {sources}]"
 
 
-def _summary(report: Any) -> list[Any]:
+def _summary(report: Any, kb: Any) -> list[Any]:
     """What a clinician reads in a minute, first: person, decision, restrictions, muscles, one line each
     for evidence, heat, aftercare, plan and follow-up (the same choices as the HTML summary)."""
     from dryneedling.render.context import versions
@@ -70,10 +70,10 @@ def _summary(report: Any) -> list[Any]:
     )
 
     s = report.screening
-    lines = [f"**{person_line(report.profile)}**", ""]
+    lines = [f"**{person_line(report.profile, kb)}**", ""]
     items = summary_items(report)
     if s.blocked_regions:
-        lines.append(f"- No needles in, {blocked_where(report)}")
+        lines.append(f"- No needles in, {blocked_where(report, kb)}")
     lines += [f"- {item.label}: {_first_sentence(item.action)}" for item in items]
     if len(s.items) > len(items):
         lines.append(f"- {len(s.items) - len(items)} more findings under Screening findings.")
@@ -120,8 +120,8 @@ def _summary(report: Any) -> list[Any]:
     ]
 
 
-def _clinician(report: Any) -> list[Any]:
-    parts: list[Any] = _summary(report)
+def _clinician(report: Any, kb: Any) -> list[Any]:
+    parts: list[Any] = _summary(report, kb)
     s = report.screening
     profile = report.profile
     parts.append(
@@ -272,17 +272,21 @@ def _patient(report: Any) -> list[Any]:
     return [Markdown("\n".join(lines))]
 
 
-def report_renderable(report: Any, audience: str = "clinician") -> Group:
-    """A Rich renderable of ``report`` for ``audience`` (clinician or patient)."""
+def report_renderable(report: Any, audience: str = "clinician", *, catalog: Any) -> Group:
+    """A Rich renderable of ``report`` for ``audience`` (clinician or patient); ``catalog``: the one the
+    report was built with (labels)."""
     _check(audience)
-    return Group(*(_clinician(report) if audience == "clinician" else _patient(report)))
+    return Group(*(_clinician(report, catalog.kb) if audience == "clinician" else _patient(report)))
 
 
-def render_text(report: Any, audience: str = "clinician", width: int = 100, color: bool = False) -> str:
-    """The report as text for the terminal or a file (no colour codes unless ``color``)."""
+def render_text(
+    report: Any, audience: str = "clinician", width: int = 100, color: bool = False, *, catalog: Any
+) -> str:
+    """The report as text for the terminal or a file (no colour codes unless ``color``); ``catalog``: the
+    one the report was built with."""
     console = Console(
         width=width, record=True, force_terminal=color, color_system="standard" if color else None
     )
     with console.capture() as capture:
-        console.print(report_renderable(report, audience))
+        console.print(report_renderable(report, audience, catalog=catalog))
     return capture.get()

@@ -69,7 +69,11 @@ def create_app(
     app.state.templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
     from dryneedling.render.html import condition_label, region_label
 
-    app.state.templates.env.filters.update(region=region_label, condition=condition_label)
+    kb = app.state.catalog.kb
+    app.state.templates.env.filters.update(
+        region=lambda region_id: region_label(region_id, kb),
+        condition=lambda condition_id: condition_label(condition_id, kb),
+    )
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     install_error_handlers(app)
     install_body_guard(app)

@@ -6,6 +6,7 @@ Bad input is shown in the page with the same fields as the JSON error shape, wit
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -275,12 +276,13 @@ async def _report_context(request: Request) -> dict[str, Any]:
             worded["errors"] = [_worded(item) for item in worded["errors"]]
         return {"profile_data": profile, "error": worded}
     document = document_from_form(form, request.app.state.settings.paper)
+    data = _data(request)
     return {
         "profile_data": profile,
         "error": None,
-        "condition_label": condition_label(clinician.profile.condition),
-        "clinician_html": Markup(render_report_fragment(clinician, "clinician", document)),
-        "patient_html": Markup(render_report_fragment(patient, "patient", document)),
+        "condition_label": condition_label(clinician.profile.condition, data.kb),
+        "clinician_html": Markup(render_report_fragment(clinician, "clinician", document, catalog=data)),
+        "patient_html": Markup(render_report_fragment(patient, "patient", document, catalog=data)),
     }
 
 
@@ -326,7 +328,7 @@ async def assess_pdf(request: Request):
     except InputError as error:
         return _render(request, "error.html", 422, NO_STORE, status=422, **_error_context(error))
     document = document_from_form(form, request.app.state.settings.paper)
-    pdf = await run_in_threadpool(render_pdf, report, audience, document)
+    pdf = await run_in_threadpool(partial(render_pdf, catalog=_data(request)), report, audience, document)
     filename = f"dryneedling-{audience}.pdf"
     return Response(
         pdf,
