@@ -134,6 +134,9 @@ def check_data(data: Any, field: str = "body", limit: int = MAX_DEPTH) -> None:
 
 
 def _check_text(text: str, field: str) -> None:
+    if "\x00" in text:
+        # PostgreSQL text cannot hold it, and no person types it: refused here, named, for every backend.
+        raise InputError(field, "contains a NUL character (U+0000), which text in a record cannot hold")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -154,3 +154,11 @@ def test_it_keeps_the_token_and_the_patients_address_out_of_the_access_log():
         DropQueryStrings().filter(record)
         line = record.getMessage()
         assert "abcDEF123" not in line and "10.0.0.7" not in line and "<token>" in line
+
+
+def test_every_red_flag_tells_the_patient_what_to_do_now_at_grade_8(catalog, reading_grade):
+    from dryneedling.services.followups import followup_rules
+
+    for rule in followup_rules(catalog).red_flags:
+        assert rule.patient_text.startswith("You said"), rule.question
+        assert reading_grade(rule.patient_text) <= 8, (rule.question, reading_grade(rule.patient_text))

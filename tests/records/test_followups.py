@@ -160,9 +160,10 @@ def test_it_shows_red_flags_at_once_and_raises_an_alert(api, world, chart, catal
     assert response.status_code == 201
     body = response.json()
     assert body["red_flag"] is True
-    assert [w["id"] for w in body["warnings"]] == ["pneumothorax", "cardiac"]
-    signs = {s.id: s for s in catalog.guidance.aftercare.warning_signs}
-    assert body["warnings"][0]["patient_text"] == signs["pneumothorax"].patient_text
+    # what to do now, to someone who has the sign: no advance warning, no site of needling assumed
+    assert [(w["id"], w["urgency"]) for w in body["warnings"]] == [("breathless_or_chest_pain", "emergency")]
+    text = body["warnings"][0]["patient_text"]
+    assert "emergency number now" in text and "near your chest" not in text and "If you get" not in text
     alerts = api.get("/api/followups/alerts", headers=world.clinician.headers).json()
     mine = [a for a in alerts if a["visit_id"] == visit_id]
     assert len(mine) == 1 and mine[0]["red_flags"] == ["pneumothorax", "cardiac"]
@@ -199,7 +200,7 @@ def test_it_shows_the_patient_the_warning_signs_on_the_page(api, world, chart):
     response = api.post(f"/followup/{token}", data=form)
     assert response.status_code == 200
     assert 'id="red-flag"' in response.text
-    assert 'data-sign="spinal_haematoma"' in response.text and 'data-sign="bleeding"' in response.text
+    assert 'data-sign="numbness_or_weakness"' in response.text and 'data-sign="bleeding"' in response.text
     assert response.headers["referrer-policy"] == "no-referrer"
     assert api.post(f"/followup/{token}", data=form).status_code == 410
 

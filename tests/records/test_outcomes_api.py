@@ -226,3 +226,10 @@ def test_the_patients_answers_to_their_links_reach_the_dashboard(chart):
         patient["mild"]["events"] == 1 and patient["mild"]["total"] == 1
     )  # the bruising, one answered visit
     assert not found["adverse_events"]["patient_note"]
+
+
+def test_a_name_that_looks_like_a_formula_stays_text_in_the_csv():
+    from dryneedling.outcomes.dashboard import _csv
+
+    text = _csv(["who"], [['=HYPERLINK("http://x")'], ["Ann"], [-1.5]])
+    assert text.splitlines()[1].startswith("\"'=HYPERLINK") and text.splitlines()[3] == "-1.5"

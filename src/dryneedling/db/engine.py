@@ -33,7 +33,11 @@ def make_engine(url: URL | str) -> Engine:
     url = make_url(url)
     in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
     pool = {} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}  # one connection
-    engine = create_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite", **pool)
+    # hide_parameters: a database error's message would otherwise carry the statement's values (names,
+    # notes, answers) into the server log.
+    engine = create_engine(
+        url, pool_pre_ping=url.get_backend_name() != "sqlite", hide_parameters=True, **pool
+    )
     if engine.dialect.name == "sqlite":
         _private_file(engine.url.database)
         _tune_sqlite(engine)

@@ -89,7 +89,9 @@ class SqlOutcomes(SqlClinicRecords):
                 func.max(case((a.c.severity.in_(SERIOUS), 1), else_=0)).label("serious"),
             )
             .select_from(a.join(v, and_(v.c.clinic_id == a.c.clinic_id, v.c.id == a.c.visit_id)))
-            .where(v.c.muscle_count > 0)
+            # a patient's event a clinician confirmed is kept on the visit too, but it is patient-reported:
+            # counted in patient_answers, not here
+            .where(v.c.muscle_count > 0, a.c.reported_by == "clinician")
             .group_by(a.c.visit_id, v.c.clinician_id)
             .subquery()
         )

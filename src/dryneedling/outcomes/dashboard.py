@@ -434,14 +434,27 @@ def build_dashboard(
 CSV_TABLES = ("adverse_events", "soreness", "outcomes", "funnel")
 
 
+#: A cell starting with one of these is a formula to a spreadsheet (CSV injection): a clinician's name
+#: such as "=HYPERLINK(...)" is written with a leading apostrophe instead.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv(header: list[str], rows: Iterable[Iterable[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     for row in rows:
-        writer.writerow(
-            ["" if value is None else round(value, 6) if isinstance(value, float) else value for value in row]
-        )
+        writer.writerow([_cell(value) for value in row])
     return buffer.getvalue()
 
 

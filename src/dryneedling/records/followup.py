@@ -81,6 +81,9 @@ class RedFlagRule(_Frozen):
     question: str
     answer: bool | str
     warning_signs: list[str] = Field(min_length=1)
+    patient_text: str = Field(
+        min_length=1, description="What to do now, to someone who has the sign (grade 8 or below)."
+    )
 
 
 class EventRule(_Frozen):

@@ -254,7 +254,13 @@ class SettingsIn(BaseModel):
     hours: list[int] = Field(min_length=1, description="Hours after signing that follow-ups are due")
     link_days: int = Field(ge=1, description="Days a link stays open after it is due")
     phone: str | None = Field(None, max_length=40, description="The clinic's phone, shown to patients")
-    smtp_host: str | None = Field(None, max_length=253)
+    smtp_host: str | None = Field(
+        None,
+        max_length=253,
+        # a host name (labels of letters, digits and hyphens, dot-separated) or an IPv4 address
+        pattern=r"^([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$",
+        description="The mail server's host name, e.g. mail.example.org",
+    )
     smtp_port: int = Field(25, ge=1, le=65535)
     smtp_from: str | None = Field(None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
 
@@ -349,9 +355,11 @@ def _gone(rules: FollowUpRules, found: PatientFollowUp) -> Gone:
 def open_followup(store: Store, catalog: Catalog, token: str) -> PatientFollowUp:
     """The follow-up a patient's link names; NotFound for an unknown token, Gone (410) once used or expired."""
     followup = _find(store, token)
-    with store.clinic(followup.clinic_id, write=False) as records:
+    with store.clinic(followup.clinic_id) as records:
         clinic = records.own_clinic()  # type: ignore[attr-defined]
         patient = records.patient(followup.patient_id)
+        # Opening the link shows the patient's first name: on the record, with the link as the actor.
+        records.audit(followup.id, "open", "followup", followup.id, role="patient")
     found = PatientFollowUp(
         followup=followup,
         first_name=first_name(patient.name) if patient else "",
@@ -391,9 +399,24 @@ def parse_answers(raw: Any) -> FollowUpAnswers:
         ) from None
 
 
+#: Most urgent first on the patient's page.
+URGENCY_ORDER = {"emergency": 0, "urgent": 1, "call": 2}
+
+
 def patient_warnings(catalog: Catalog, sign_ids: list[str]) -> list[WarningShown]:
+    """What the patient sees at once for the red flags they raised: each flag's own present-tense wording
+    (followup.yaml), with the highest urgency of its warning signs, most urgent first."""
     signs: dict[str, WarningSignRule] = {s.id: s for s in catalog.guidance.aftercare.warning_signs}
-    return [WarningShown(i, signs[i].urgency, signs[i].patient_text) for i in sign_ids if i in signs]
+    raised = set(sign_ids)
+    shown = []
+    for rule in followup_rules(catalog).red_flags:
+        hit = [signs[i] for i in rule.warning_signs if i in raised and i in signs]
+        if hit:
+            urgency = min(
+                (sign.urgency for sign in hit), key=lambda u: URGENCY_ORDER.get(u, len(URGENCY_ORDER))
+            )
+            shown.append(WarningShown(rule.question, urgency, rule.patient_text))
+    return sorted(shown, key=lambda w: URGENCY_ORDER.get(w.urgency, len(URGENCY_ORDER)))
 
 
 def answer_followup(store: Store, catalog: Catalog, token: str, raw: Any) -> AnswerResult:
@@ -485,9 +508,11 @@ def send_links(
         try:
             with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_S) as smtp:
                 smtp.send_message(message)
-        except (OSError, smtplib.SMTPException) as exc:
+        except (OSError, smtplib.SMTPException, ValueError) as exc:  # ValueError: a host IDNA cannot encode
             error = f"{type(exc).__name__}: {exc}"
         with store.clinic(user.clinic_id) as records:
             records.record_email(followup.id, None if error else _now(), error)  # type: ignore[attr-defined]
+            # The patient's address went to the clinic's mail server: on the record, without the address.
+            records.audit(user, "email_link", "followup", followup.id, after={"sent": error is None})
         sent += error is None
     return sent

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -250,5 +251,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
-        log.exception("unexpected error on %s", request.url.path)
+        from dryneedling.web.logs import loggable_path
+
+        # The path without a follow-up token; the type and place of the error, not its message or the
+        # values it carried (a database error's message can quote a statement's values).
+        log.error(
+            "unexpected error on %s: %s\n%s",
+            loggable_path(request.url.path),
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
         return _respond(request, error_body(None, "internal error; the request was not processed"), 500)
