@@ -100,8 +100,8 @@ def test_it_records_the_changed_fields_before_and_after(api, world, store, chart
     before, after = json.loads(entry["before"]), json.loads(entry["after"])
     assert set(after) == {"pain_before", "subjective"} == set(before)
     assert (before["pain_before"], after["pain_before"]) == (6, 2)
-    assert set(after["subjective"]) == {"sha256", "length"}  # free text as a fingerprint
-    assert before["subjective"]["sha256"] != after["subjective"]["sha256"]
+    assert set(after["subjective"]) == {"hmac_sha256", "length"}  # free text as a fingerprint
+    assert before["subjective"]["hmac_sha256"] != after["subjective"]["hmac_sha256"]
     api.post(f"/api/visits/{visit}/sign", headers=world.clinician.headers)
     sign = next(row for row in log_rows(store, world.clinic) if row["action"] == "sign")
     assert json.loads(sign["before"])["status"] == "draft" and json.loads(sign["after"])["status"] == "signed"

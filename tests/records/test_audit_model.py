@@ -6,7 +6,9 @@ import dataclasses
 import uuid
 from datetime import UTC, datetime
 
-from dryneedling.records.audit import GENESIS, AuditEntry, changes, entry_hash, verify_chain
+from dryneedling.records.audit import GENESIS, AuditEntry, changes, entry_hash, fingerprint_key, verify_chain
+
+KEY = fingerprint_key("a test secret that is long enough for the server")
 
 CLINIC = uuid.uuid4()
 ACTOR = uuid.uuid4()
@@ -39,6 +41,7 @@ def test_it_keeps_only_the_changed_fields_and_fingerprints_free_text():
     before, after = changes(
         {"pain_before": 6, "plan": "Stretch daily", "status": "draft", "needling": [{"muscle": "x"}]},
         {"pain_before": 6, "plan": "Rest", "status": "signed", "needling": [{"muscle": "x"}]},
+        KEY,
     )
     assert set(before) == set(after) == {"plan", "status"}
     assert after["status"] == "signed" and before["status"] == "draft"
@@ -46,8 +49,23 @@ def test_it_keeps_only_the_changed_fields_and_fingerprints_free_text():
 
 
 def test_a_creation_has_no_before_and_its_names_are_fingerprinted():
-    before, after = changes(None, {"name": "Ann Example", "sex": "female"})
-    assert before is None and after["sex"] == "female" and "Ann" not in str(after)
+    before, after = changes(None, {"name": "Ann Example", "birth_date": "1980-02-03"}, KEY)
+    assert before is None and "Ann" not in str(after) and "1980" not in str(after)
+
+
+def test_a_fingerprint_cannot_be_undone_by_trying_candidates_without_the_key():
+    """A plain SHA-256 of a birth date falls to trying every date; the keyed one does not."""
+    import hashlib
+
+    _, after = changes(None, {"birth_date": "1980-02-03"}, KEY)
+    stored = after["birth_date"]["hmac_sha256"]
+    assert stored != hashlib.sha256(b"1980-02-03").hexdigest()
+    assert (
+        stored
+        != changes(None, {"birth_date": "1980-02-03"}, fingerprint_key("another secret " * 3))[1][
+            "birth_date"
+        ]["hmac_sha256"]
+    )
 
 
 def test_an_intact_chain_holds_and_reports_its_head():

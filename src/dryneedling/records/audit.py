@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
+import hmac
 import json
 import re
 import uuid
@@ -38,10 +39,11 @@ FINGERPRINTED = frozenset(
         "note",
         "signer_name",
         "typed_name",
+        "sex",
+        "email",
         "signature",
         "override_reason",
         "answer",
-        "email",
     }
 )
 
@@ -71,26 +73,33 @@ def valid_request_id(value: str | None) -> str:
     return str(uuid.uuid4())
 
 
-def fingerprint(value: Any) -> dict[str, Any]:
-    """A stand-in for a value the log must not hold: its SHA-256 (of its canonical JSON) and its length."""
+def fingerprint_key(secret: str) -> bytes:
+    """The key of the log's fingerprints, derived from the server secret (a separate key per purpose)."""
+    return hmac.new(secret.encode(), b"dryneedling audit fingerprints v1", hashlib.sha256).digest()
+
+
+def fingerprint(value: Any, key: bytes) -> dict[str, Any]:
+    """A stand-in for a value the log must not hold: its HMAC-SHA256 under ``key`` (of its canonical JSON)
+    and its length. Keyed, because a plain hash of a birth date or a name is undone by trying candidates."""
     text = value if isinstance(value, str) else canonical(value)
-    return {"sha256": hashlib.sha256(text.encode()).hexdigest(), "length": len(text)}
+    return {"hmac_sha256": hmac.new(key, text.encode(), hashlib.sha256).hexdigest(), "length": len(text)}
 
 
-def _redact(value: Any, key: str | None = None) -> Any:
-    if key in FINGERPRINTED and value is not None:
-        return fingerprint(value)
+def _redact(value: Any, key: bytes, field: str | None = None) -> Any:
+    if field in FINGERPRINTED and value is not None:
+        return fingerprint(value, key)
     if isinstance(value, Mapping):
-        return {str(k): _redact(v, str(k)) for k, v in value.items()}
+        return {str(k): _redact(v, key, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_redact(item) for item in value]
+        return [_redact(item, key) for item in value]
     return value
 
 
 def changes(
-    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, key: bytes
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The fields that differ between ``before`` and ``after`` (each side only those), redacted.
+    """The fields that differ between ``before`` and ``after`` (each side only those), redacted with
+    fingerprints under ``key`` (:func:`fingerprint_key`).
 
     A creation has no ``before``; a field present on one side only counts as changed.
     """
@@ -98,13 +107,13 @@ def changes(
     after_json = json.loads(canonical(after)) if after is not None else None
     if before_json is None or after_json is None:
         return (
-            _redact(before_json) if before_json is not None else None,
-            _redact(after_json) if after_json is not None else None,
+            _redact(before_json, key) if before_json is not None else None,
+            _redact(after_json, key) if after_json is not None else None,
         )
-    keys = [key for key in {**before_json, **after_json} if before_json.get(key) != after_json.get(key)]
+    fields = [name for name in {**before_json, **after_json} if before_json.get(name) != after_json.get(name)]
     return (
-        _redact({key: before_json.get(key) for key in keys}),
-        _redact({key: after_json.get(key) for key in keys}),
+        _redact({name: before_json.get(name) for name in fields}, key),
+        _redact({name: after_json.get(name) for name in fields}, key),
     )
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from dryneedling.catalog import Catalog
 from dryneedling.errors import InputError
-from dryneedling.records.audit import changes
+from dryneedling.records.audit import changes, fingerprint_key
 from dryneedling.records.consent import ConsentText, consent_text
 from dryneedling.records.entities import (
     CLINICAL_ROLES,
@@ -39,6 +39,7 @@ from dryneedling.records.entities import (
 from dryneedling.records.errors import Conflict, Forbidden, NotFound
 from dryneedling.records.repository import ClinicRecords, Store
 from dryneedling.records.rules import cpt_code
+from dryneedling.server_secret import secret_key
 from dryneedling.services.assess import assess
 
 SEARCH_LIMIT = 50
@@ -129,7 +130,7 @@ def _audit_change(
     after: Mapping[str, Any] | None,
 ) -> None:
     """Log a change with the fields it changed (free text and identity as fingerprints, see records.audit)."""
-    changed_before, changed_after = changes(before, after)
+    changed_before, changed_after = changes(before, after, fingerprint_key(secret_key()))
     records.audit(user, action, entity, entity_id, before=changed_before, after=changed_after)
 
 
