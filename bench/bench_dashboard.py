@@ -8,7 +8,8 @@ it measured and the ratio, all in one run on one machine (target: the dashboard 
 How the visits are made: ``demo seed`` (through the same use cases as real records: assessment, consent,
 visit checks, adverse events, outcome scores) makes ``--base-patients`` patients; the demo clinic's rows are
 then copied with fresh ids, in the same clinic and under the same clinicians, until it holds ``--visits``
-visits (patients, episodes, visits, adverse events, outcome scores and series; the copies leave out the
+visits (patients, episodes, visits, follow-up answers and patient-reported events, adverse events, outcome
+scores and series; the copies leave out the
 consents, assessments and needling entries, which the dashboard does not read, so a copied visit has no
 consent id). Seeding 100,000 visits one use case at a time would take about an hour on this machine; the
 copies keep the demo's mix of events and scores.
@@ -63,6 +64,8 @@ def multiply(store, clinic_id: uuid.UUID, target_visits: int) -> int:
         episodes = _rows(connection, t.episodes, clinic_id)
         visits = _rows(connection, t.visits, clinic_id)
         events = _rows(connection, t.adverse_events, clinic_id)
+        followups = _rows(connection, t.followups, clinic_id)
+        followup_events = _rows(connection, t.followup_events, clinic_id)
         scores = _rows(connection, t.outcome_scores, clinic_id)
         series = _rows(connection, t.outcome_series, clinic_id)
     total = len(visits)
@@ -118,8 +121,39 @@ def multiply(store, clinic_id: uuid.UUID, target_visits: int) -> int:
                 ],
             ),
             (
+                t.followups,  # the patients' answers to their links (a fresh token hash for each copy)
+                [
+                    {
+                        **f,
+                        "id": fresh(f["id"]),
+                        "visit_id": fresh(f["visit_id"]),
+                        "patient_id": fresh(f["patient_id"]),
+                        "token_hash": secrets.token_hex(32),
+                    }
+                    for f in followups
+                    if f["visit_id"] in visit_ids
+                ],
+            ),
+            (
+                t.followup_events,
+                [
+                    {
+                        **e,
+                        "id": fresh(e["id"]),
+                        "followup_id": fresh(e["followup_id"]),
+                        "visit_id": fresh(e["visit_id"]),
+                    }
+                    for e in followup_events
+                    if e["visit_id"] in visit_ids
+                ],
+            ),
+            (
                 t.adverse_events,
-                [{**a, "visit_id": fresh(a["visit_id"])} for a in events if a["visit_id"] in visit_ids],
+                [
+                    {**a, "visit_id": fresh(a["visit_id"]), "followup_id": fresh(a.get("followup_id"))}
+                    for a in events
+                    if a["visit_id"] in visit_ids
+                ],
             ),
             (
                 t.outcome_scores,
