@@ -109,12 +109,13 @@ class SqlOutcomes(SqlClinicRecords):
         ]
 
     def patient_answers(self) -> list[PatientAnswer]:
-        """One answer per visit whose patient answered a follow-up link: soreness in the first day (a
-        follow-up due up to 36 h after the visit) and the second (later ones), and whether the patient
-        reported a mild or a significant/major event that a clinician has not dismissed."""
+        """The answered visits grouped by what their patients answered: per clinician, soreness in the first
+        day (a follow-up due up to 36 h after the visit) and the second (later ones), and whether a mild or a
+        significant/major event was reported that a clinician has not dismissed, with how many visits gave
+        each combination (a few hundred rows, however many visits)."""
         f, v, e = t.followups, t.visits, t.followup_events
         first_day = f.c.hours_after <= FIRST_DAY_HOURS
-        soreness = self.connection.execute(
+        per_visit = (
             self.scoped(
                 f,
                 v.c.clinician_id,
@@ -125,33 +126,46 @@ class SqlOutcomes(SqlClinicRecords):
             .join(v, and_(v.c.clinic_id == f.c.clinic_id, v.c.id == f.c.visit_id))
             .where(f.c.answered_at.is_not(None))
             .group_by(v.c.clinician_id, f.c.visit_id)
-        ).all()
-        events = {
-            row.visit_id: row
-            for row in self.connection.execute(
-                self.scoped(
-                    e,
-                    e.c.visit_id,
-                    func.max(case((e.c.severity == "mild", 1), else_=0)).label("mild"),
-                    func.max(case((e.c.severity.in_(SERIOUS), 1), else_=0)).label("serious"),
-                )
-                .where(e.c.status != "dismissed")
-                .group_by(e.c.visit_id)
+            .subquery()
+        )
+        reported = (
+            self.scoped(
+                e,
+                e.c.visit_id,
+                func.max(case((e.c.severity == "mild", 1), else_=0)).label("mild"),
+                func.max(case((e.c.severity.in_(SERIOUS), 1), else_=0)).label("serious"),
             )
-        }
-        answers = []
-        for row in soreness:
-            reported = events.get(row.visit_id)
-            answers.append(
-                PatientAnswer(
-                    clinician_id=str(row.clinician_id),
-                    soreness_24h=row.soreness_24h,
-                    soreness_48h=row.soreness_48h,
-                    mild=bool(reported and reported.mild),
-                    serious=bool(reported and reported.serious),
-                )
+            .where(e.c.status != "dismissed")
+            .group_by(e.c.visit_id)
+            .subquery()
+        )
+        mild = func.coalesce(reported.c.mild, 0).label("mild")
+        serious = func.coalesce(reported.c.serious, 0).label("serious")
+        grouped = (
+            select(
+                per_visit.c.clinician_id,
+                per_visit.c.soreness_24h,
+                per_visit.c.soreness_48h,
+                mild,
+                serious,
+                func.count().label("n"),
             )
-        return answers
+            .select_from(per_visit.outerjoin(reported, reported.c.visit_id == per_visit.c.visit_id))
+            .group_by(
+                per_visit.c.clinician_id, per_visit.c.soreness_24h, per_visit.c.soreness_48h, mild, serious
+            )
+        )
+        return [
+            PatientAnswer(
+                clinician_id=str(row.clinician_id),
+                soreness_24h=row.soreness_24h,
+                soreness_48h=row.soreness_48h,
+                mild=bool(row.mild),
+                serious=bool(row.serious),
+                count=int(row.n),
+            )
+            for row in self.connection.execute(grouped)
+        ]
 
     def outcome_changes(self, clinician_id: uuid.UUID | None = None) -> list[OutcomeChange]:
         statement = (

@@ -54,6 +54,8 @@ class PatientAnswer:
     soreness_48h: float | None
     mild: bool
     serious: bool
+    count: int = 1
+    """How many answered visits gave exactly this answer (the database groups them)."""
 
 
 @dataclass(frozen=True)
@@ -206,11 +208,15 @@ def clinician_rates(counts: Iterable[TreatmentCount]) -> tuple[int, dict[str, Ra
     }
 
 
+def _answered(answers: Sequence[PatientAnswer]) -> int:
+    return sum(a.count for a in answers)
+
+
 def patient_rates(answers: Sequence[PatientAnswer]) -> dict[str, Rate]:
     """Patient-reported mild and serious rates per answered follow-up."""
     return {
-        "mild": _rate(sum(a.mild for a in answers), len(answers)),
-        "serious": _rate(sum(a.serious for a in answers), len(answers)),
+        "mild": _rate(sum(a.mild * a.count for a in answers), _answered(answers)),
+        "serious": _rate(sum(a.serious * a.count for a in answers), _answered(answers)),
     }
 
 
@@ -218,8 +224,8 @@ def soreness_course(answers: Sequence[PatientAnswer]) -> list[SorenessAt]:
     """Median and quartiles of soreness at 24 and 48 h over the answers that gave it."""
     course = []
     for hours, values in (
-        (24, [a.soreness_24h for a in answers if a.soreness_24h is not None]),
-        (48, [a.soreness_48h for a in answers if a.soreness_48h is not None]),
+        (24, [a.soreness_24h for a in answers if a.soreness_24h is not None for _ in range(a.count)]),
+        (48, [a.soreness_48h for a in answers if a.soreness_48h is not None for _ in range(a.count)]),
     ):
         found = quartiles(values)  # type: ignore[arg-type]
         course.append(SorenessAt(hours=hours, n=found.n, q1=found.q1, median=found.median, q3=found.q3))
@@ -372,7 +378,7 @@ def build_dashboard(
     adverse = AdverseEventRates(
         treatments=treatments,
         clinician_reported=clinician_reported,
-        patient_answers=len(own_answers),
+        patient_answers=_answered(own_answers),
         patient_reported=patient_rates(own_answers),
         patient_note=None if own_answers else NO_PATIENT_ANSWERS,
         published=published_rates(benchmarks),
@@ -405,7 +411,7 @@ def build_dashboard(
                 "patient",
                 severity,
                 {
-                    cid: (sum(getattr(a, severity) for a in found), len(found))
+                    cid: (sum(getattr(a, severity) * a.count for a in found), _answered(found))
                     for cid, found in per_patient.items()
                 },
                 info,
