@@ -304,3 +304,23 @@ def test_the_patient_page_links_the_export_for_a_signed_in_user(tmp_path, catalo
         _validate(response.json())
         assert _by_type(response.json())["Patient"][0]["gender"] == "other"
     store.engine.dispose()
+
+
+def test_it_exports_the_episodes_outcome_scores_as_observations(api, chart, world):
+    """Recorded outcome measures leave with the record: LOINC only where verified, the local system otherwise."""
+    patient_id, episode_id, _ = _patient_with_visit(chart)
+    headers = world.people["clinician"].headers
+    for body in ({"measure": "nprs", "score": 6, "date": "2026-01-05"}, {"measure": "ndi", "score": 14}):
+        response = api.post(f"/api/episodes/{episode_id}/outcomes", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+    bundle = _export(api, world, patient_id).json()
+    _validate(bundle)  # every reference, the recorder's Practitioner included, resolves inside the bundle
+    surveys = [
+        o
+        for o in _by_type(bundle)["Observation"]
+        if o.get("category", [{}])[0].get("coding", [{}])[0].get("code") == "survey"
+    ]
+    codes = {o["code"]["coding"][0]["code"]: o["code"]["coding"][0]["system"] for o in surveys}
+    assert codes["ndi"] == fhir.OUTCOME_MEASURE_SYSTEM
+    assert set(codes) == {"ndi", "nprs"} or "72514-3" in codes
+    assert all(o["subject"]["reference"] == f"urn:uuid:{patient_id}" for o in surveys)

@@ -437,7 +437,8 @@ def resources(record: PatientRecord, terms: Terms) -> list[dict[str, Any]]:
     episode its condition, consents and signed visits (procedure, pain, adverse events)."""
     patient = record.patient
     out: list[dict[str, Any]] = [organization(record.clinic), patient_resource(patient)]
-    for user_id in referenced_users(record.episodes):
+    # the record's practitioners first, then any other user the caller passed (e.g. who recorded a score)
+    for user_id in dict.fromkeys([*referenced_users(record.episodes), *record.users]):
         user = record.users.get(user_id)
         if user is not None:
             out.append(practitioner(user))

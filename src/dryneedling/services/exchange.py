@@ -41,7 +41,8 @@ def fhir_bundle(
     """
     if actor is not None and actor.clinic_id != clinic_id:
         raise NotFound("patient")
-    with store.clinic(clinic_id) as records:
+    # The outcome records are the clinic records with the measures' scores (db.outcomes.SqlOutcomes).
+    with store.outcomes(clinic_id) as records:  # type: ignore[attr-defined]
         patient = records.patient(patient_id)
         if patient is None:
             raise NotFound("patient")
@@ -53,8 +54,21 @@ def fhir_bundle(
             )
             for episode in records.episodes_of(patient_id)
         ]
+        scores = [
+            fhir.OutcomeScore(
+                id=score.id,
+                patient_id=patient_id,
+                measure=score.measure,
+                value=score.score,
+                taken_on=score.measured_on,
+                performer_id=score.recorded_by,
+                note=f"variant: {score.variant}" if score.variant else None,
+            )
+            for episode in episodes
+            for score in records.scores_of(episode.episode.id)
+        ]
         users = {}
-        for user_id in fhir.referenced_users(episodes):
+        for user_id in {*fhir.referenced_users(episodes), *(score.performer_id for score in scores)}:
             user = records.user(user_id)
             if user is not None:
                 users[user_id] = user
@@ -66,7 +80,8 @@ def fhir_bundle(
         clinic = accounts.clinic(clinic_id)
     assert clinic is not None  # the patient row's clinic exists (foreign key)
     record = fhir.PatientRecord(clinic=clinic, patient=patient, episodes=episodes, users=users)
-    return fhir.bundle(record, fhir.terms_from_catalog(catalog), at or datetime.now(UTC))
+    terms = fhir.terms_from_catalog(catalog)
+    return fhir.bundle(record, terms, at or datetime.now(UTC), extra=fhir.outcome_observations(scores, terms))
 
 
 def find_patient_clinic(store: Store, patient_id: uuid.UUID) -> uuid.UUID:
