@@ -218,6 +218,7 @@ def _component_without_needling(component: Any, rule: Any) -> Any:
         for field, text in (
             ("patient_text", rule.without_needling_patient_text),
             ("clinician_text", rule.without_needling_clinician_text),
+            ("sources", list(rule.without_needling_sources) if rule.without_needling_sources else None),
         )
         if text
     }

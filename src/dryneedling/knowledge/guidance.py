@@ -389,8 +389,13 @@ class CareComponentRule(_CitedEntry):
     )
     without_needling_clinician_text: str | None = Field(
         None,
-        description="The clinician wording when screening advises against needling: the same sources, read "
-        "without the parts that are about combining care with needling.",
+        description="The clinician wording when screening advises against needling, without the parts that "
+        "are about combining care with needling.",
+    )
+    without_needling_sources: tuple[str, ...] | None = Field(
+        None,
+        description="The sources of the without-needling wording when they differ from ``sources`` (a source "
+        "that only speaks to needling is not cited for care without it).",
     )
 
     def applies_to(self, area: str | None) -> bool:

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from dryneedling.catalog import Catalog
 from dryneedling.records.entities import Training, User
@@ -23,6 +22,7 @@ from dryneedling.records.repository import Store
 from dryneedling.services import accounts
 from dryneedling.services import outcomes as outcome_service
 from dryneedling.services import records as service
+from dryneedling.services.demo_followups import DemoFollowUps, add_history
 
 FIRST = [
     "Ana",
@@ -245,8 +245,6 @@ def seed(store: Store, catalog: Catalog, patients: int, random_seed: int = 1) ->
     episodes = visits = events = scores = 0
     # A separate stream for outcome scores, so adding them left the rest of the demo exactly as it was.
     outcome_rng = random.Random(random_seed + 7919)
-    from dryneedling.services.demo_followups import DemoFollowUps
-
     followups = DemoFollowUps()
     for first in range(0, patients, BATCH_PATIENTS):
         # a batch of patients in one transaction (when the store offers it): the same use cases and checks
@@ -283,13 +281,12 @@ def _seed_patient(
     today: date,
     tag: str,
     number: int,
-    followups: Any,
+    followups: DemoFollowUps,
     outcome_rng: random.Random,
 ) -> tuple[int, int, int, int]:
     """One synthetic patient with their episodes, consent and visits, and the patient's answers to the
     follow-up links of signed visits (counted in ``followups``) and outcome scores over the episode;
     (episodes, visits, adverse events, outcome scores)."""
-    from dryneedling.services.demo_followups import add_history
 
     episodes = visits = events = scores = 0
     clinician = rng.choice(clinicians)
