@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -43,8 +44,9 @@ def secret_key(environ: Mapping[str, str] | None = None) -> str:
             "code and the database",
         )
     path = Path(environ.get("DRYNEEDLING_DATA_DIR", "").strip() or ".") / SECRET_FILE
-    if path.is_file():
-        return path.read_text().strip()
+    kept = _kept_file_key(path)
+    if kept is not None:
+        return kept
     key = secrets.token_urlsafe(48)
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -52,4 +54,27 @@ def secret_key(environ: Mapping[str, str] | None = None) -> str:
         return path.read_text().strip()
     with os.fdopen(descriptor, "w") as handle:
         handle.write(key + "\n")
+    return key
+
+
+# The key file is read on every signed request and audited change; a stat is a fraction of the cost of
+# opening and reading it, and a file replaced meanwhile (another inode or mtime) is read again.
+_file_keys: dict[str, tuple[tuple[int, int], str]] = {}
+
+
+def _kept_file_key(path: Path) -> str | None:
+    """The key in ``path`` (None when there is no such file), read again only when the file changed."""
+    name = os.path.abspath(path)
+    try:
+        status = os.stat(name)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(status.st_mode):
+        return None
+    stamp = (status.st_ino, status.st_mtime_ns)
+    cached = _file_keys.get(name)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    key = Path(name).read_text().strip()
+    _file_keys[name] = (stamp, key)
     return key

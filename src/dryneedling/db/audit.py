@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -23,13 +23,31 @@ from dryneedling.records.audit import GENESIS, AuditEntry, canonical, current_re
 _LOG, _HEADS = t.audit_log, t.audit_heads
 
 
+# Built once: every audited read and change appends, so compiling these per call would cost every request.
+_HEAD = select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.clinic_id == bindparam("clinic"))
+_HEAD_FOR_UPDATE = _HEAD.with_for_update()
+# The entry's values are bound under names that are no column's, so the head's UPDATE in the CTE below never
+# picks one of them up as an extra SET (SQLAlchemy matches parameters to columns by name).
+_APPEND = insert(_LOG).values({column.name: bindparam(f"entry_{column.name}") for column in _LOG.c})
+_MOVE_HEAD = (
+    update(_HEADS)
+    .where(_HEADS.c.clinic_id == bindparam("head_clinic"))
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+)
+# PostgreSQL: one round trip, the head moving in a data-modifying CTE of the insert.
+_APPEND_AND_MOVE = _APPEND.add_cte(
+    update(_HEADS)
+    .where(_HEADS.c.clinic_id == bindparam("head_clinic"))
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+    .cte("moved_head")
+)
+
+
 def _locked_head(connection: Connection, clinic_id: uuid.UUID) -> tuple[int, str]:
     """The clinic's last (seq, hash), its row locked until the transaction ends (created when missing)."""
-    statement = select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.clinic_id == clinic_id)
     postgres = connection.dialect.name == "postgresql"
-    if postgres:
-        statement = statement.with_for_update()
-    row = connection.execute(statement).first()
+    statement = _HEAD_FOR_UPDATE if postgres else _HEAD
+    row = connection.execute(statement, {"clinic": clinic_id}).first()
     if row is None:
         new = pg_insert(_HEADS) if postgres else sqlite_insert(_HEADS)
         connection.execute(
@@ -37,7 +55,7 @@ def _locked_head(connection: Connection, clinic_id: uuid.UUID) -> tuple[int, str
                 index_elements=["clinic_id"]
             )
         )
-        row = connection.execute(statement).one()
+        row = connection.execute(statement, {"clinic": clinic_id}).one()
     return row.seq, row.hash
 
 
@@ -70,16 +88,13 @@ def append(
         "prev_hash": head_hash,
     }
     fields["hash"] = entry_hash(**fields)
-    move_head = (
-        update(_HEADS).where(_HEADS.c.clinic_id == clinic_id).values(seq=fields["seq"], hash=fields["hash"])
-    )
+    entry = {f"entry_{name}": value for name, value in fields.items()}
+    moved = {"head_clinic": clinic_id, "head_seq": fields["seq"], "head_hash": fields["hash"]}
     if connection.dialect.name == "postgresql":
-        # One round trip: the head moves in a data-modifying CTE of the insert (reads are audited too, so
-        # every statement saved counts).
-        connection.execute(insert(_LOG).values(**fields).add_cte(move_head.cte("moved_head")))
+        connection.execute(_APPEND_AND_MOVE, {**entry, **moved})
     else:
-        connection.execute(insert(_LOG).values(**fields))
-        connection.execute(move_head)
+        connection.execute(_APPEND, entry)
+        connection.execute(_MOVE_HEAD, moved)
     return AuditEntry(**fields)
 
 

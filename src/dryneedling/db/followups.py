@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from dryneedling.db import tables as t
+from dryneedling.db.scoped import scoped_statement
 from dryneedling.records.entities import AdverseEvent, Clinic
 from dryneedling.records.followup import (
     ANSWER_FIELDS,
@@ -23,6 +24,8 @@ from dryneedling.records.followup import (
     FollowUpEvent,
     FollowUpSettings,
 )
+
+_SETTINGS = scoped_statement(t.followup_settings)
 
 
 def _row(row: Any) -> dict[str, Any]:
@@ -53,7 +56,7 @@ class FollowUpRows:
 
     # -- settings and the clinic's contact --------------------------------------------------------------
     def followup_settings(self) -> FollowUpSettings | None:
-        row = self.connection.execute(self.scoped(t.followup_settings)).first()  # type: ignore[attr-defined]
+        row = self.run(_SETTINGS).first()  # type: ignore[attr-defined]
         return FollowUpSettings.model_validate(_row(row)) if row else None
 
     def save_followup_settings(self, settings: FollowUpSettings) -> None:

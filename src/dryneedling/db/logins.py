@@ -6,11 +6,12 @@ session id or a token); every write that touches a user's rows names the user's 
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 
 from dryneedling.db import tables as t
 from dryneedling.db.store import _aware, _row, _user
@@ -30,6 +31,19 @@ _TOKEN_COLUMNS = (
     t.api_tokens.c.last_used_at,
     t.api_tokens.c.expires_at,
     t.api_tokens.c.revoked_at,
+)
+
+
+# Built once: every request with a bearer token runs it.
+_TOKEN_USER = (
+    select(t.users, t.api_tokens.c.token_hash, *(c.label(f"token_{c.name}") for c in _TOKEN_COLUMNS))
+    .join(t.api_tokens, _users_of_tokens)
+    .where(
+        t.api_tokens.c.id == bindparam("token_id"),
+        t.api_tokens.c.revoked_at.is_(None),
+        or_(t.api_tokens.c.expires_at.is_(None), t.api_tokens.c.expires_at > bindparam("at")),
+        t.users.c.active.is_(True),
+    )
 )
 
 
@@ -136,19 +150,7 @@ class SqlLogins:
 
     # -- API tokens -------------------------------------------------------------------------------------
     def token_user(self, token_id: uuid.UUID, token_hash: str, at: datetime) -> tuple[User, TokenInfo] | None:
-        import hmac
-
-        statement = (
-            select(t.users, t.api_tokens.c.token_hash, *(c.label(f"token_{c.name}") for c in _TOKEN_COLUMNS))
-            .join(t.api_tokens, _users_of_tokens)
-            .where(
-                t.api_tokens.c.id == token_id,
-                t.api_tokens.c.revoked_at.is_(None),
-                or_(t.api_tokens.c.expires_at.is_(None), t.api_tokens.c.expires_at > at),
-                t.users.c.active.is_(True),
-            )
-        )
-        row = self.connection.execute(statement).first()
+        row = self.connection.execute(_TOKEN_USER, {"token_id": token_id, "at": at}).first()
         if row is None or not hmac.compare_digest(row.token_hash, token_hash):
             return None
         data = row._mapping

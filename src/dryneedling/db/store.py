@@ -22,6 +22,7 @@ from dryneedling.db import rls
 from dryneedling.db import tables as t
 from dryneedling.db.engine import writer_turn
 from dryneedling.db.followups import FollowUpRows, followup_by_token_hash
+from dryneedling.db.scoped import SCOPE, scoped_statement
 from dryneedling.records.audit import AuditEntry
 from dryneedling.records.entities import (
     AdverseEvent,
@@ -138,17 +139,6 @@ class SqlStore:
 
         with self._transaction(False) as connection:  # an account look-up: no clinic is known yet
             return public_questions_clinic(connection)
-
-
-# The statements of the busiest paths (every API request's token check, recording and signing a visit) are
-# built once with the clinic as a bound parameter (``SCOPE``) and reused: building a statement and its cache
-# key anew took about half of the CPU time of those requests. ``ClinicScoped.run`` always binds the clinic.
-SCOPE = "scope_clinic_id"
-
-
-def scoped_statement(table: Table, *where: Any, columns: tuple[Any, ...] = ()) -> Select:
-    """A ``SELECT`` of ``table`` (or ``columns``) confined to the clinic bound at run time, and ``where``."""
-    return select(*(columns or (table,))).where(table.c.clinic_id == bindparam(SCOPE), *where)
 
 
 _INSERTS = {name: insert(table) for name, table in t.metadata.tables.items()}

@@ -479,8 +479,10 @@ def send_links(
     rules = followup_rules(catalog)
     with store.clinic(user.clinic_id, write=False) as records:
         settings = records.followup_settings()  # type: ignore[attr-defined]
+        if settings is None or not settings.email_configured:
+            return 0  # most clinics: nothing more to read on every signature
         visit = records.visit(visit_id)
-        if settings is None or not settings.email_configured or visit is None:
+        if visit is None:
             return 0
         patient = records.patient(visit.patient_id)
         clinic = records.own_clinic()  # type: ignore[attr-defined]

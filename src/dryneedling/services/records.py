@@ -716,11 +716,13 @@ def sign_visit(store: Store, user: User, visit_id: uuid.UUID, catalog: Catalog |
         signed = visit.model_copy(
             update={"status": "signed", "signed_at": now, "signed_by": user.id, "updated_at": now}
         )
-        _audit_change(records, user, "sign", "visit", visit_id, _visit_fields(visit), _visit_fields(signed))
         if catalog is not None:
             from dryneedling.services.followups import schedule_followups
 
             schedule_followups(records, catalog, visit, now)
+        # Last: the append locks the clinic's audit chain until the commit (PostgreSQL), so every other
+        # change of the clinic waits for as short a time as possible.
+        _audit_change(records, user, "sign", "visit", visit_id, _visit_fields(visit), _visit_fields(signed))
         return signed
 
 
