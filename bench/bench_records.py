@@ -34,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -194,6 +195,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=10.0, help="load per side, split over the rounds")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of records and bare load")
+    parser.add_argument(
+        "--seed-visits",
+        type=int,
+        default=10_000,
+        help="visits made through the use cases (demo seed); beyond them the demo clinic's rows are copied with "
+        "fresh ids up to --visits, as bench_dashboard.py does",
+    )
     parser.add_argument("--quick", action="store_true", help="1,000 visits, 4 s of load")
     parser.add_argument(
         "--database",
@@ -231,13 +239,26 @@ def main(argv: list[str] | None = None) -> int:
         catalog = load_catalog()
         demo = seeded_demo(store, accounts) if args.database else None
         if demo is None:
-            patients = max(1, math.ceil(args.visits / VISITS_PER_PATIENT))
+            through_use_cases = min(args.visits, args.seed_visits)
+            patients = max(1, math.ceil(through_use_cases / VISITS_PER_PATIENT))
             start = time.perf_counter()
             demo = seed(store, catalog, patients, random_seed=7)
             print(
                 f"{args.db}: seeded {demo.visits:,} visits ({demo.patients:,} patients, "
                 f"{demo.episodes:,} episodes) in {time.perf_counter() - start:.1f} s"
             )
+            if demo.visits < args.visits:
+                from bench_dashboard import multiply
+
+                start = time.perf_counter()
+                multiply(store, uuid.UUID(demo.clinic_id), args.visits)
+                with store.engine.begin() as connection:
+                    connection.execute(text("ANALYZE"))
+                demo = seeded_demo(store, accounts)
+                print(
+                    f"{args.db}: copied the demo clinic's rows up to {demo.visits:,} visits "
+                    f"({demo.patients:,} patients) in {time.perf_counter() - start:.1f} s"
+                )
         else:
             print(
                 f"{args.db}: the database's demo clinic has {demo.visits:,} visits ({demo.patients:,} patients)"
@@ -308,11 +329,20 @@ def main(argv: list[str] | None = None) -> int:
 
         # reads: a name search and an episode page, over HTTP, beside plain indexed SQL on the same database
         demo_headers = {"Authorization": f"Bearer {demo.owner_token}"}
-        demo_clinic = __import__("uuid").UUID(demo.clinic_id)
+        demo_clinic = uuid.UUID(demo.clinic_id)
         with httpx.Client(base_url=api_url, headers=demo_headers, timeout=30) as client:
-            first = client.get("/api/patients", params={"limit": 1}).json()["items"][0]
+            # a patient made through the use cases (copies have no assessment), and the episode it has
+            with store.engine.connect() as connection:
+                original = connection.execute(
+                    select(t.episodes.c.id, t.episodes.c.patient_id)
+                    .join(t.assessments, t.assessments.c.episode_id == t.episodes.c.id)
+                    .where(t.episodes.c.clinic_id == demo_clinic)
+                    .order_by(t.episodes.c.id)
+                    .limit(1)
+                ).one()
+            first = client.get(f"/api/patients/{original.patient_id}").json()
             word = first["name"].split()[-1]
-            episode_id = client.get(f"/api/patients/{first['id']}").json()["episodes"][0]["id"]
+            episode_id = str(original.id)
             search_api = median_ms(
                 lambda: client.get("/api/patients", params={"q": word}).raise_for_status(), 200
             )
