@@ -194,6 +194,24 @@ def test_it_refuses_a_form_without_the_sessions_csrf_token(api, clinician):
     assert response.status_code == 403 and "reload the page" in response.text
 
 
+def test_the_patient_search_keeps_what_was_searched_for_out_of_the_address(api, clinician):
+    page = sign_in(api, clinician)
+    for name, born in (("Ann Example", "1980-02-03"), ("Bob Other", "1971-05-06")):
+        page = api.post(
+            "/records/patients", data={"csrf": csrf(page), "name": name, "birth_date": born, "sex": "female"}
+        )
+    page = api.get("/records/patients")
+    found = api.post("/records/patients/search", data={"csrf": csrf(page), "q": "ann"})
+    assert found.status_code == 200 and "Ann Example" in found.text and "Bob Other" not in found.text
+    assert "ann" not in str(found.url).lower() and found.url.path == "/records/patients/search"
+    assert 'value="ann"' in found.text  # the box keeps what was typed
+    # a query string is not a search any more: it shows the list, and the form posts
+    listed = api.get("/records/patients", params={"q": "ann"})
+    assert "Bob Other" in listed.text and 'method="post" action="/records/patients/search"' in listed.text
+    forged = api.post("/records/patients/search", data={"csrf": "forged", "q": "ann"})
+    assert forged.status_code == 403 and "Ann Example" not in forged.text
+
+
 def test_it_keeps_another_clinics_records_out_of_reach_of_a_signed_in_user(
     api, clinician, store, world, chart
 ):

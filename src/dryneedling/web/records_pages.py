@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
@@ -177,9 +178,21 @@ async def logout(request: Request, store: Store = Depends(get_store)) -> Respons
 # -- patients --------------------------------------------------------------------------------------------
 @router.get("/patients", response_class=HTMLResponse)
 def patients_page(
-    request: Request, q: str = "", user: User = Depends(page_user), store: Store = Depends(get_store)
+    request: Request, user: User = Depends(page_user), store: Store = Depends(get_store)
 ) -> Response:
-    patients = service.search_patients(store, user, q[:200])
+    patients = service.search_patients(store, user, "")
+    return _render(request, "patients.html", user=user, patients=patients, q="", form={})
+
+
+@router.post("/patients/search", response_class=HTMLResponse)
+async def patients_search(
+    request: Request, user: User = Depends(page_user), store: Store = Depends(get_store)
+) -> Response:
+    """The search is a POST: what is searched for is often a name, which a GET would leave in the browser's
+    history, its address bar and any Referer (no patient detail goes into a URL)."""
+    form = await _form(request)
+    q = str(form.get("q") or "").strip()[:200]
+    patients = await run_in_threadpool(service.search_patients, store, user, q)
     return _render(request, "patients.html", user=user, patients=patients, q=q, form={})
 
 
