@@ -16,7 +16,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
@@ -438,6 +438,7 @@ def update_visit(
 def sign_visit(
     request: Request,
     visit_id: uuid.UUID,
+    background: BackgroundTasks,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
     catalog: Catalog = Depends(get_catalog),
@@ -445,7 +446,8 @@ def sign_visit(
     visit = service.sign_visit(store, user, visit_id, catalog)
     from dryneedling.web.followups import email_links
 
-    email_links(request, store, catalog, user, visit_id)
+    # after the answer: a slow mail server must not hold the response (failures are recorded on the link)
+    background.add_task(email_links, request, store, catalog, user, visit_id)
     return _visit_json(visit, catalog)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
@@ -486,15 +486,17 @@ def visit_page(
 async def visit_sign(
     request: Request,
     visit_id: uuid.UUID,
+    background: BackgroundTasks,
     user: User = Depends(page_user),
     store: Store = Depends(get_store),
     catalog: Catalog = Depends(get_catalog),
 ) -> Response:
     await _form(request)
-    service.sign_visit(store, user, visit_id, catalog)
+    await run_in_threadpool(service.sign_visit, store, user, visit_id, catalog)
     from dryneedling.web.followups import email_links
 
-    email_links(request, store, catalog, user, visit_id)
+    # after the answer: a slow mail server must not keep the clinician waiting (failures are recorded)
+    background.add_task(email_links, request, store, catalog, user, visit_id)
     return RedirectResponse(f"/records/visits/{visit_id}", status_code=303)
 
 
