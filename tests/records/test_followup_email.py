@@ -4,12 +4,18 @@ signed and is recorded on the follow-up."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
+import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
+
+from dryneedling.web.app import create_app
+from live import serve
 
 
 class Inbox:
@@ -106,3 +112,41 @@ def test_it_refuses_a_bad_patient_address_naming_the_field(api, world):
         headers=world.clinician.headers,
     )
     assert response.status_code == 422 and response.json()["error"]["field"] == "email"
+
+
+class SlowInbox(Inbox):
+    """A mail server that takes its time over each message (as a distant or busy one does)."""
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(SLOW_SECONDS)
+        return await super().handle_DATA(server, session, envelope)
+
+
+SLOW_SECONDS = 2.0
+
+
+def test_signing_answers_before_a_slow_mail_server_has_taken_the_links(api, store, catalog, world, chart):
+    inbox, port = SlowInbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        _configure(api, world, port)
+        episode = chart.episode(chart.patient(email="ann.example@example.org"))
+        chart.consent(episode)
+        visit_id = chart.visit(episode)
+        with serve(create_app(catalog, store)) as url:
+            started = time.monotonic()
+            response = httpx.post(
+                f"{url}/api/visits/{visit_id}/sign", headers=world.clinician.headers, timeout=30
+            )
+            answered = time.monotonic() - started
+            assert response.status_code == 200, response.text
+            assert answered < SLOW_SECONDS, f"the signature waited {answered:.1f} s for the mail server"
+            deadline = time.monotonic() + 4 * SLOW_SECONDS + 10
+            while len(inbox.messages) < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+        assert len(inbox.messages) == 2  # and the links still went out, after the answer
+        items = api.get(f"/api/visits/{visit_id}/followups", headers=world.clinician.headers).json()
+        assert all(item["email_sent_at"] is not None and item["email_error"] is None for item in items)
+    finally:
+        controller.stop()
