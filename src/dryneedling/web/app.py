@@ -24,6 +24,22 @@ from dryneedling.web.errors import install_body_guard, install_error_handlers
 WEB_DIR = Path(str(resources.files("dryneedling.web")))
 
 
+class _QuietErrorsApp(FastAPI):
+    """The app, without uvicorn's second report of an unexpected error.
+
+    Starlette's outermost layer answers an unexpected error with the app's 500 handler (which logs the
+    error's type and place, never its message) and then raises it again for the server, and uvicorn logs
+    it once more with its message, which can carry what the request held (a name, a birth date). The 500
+    has been sent by then, so the error stops here."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception:
+            if scope["type"] != "http":
+                raise
+
+
 def create_app(
     catalog: Catalog | None = None, records_store: object | None = None, session_key: str | None = None
 ) -> FastAPI:
@@ -33,7 +49,7 @@ def create_app(
     The practice records' store is passed in by tests; otherwise it is opened (and migrated) from the
     environment on the first records request (see :mod:`dryneedling.web.records`).
     """
-    app = FastAPI(
+    app = _QuietErrorsApp(
         title="dryneedling",
         version=__version__,
         description=(
