@@ -13,7 +13,6 @@ dates of care, scores, muscles) as they are and replaces free text and identifyi
 from __future__ import annotations
 
 import contextvars
-import functools
 import hashlib
 import hmac
 import json
@@ -74,7 +73,6 @@ def valid_request_id(value: str | None) -> str:
     return str(uuid.uuid4())
 
 
-@functools.lru_cache(maxsize=8)
 def fingerprint_key(secret: str) -> bytes:
     """The key of the log's fingerprints, derived from the server secret (a separate key per purpose)."""
     return hmac.new(secret.encode(), b"dryneedling audit fingerprints v1", hashlib.sha256).digest()
