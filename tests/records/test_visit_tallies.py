@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 
 from dryneedling.db import tables as t
 from dryneedling.db import tallies
+from dryneedling.db.engine import downgrade, make_engine, table_names, upgrade
 from dryneedling.outcomes.dashboard import PatientAnswer, TreatmentCount
 from dryneedling.services import accounts
 from dryneedling.services import outcomes as service
@@ -249,3 +250,31 @@ def test_a_clinic_sees_only_its_own_tallies(chart, store):
     other = uuid.UUID(chart.world.other_clinic)
     with store.outcomes(other, write=False) as records:
         assert records.visit_counts() == ([], [])
+
+
+def test_migration_0008_fills_the_tallies_of_visits_recorded_before_it(database_url, chart, store):
+    """A database at 0007 (or a backup of one, which restore upgrades) gets its visits' tallies from 0008."""
+    api, world = chart.api, chart.world
+    clinic_id = uuid.UUID(world.clinic)
+    visit = chart.signed_visit()
+    chart.visit(needling=[], needles_out=0, adverse_events=[{"category": "fainting", "severity": "major"}])
+    links = api.get(f"/api/visits/{visit}/followups", headers=world.clinician.headers).json()
+    for link, soreness in zip(sorted(links, key=lambda item: item["hours_after"]), (7, 3), strict=True):
+        _answer(api, link, soreness, random.Random(soreness))
+    for event in api.get(f"/api/visits/{visit}/followup-events", headers=world.clinician.headers).json():
+        api.post(
+            f"/api/followup-events/{event['id']}/decision",
+            json={"decision": "confirm"},
+            headers=world.clinician.headers,
+        )
+    before = counts_from_dashboard(store, clinic_id)
+    engine = make_engine(database_url)
+    try:
+        downgrade(engine, "0007")
+        assert "visit_tallies" not in table_names(engine)
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    assert counts_from_dashboard(store, clinic_id) == before == counts_from_source_rows(store, clinic_id)
+    assert before[0] and before[1]
+    assert_tallies_match_a_recomputation(store, clinic_id)

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from dryneedling.db import tables as t
 from dryneedling.records.entities import AdverseEvent, Clinic
@@ -45,6 +45,14 @@ def followup_by_token_hash(connection: Connection, token_hash: str) -> FollowUp 
     return _followup(row) if row else None
 
 
+_VISIT_OF = {
+    table.name: select(table.c.visit_id).where(
+        table.c.clinic_id == bindparam("clinic_id"), table.c.id == bindparam("row_id")
+    )
+    for table in (t.followups, t.followup_events)
+}
+
+
 class FollowUpRows:
     """The follow-up reads and writes of :class:`~dryneedling.db.store.SqlClinicRecords` (a mixin)."""
 
@@ -52,8 +60,9 @@ class FollowUpRows:
     clinic_id: uuid.UUID
 
     def _visit_of(self, table: Any, row_id: uuid.UUID) -> uuid.UUID:
+        """The visit a follow-up or follow-up event belongs to (whose tallies its change moves)."""
         return self.connection.execute(
-            select(table.c.visit_id).where(table.c.clinic_id == self.clinic_id, table.c.id == row_id)
+            _VISIT_OF[table.name], {"clinic_id": self.clinic_id, "row_id": row_id}
         ).scalar_one()
 
     # -- settings and the clinic's contact --------------------------------------------------------------

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import Connection, Select, and_, delete, exists, func, insert, select
+from sqlalchemy import Connection, Select, and_, bindparam, delete, exists, func, insert, select
 
 from dryneedling.db import tables as t
 
@@ -28,9 +29,9 @@ _T = t.visit_tallies
 COLUMNS = [column.name for column in _T.columns]
 
 
-def tally_select(clinic_id: uuid.UUID, visit_ids: Iterable[uuid.UUID] | None = None) -> Select:
-    """The tally rows of the clinic's visits (of ``visit_ids`` only, when given), computed from the visits,
-    their adverse events, follow-ups and follow-up events; columns in the order of ``visit_tallies``."""
+def _tallies_of(*where: Any) -> Select:
+    """The tally rows of the visits ``where`` selects, computed from the visits, their adverse events,
+    follow-ups and follow-up events; columns in the order of ``visit_tallies``."""
     v, a, f, e = t.visits, t.adverse_events, t.followups, t.followup_events
 
     def clinician_event(*severity) -> exists:
@@ -68,20 +69,37 @@ def tally_select(clinic_id: uuid.UUID, visit_ids: Iterable[uuid.UUID] | None = N
         soreness(False).label("soreness_48h"),
         patient_event(e.c.severity == "mild").label("patient_mild"),
         patient_event(e.c.severity.in_(SERIOUS)).label("patient_serious"),
-    ).where(v.c.clinic_id == clinic_id)
-    if visit_ids is not None:
-        statement = statement.where(v.c.id.in_(list(visit_ids)))
+    ).where(*where)
     return statement
+
+
+def tally_select(clinic_id: uuid.UUID, visit_ids: Iterable[uuid.UUID] | None = None) -> Select:
+    """The tally rows of the clinic's visits (of ``visit_ids`` only, when given), from their source rows."""
+    where = [t.visits.c.clinic_id == clinic_id]
+    if visit_ids is not None:
+        where.append(t.visits.c.id.in_(list(visit_ids)))
+    return _tallies_of(*where)
+
+
+# Built once with bound parameters: refresh runs on every visit, answer and event write, and building this
+# statement and its cache key anew cost more than running it (1.5 ms a visit on SQLite at 100,000 visits,
+# 0.1 ms built once).
+_DELETE_ONE = delete(_T).where(
+    _T.c.clinic_id == bindparam("clinic_id"), _T.c.visit_id == bindparam("visit_id")
+)
+_INSERT_ONE = insert(_T).from_select(
+    COLUMNS,
+    _tallies_of(t.visits.c.clinic_id == bindparam("clinic_id"), t.visits.c.id == bindparam("visit_id")),
+)
 
 
 def refresh(connection: Connection, clinic_id: uuid.UUID, visit_ids: Iterable[uuid.UUID]) -> None:
     """Recompute the tallies of ``visit_ids`` (of one clinic) from their source rows, in the caller's
     transaction."""
-    visit_ids = list(dict.fromkeys(visit_ids))
-    if not visit_ids:
-        return
-    connection.execute(delete(_T).where(_T.c.clinic_id == clinic_id, _T.c.visit_id.in_(visit_ids)))
-    connection.execute(insert(_T).from_select(COLUMNS, tally_select(clinic_id, visit_ids)))
+    for visit_id in dict.fromkeys(visit_ids):
+        params = {"clinic_id": clinic_id, "visit_id": visit_id}
+        connection.execute(_DELETE_ONE, params)
+        connection.execute(_INSERT_ONE, params)
 
 
 def rebuild(connection: Connection, clinic_id: uuid.UUID) -> None:
