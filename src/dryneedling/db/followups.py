@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from dryneedling.db import tables as t
 from dryneedling.db.scoped import scoped_statement
@@ -48,11 +48,25 @@ def followup_by_token_hash(connection: Connection, token_hash: str) -> FollowUp 
     return _followup(row) if row else None
 
 
+_VISIT_OF = {
+    table.name: select(table.c.visit_id).where(
+        table.c.clinic_id == bindparam("clinic_id"), table.c.id == bindparam("row_id")
+    )
+    for table in (t.followups, t.followup_events)
+}
+
+
 class FollowUpRows:
     """The follow-up reads and writes of :class:`~dryneedling.db.store.SqlClinicRecords` (a mixin)."""
 
     connection: Connection
     clinic_id: uuid.UUID
+
+    def _visit_of(self, table: Any, row_id: uuid.UUID) -> uuid.UUID:
+        """The visit a follow-up or follow-up event belongs to (whose tallies its change moves)."""
+        return self.connection.execute(
+            _VISIT_OF[table.name], {"clinic_id": self.clinic_id, "row_id": row_id}
+        ).scalar_one()
 
     # -- settings and the clinic's contact --------------------------------------------------------------
     def followup_settings(self) -> FollowUpSettings | None:
@@ -85,6 +99,9 @@ class FollowUpRows:
             row.update({name: None for name in ANSWER_FIELDS}, token_hash=hashed)
             rows.append(row)
         self._insert(t.followups, rows)  # type: ignore[attr-defined]
+        # Scheduled follow-ups are unanswered and leave the visits' tallies as they are (answer_followup
+        # refreshes them); one stored as answered already would change them.
+        self._refresh_visit_tallies(*(f.visit_id for f, _ in followups if f.answered_at is not None))  # type: ignore[attr-defined]
 
     def followup(self, followup_id: uuid.UUID) -> FollowUp | None:
         statement = self.scoped(t.followups).where(t.followups.c.id == followup_id)  # type: ignore[attr-defined]
@@ -113,7 +130,10 @@ class FollowUpRows:
             )
             .values(answered_at=at, red_flags=red_flags, **answers.model_dump())
         )
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        self._refresh_visit_tallies(self._visit_of(t.followups, followup_id))  # type: ignore[attr-defined]
+        return True
 
     def reschedule_followup(self, followup_id: uuid.UUID, due_at: datetime, expires_at: datetime) -> None:
         """Move an unanswered follow-up's due and expiry times (the demo dates its history this way)."""
@@ -158,6 +178,7 @@ class FollowUpRows:
     # -- patient-reported events ------------------------------------------------------------------------
     def add_followup_events(self, events: list[FollowUpEvent]) -> None:
         self._insert(t.followup_events, [e.model_dump(exclude={"clinic_id"}) for e in events])  # type: ignore[attr-defined]
+        self._refresh_visit_tallies(*(e.visit_id for e in events))  # type: ignore[attr-defined]
 
     def followup_event(self, event_id: uuid.UUID) -> FollowUpEvent | None:
         statement = self.scoped(t.followup_events).where(t.followup_events.c.id == event_id)  # type: ignore[attr-defined]
@@ -188,7 +209,10 @@ class FollowUpRows:
             )
             .values(status=status, severity=severity, decided_by=by, decided_at=at)
         )
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        self._refresh_visit_tallies(self._visit_of(t.followup_events, event_id))  # type: ignore[attr-defined]
+        return True
 
     def append_adverse_event(self, visit_id: uuid.UUID, event: AdverseEvent) -> None:
         """Add a confirmed event to a visit's adverse events, after the ones already there."""
@@ -199,3 +223,4 @@ class FollowUpRows:
         ).scalar()
         position = 0 if last is None else last + 1
         self._insert(t.adverse_events, {**event.model_dump(), "visit_id": visit_id, "position": position})  # type: ignore[attr-defined]
+        self._refresh_visit_tallies(visit_id)  # type: ignore[attr-defined]

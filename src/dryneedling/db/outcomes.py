@@ -1,16 +1,17 @@
 """The SQL side of outcome measures and the clinic dashboard (one clinic each, aggregates in the database).
 
-The dashboard's reads are GROUP BY queries: per clinician treatment and event counts, and a histogram of
-per-episode changes (latest minus baseline) over ``outcome_series``, one row per episode and measure that
-:meth:`SqlOutcomes.add_score` keeps in step, so 100,000 visits are summed by the database and only a few
-hundred rows reach Python.
+The dashboard's reads are GROUP BY queries over small rows kept in step by the writes: per clinician
+treatment, event and answer counts over ``visit_tallies`` (one row per visit, :mod:`dryneedling.db.tallies`),
+and a histogram of per-episode changes (latest minus baseline) over ``outcome_series``, one row per episode
+and measure that :meth:`SqlOutcomes.add_score` keeps in step, so 100,000 visits are summed by the database
+from covering indexes and only a few hundred rows reach Python.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy import delete, func, or_
 
 from dryneedling.db import tables as t
 from dryneedling.db.store import SqlClinicRecords, _row
@@ -19,10 +20,7 @@ from dryneedling.records.outcomes import OutcomeScore
 
 _O = t.outcome_scores
 _S = t.outcome_series
-SERIOUS = ("significant", "major")
-# Follow-ups due up to this many hours after the visit count as the first day's answer (24 h by default),
-# later ones as the second's (48 h), whatever hours the clinic chose.
-FIRST_DAY_HOURS = 36
+_V = t.visit_tallies
 
 
 class SqlOutcomes(SqlClinicRecords):
@@ -72,100 +70,67 @@ class SqlOutcomes(SqlClinicRecords):
         )
         return [OutcomeScore.model_validate(_row(row)) for row in self.connection.execute(statement)]
 
+    def visit_counts(self) -> tuple[list[TreatmentCount], list[PatientAnswer]]:
+        """:meth:`treatment_counts` and :meth:`patient_answers` from ONE read: the visits' tallies grouped by
+        every column, in the order of their covering index, so the database streams the index once without
+        sorting and a few hundred groups reach Python, however many visits."""
+        v = _V
+        grouped = (
+            v.c.clinician_id,
+            v.c.treated,
+            v.c.clinician_mild,
+            v.c.clinician_serious,
+            v.c.answered,
+            v.c.soreness_24h,
+            v.c.soreness_48h,
+            v.c.patient_mild,
+            v.c.patient_serious,
+        )
+        statement = self.scoped(v, *grouped, func.count().label("n")).group_by(*grouped)
+        treatments: dict[str, list[int]] = {}
+        answers: dict[tuple, int] = {}
+        for row in self.connection.execute(statement):
+            clinician, n = str(row.clinician_id), int(row.n)
+            if row.treated:
+                counts = treatments.setdefault(clinician, [0, 0, 0])
+                counts[0] += n
+                counts[1] += n if row.clinician_mild else 0
+                counts[2] += n if row.clinician_serious else 0
+            if row.answered:
+                key = (
+                    clinician,
+                    row.soreness_24h,
+                    row.soreness_48h,
+                    bool(row.patient_mild),
+                    bool(row.patient_serious),
+                )
+                answers[key] = answers.get(key, 0) + n
+        return (
+            [TreatmentCount(clinician, *counts) for clinician, counts in treatments.items()],
+            [
+                PatientAnswer(
+                    clinician_id=clinician,
+                    soreness_24h=soreness_24h,
+                    soreness_48h=soreness_48h,
+                    mild=mild,
+                    serious=serious,
+                    count=n,
+                )
+                for (clinician, soreness_24h, soreness_48h, mild, serious), n in answers.items()
+            ],
+        )
+
     def treatment_counts(self) -> list[TreatmentCount]:
-        # Two aggregates, each over one covering index: treatments per clinician, and per clinician the
-        # treatments with at least one mild / serious event (events grouped per visit first).
-        a, v = t.adverse_events, t.visits
-        treatments = (
-            self.scoped(v, v.c.clinician_id, func.count().label("n"))
-            .where(v.c.muscle_count > 0)
-            .group_by(v.c.clinician_id)
-        )
-        per_visit = (
-            self.scoped(
-                a,
-                v.c.clinician_id,
-                func.max(case((a.c.severity == "mild", 1), else_=0)).label("mild"),
-                func.max(case((a.c.severity.in_(SERIOUS), 1), else_=0)).label("serious"),
-            )
-            .select_from(a.join(v, and_(v.c.clinic_id == a.c.clinic_id, v.c.id == a.c.visit_id)))
-            # a patient's event a clinician confirmed is kept on the visit too, but it is patient-reported:
-            # counted in patient_answers, not here
-            .where(v.c.muscle_count > 0, a.c.reported_by == "clinician")
-            .group_by(a.c.visit_id, v.c.clinician_id)
-            .subquery()
-        )
-        events = select(
-            per_visit.c.clinician_id,
-            func.sum(per_visit.c.mild).label("mild"),
-            func.sum(per_visit.c.serious).label("serious"),
-        ).group_by(per_visit.c.clinician_id)
-        flagged = {
-            row.clinician_id: (int(row.mild), int(row.serious)) for row in self.connection.execute(events)
-        }
-        return [
-            TreatmentCount(str(row.clinician_id), int(row.n), *flagged.get(row.clinician_id, (0, 0)))
-            for row in self.connection.execute(treatments)
-        ]
+        """Per clinician: the visits with needling, and of those the ones with a mild / a serious adverse event
+        the clinician reported (a patient's event a clinician confirmed is counted in patient_answers)."""
+        return self.visit_counts()[0]
 
     def patient_answers(self) -> list[PatientAnswer]:
         """The answered visits grouped by what their patients answered: per clinician, soreness in the first
         day (a follow-up due up to 36 h after the visit) and the second (later ones), and whether a mild or a
         significant/major event was reported that a clinician has not dismissed, with how many visits gave
         each combination (a few hundred rows, however many visits)."""
-        f, v, e = t.followups, t.visits, t.followup_events
-        first_day = f.c.hours_after <= FIRST_DAY_HOURS
-        per_visit = (
-            self.scoped(
-                f,
-                v.c.clinician_id,
-                f.c.visit_id,
-                func.max(case((first_day, f.c.soreness))).label("soreness_24h"),
-                func.max(case((~first_day, f.c.soreness))).label("soreness_48h"),
-            )
-            .join(v, and_(v.c.clinic_id == f.c.clinic_id, v.c.id == f.c.visit_id))
-            .where(f.c.answered_at.is_not(None))
-            .group_by(v.c.clinician_id, f.c.visit_id)
-            .subquery()
-        )
-        reported = (
-            self.scoped(
-                e,
-                e.c.visit_id,
-                func.max(case((e.c.severity == "mild", 1), else_=0)).label("mild"),
-                func.max(case((e.c.severity.in_(SERIOUS), 1), else_=0)).label("serious"),
-            )
-            .where(e.c.status != "dismissed")
-            .group_by(e.c.visit_id)
-            .subquery()
-        )
-        mild = func.coalesce(reported.c.mild, 0).label("mild")
-        serious = func.coalesce(reported.c.serious, 0).label("serious")
-        grouped = (
-            select(
-                per_visit.c.clinician_id,
-                per_visit.c.soreness_24h,
-                per_visit.c.soreness_48h,
-                mild,
-                serious,
-                func.count().label("n"),
-            )
-            .select_from(per_visit.outerjoin(reported, reported.c.visit_id == per_visit.c.visit_id))
-            .group_by(
-                per_visit.c.clinician_id, per_visit.c.soreness_24h, per_visit.c.soreness_48h, mild, serious
-            )
-        )
-        return [
-            PatientAnswer(
-                clinician_id=str(row.clinician_id),
-                soreness_24h=row.soreness_24h,
-                soreness_48h=row.soreness_48h,
-                mild=bool(row.mild),
-                serious=bool(row.serious),
-                count=int(row.n),
-            )
-            for row in self.connection.execute(grouped)
-        ]
+        return self.visit_counts()[1]
 
     def outcome_changes(self, clinician_id: uuid.UUID | None = None) -> list[OutcomeChange]:
         statement = (

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, Table, and_, bindparam, delete, insert, or_, select, update
 
 from dryneedling.db import audit as audit_log
-from dryneedling.db import rls
+from dryneedling.db import rls, tallies
 from dryneedling.db import tables as t
 from dryneedling.db.engine import writer_turn
 from dryneedling.db.followups import FollowUpRows, followup_by_token_hash
@@ -200,6 +200,11 @@ class ClinicScoped:
 
     def _update(self, table: Table, key: Any, *where: Any) -> Any:
         return update(table).where(table.c.clinic_id == self.clinic_id, table.c.id == key, *where)
+
+    def _refresh_visit_tallies(self, *visit_ids: uuid.UUID) -> None:
+        """Recompute the dashboard's tallies of these visits from their rows (:mod:`dryneedling.db.tallies`);
+        every write to a visit, its adverse events, follow-ups or their events calls it in its transaction."""
+        tallies.refresh(self.connection, self.clinic_id, visit_ids)
 
     def audit(
         self,
@@ -398,6 +403,7 @@ class SqlClinicRecords(FollowUpRows, ClinicScoped):
     def add_visit(self, visit: Visit) -> None:
         self._insert(t.visits, visit.model_dump(exclude=self._VISIT_CHILDREN))
         self._write_children(visit)
+        self._refresh_visit_tallies(visit.id)
 
     def replace_draft_visit(self, visit: Visit) -> bool:
         values = visit.model_dump(exclude=self._VISIT_CHILDREN | {"id"})
@@ -411,6 +417,7 @@ class SqlClinicRecords(FollowUpRows, ClinicScoped):
                 delete(table).where(table.c.clinic_id == self.clinic_id, table.c.visit_id == visit.id)
             )
         self._write_children(visit)
+        self._refresh_visit_tallies(visit.id)
         return True
 
     def mark_signed(self, visit_id: uuid.UUID, signed_by: uuid.UUID, at: datetime) -> bool:

@@ -52,6 +52,10 @@ class OutcomeRecords(Protocol):
         """Answered patient follow-ups of the clinic (24/48 h soreness, patient-reported events)."""
         ...
 
+    def visit_counts(self) -> tuple[list[TreatmentCount], list[PatientAnswer]]:
+        """``treatment_counts()`` and ``patient_answers()`` read together (one pass over the visits)."""
+        ...
+
     def outcome_changes(self, clinician_id: uuid.UUID | None = None) -> list[OutcomeChange]:
         """Histogram of latest-minus-baseline changes per condition, measure and variant (episodes with two
         or more scores); ``clinician_id``: only episodes that clinician opened or treated."""

@@ -140,8 +140,7 @@ def dashboard(store: OutcomeStore, catalog: Catalog, user: User) -> Dashboard:
     scope = dashboard_scope(user)
     with store.outcomes(user.clinic_id) as records:
         records.audit(user, "read", "dashboard", None)
-        counts = records.treatment_counts()
-        answers = records.patient_answers()
+        counts, answers = records.visit_counts()
         changes = records.outcome_changes(user.id if scope == "own" else None)
         clinicians = records.clinicians()
     return build_dashboard(
