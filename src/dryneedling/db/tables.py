@@ -495,13 +495,6 @@ Index(
     visits.c.episode_id,
 )
 Index(
-    "ix_visits_clinic_id_clinician",
-    visits.c.clinic_id,
-    visits.c.id,
-    visits.c.clinician_id,
-    visits.c.muscle_count,
-)
-Index(
     "ix_adverse_events_clinic_visit_severity",
     adverse_events.c.clinic_id,
     adverse_events.c.visit_id,
