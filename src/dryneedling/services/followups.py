@@ -80,13 +80,19 @@ def followup_path(token: str) -> str:
 
 # -- scheduling (called by services.records.sign_visit, inside its transaction) ----------------------------
 def schedule_followups(
-    records: Any, catalog: Catalog, visit: Visit, signed_at: datetime, key: bytes | None = None
+    records: Any,
+    catalog: Catalog,
+    visit: Visit,
+    signed_at: datetime,
+    key: bytes | None = None,
+    settings: FollowUpSettings | None = None,
 ) -> list[FollowUp]:
-    """Follow-ups of a visit just signed: one per hour of the clinic's settings; none without needling."""
+    """Follow-ups of a visit just signed: one per hour of the clinic's settings (read here unless given);
+    none without needling."""
     if not visit.needling:
         return []
     rules = followup_rules(catalog)
-    settings = records.followup_settings() or default_settings(rules, visit.clinic_id)
+    settings = settings or records.followup_settings() or default_settings(rules, visit.clinic_id)
     key = key or default_link_key()
     made = []
     for hours, due_at, expires_at in schedule(signed_at, settings.hours, settings.link_days):

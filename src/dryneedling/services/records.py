@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -695,12 +696,28 @@ def update_visit(store: Store, catalog: Catalog, user: User, visit_id: uuid.UUID
         return stored  # type: ignore[return-value]
 
 
+@dataclass(frozen=True)
+class SignedVisit:
+    """A visit just signed, and whether its follow-up links are to be e-mailed (the clinic has a mail server
+    and follow-ups were made), so a shell mails them after answering without reading the settings again."""
+
+    visit: Visit
+    mail_links: bool
+
+
 def sign_visit(store: Store, user: User, visit_id: uuid.UUID, catalog: Catalog | None = None) -> Visit:
     """Sign a draft note (its treating clinician only); from then on it is read-only.
 
     With the catalog, a visit with needling also gets its patient follow-ups (24 h and 48 h by default) in
     the same transaction (:mod:`dryneedling.services.followups`); every shell passes it.
     """
+    return sign_visit_with_links(store, user, visit_id, catalog).visit
+
+
+def sign_visit_with_links(
+    store: Store, user: User, visit_id: uuid.UUID, catalog: Catalog | None = None
+) -> SignedVisit:
+    """:func:`sign_visit`, saying also whether the links of the follow-ups it made are to be e-mailed."""
     _require(user, CLINICAL_ROLES, "sign visit notes")
     with store.clinic(user.clinic_id) as records:
         visit = records.visit(visit_id)
@@ -716,14 +733,17 @@ def sign_visit(store: Store, user: User, visit_id: uuid.UUID, catalog: Catalog |
         signed = visit.model_copy(
             update={"status": "signed", "signed_at": now, "signed_by": user.id, "updated_at": now}
         )
+        mail_links = False
         if catalog is not None:
             from dryneedling.services.followups import schedule_followups
 
-            schedule_followups(records, catalog, visit, now)
+            settings = records.followup_settings()  # type: ignore[attr-defined]
+            made = schedule_followups(records, catalog, visit, now, settings=settings)
+            mail_links = bool(made) and settings is not None and settings.email_configured
         # Last: the append locks the clinic's audit chain until the commit (PostgreSQL), so every other
         # change of the clinic waits for as short a time as possible.
         _audit_change(records, user, "sign", "visit", visit_id, _visit_fields(visit), _visit_fields(signed))
-        return signed
+        return SignedVisit(signed, mail_links)
 
 
 class AmendmentIn(_In):

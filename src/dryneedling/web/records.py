@@ -443,12 +443,13 @@ def sign_visit(
     store: Store = Depends(get_store),
     catalog: Catalog = Depends(get_catalog),
 ) -> Response:
-    visit = service.sign_visit(store, user, visit_id, catalog)
-    from dryneedling.web.followups import email_links
+    signed = service.sign_visit_with_links(store, user, visit_id, catalog)
+    if signed.mail_links:
+        from dryneedling.web.followups import email_links
 
-    # after the answer: a slow mail server must not hold the response (failures are recorded on the link)
-    background.add_task(email_links, request, store, catalog, user, visit_id)
-    return _visit_json(visit, catalog)
+        # after the answer: a slow mail server must not hold the response (failures are recorded on the link)
+        background.add_task(email_links, request, store, catalog, user, visit_id)
+    return _visit_json(signed.visit, catalog)
 
 
 @router.post(

@@ -492,11 +492,12 @@ async def visit_sign(
     catalog: Catalog = Depends(get_catalog),
 ) -> Response:
     await _form(request)
-    await run_in_threadpool(service.sign_visit, store, user, visit_id, catalog)
-    from dryneedling.web.followups import email_links
+    signed = await run_in_threadpool(service.sign_visit_with_links, store, user, visit_id, catalog)
+    if signed.mail_links:
+        from dryneedling.web.followups import email_links
 
-    # after the answer: a slow mail server must not keep the clinician waiting (failures are recorded)
-    background.add_task(email_links, request, store, catalog, user, visit_id)
+        # after the answer: a slow mail server must not keep the clinician waiting (failures are recorded)
+        background.add_task(email_links, request, store, catalog, user, visit_id)
     return RedirectResponse(f"/records/visits/{visit_id}", status_code=303)
 
 
