@@ -98,12 +98,12 @@ def write_printed_html(example: Path, audience: str, folder: Path) -> Path:
     from dryneedling.assessment.profile import load_profile
     from dryneedling.assessment.report import build_report
     from dryneedling.catalog import load_catalog
-    from dryneedling.render.html import render_html
+    from dryneedling.render.html import render_printed_html
 
     catalog = load_catalog()
     report = build_report(load_profile(example, catalog), catalog, audience=audience)
     path = folder / f"{audience}.html"
-    path.write_text(render_html(report, audience, fold=False, catalog=catalog), encoding="utf-8")
+    path.write_text(render_printed_html(report, audience, catalog=catalog), encoding="utf-8")
     return path
 
 
