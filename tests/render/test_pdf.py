@@ -4,6 +4,7 @@ it was printed and with what."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ import pytest
 
 from dryneedling import __version__
 from dryneedling.render.context import DocumentContext
+from dryneedling.render.html import render_html, render_printed_html
 from dryneedling.render.pdf import pdf_document, render_pdf
 from shipped import shipped_catalog
 
@@ -125,3 +127,26 @@ def test_it_prints_the_consent_line_and_who_the_handout_is_for(example_reports, 
     )
     for needed in ("Jo Example", "A. Physio", "Riverside PT", "risks", "Your initials", "Date"):
         assert needed in text, needed
+
+
+def _printed_words(html: str) -> str:
+    """The words a reader sees: no stylesheet, script, chart or screen-only Person table; tags dropped."""
+    for pattern in (r"<style>.*?</style>", r"<script>.*?</script>", r"<svg.*?</svg>"):
+        html = re.sub(pattern, " ", html, flags=re.S)
+    html = re.sub(r'<section class="detail profile screen-only".*?</section>', " ", html, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", "", html).split())
+
+
+@pytest.mark.parametrize("audience", ["clinician", "patient"])
+def test_the_pdf_prints_the_words_of_the_html_with_only_the_paper_stylesheet(example_reports, audience):
+    report = example_reports[("neck_pain_headache", audience)]
+    printed = render_printed_html(report, audience, PRINTED, catalog=shipped_catalog())
+    page = render_html(report, audience, PRINTED, fold=False, catalog=shipped_catalog())
+    assert _printed_words(printed) == _printed_words(page)
+    # What WeasyPrint would only hide is not there at all: screen rules, the print script, tooltips.
+    assert "@media screen" not in printed and "<script" not in printed
+    assert 'id="profile"' not in printed
+    charts = [re.search(r"<svg.*?</svg>", html, re.S).group(0) for html in (printed, page)]
+    assert charts[0].count("<title>") == 1 < charts[1].count("<title>"), "only the chart's own title"
+    if audience == "clinician":
+        assert 'id="profile"' in page and '<a class="cite" href="#src-' in printed
