@@ -1,4 +1,4 @@
-"""The PDF renderings print every example for both audiences on A4 (or US letter), with numbered pages,
+"""The PDF renderings print every example for both audiences on A4 and on US letter, with numbered pages,
 the clinician report in 6 pages or fewer and the patient handout in 2 or fewer, each page carrying when
 it was printed and with what."""
 
@@ -40,8 +40,10 @@ def _page_size(info: dict[str, str]) -> tuple[float, float]:
 
 @pytest.mark.parametrize("stem", STEMS)
 @pytest.mark.parametrize("audience", ["clinician", "patient"])
-def test_it_prints_every_example_on_a4_within_its_page_budget(example_reports, stem, audience, tmp_path):
-    pdf = render_pdf(example_reports[(stem, audience)], audience, PRINTED, catalog=shipped_catalog())
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_it_prints_every_example_within_its_page_budget(example_reports, stem, audience, paper, tmp_path):
+    printing = PRINTED.model_copy(update={"paper": paper})
+    pdf = render_pdf(example_reports[(stem, audience)], audience, printing, catalog=shipped_catalog())
     assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF")
     if not POPPLER:
         pytest.skip("pdfinfo/pdftotext/pdffonts (poppler-utils) not installed: page checks skipped")
@@ -51,7 +53,7 @@ def test_it_prints_every_example_on_a4_within_its_page_budget(example_reports, s
     pages = int(info["Pages"])
     assert 1 <= pages <= MAX_PAGES[audience], f"{stem} {audience}: {pages} pages"
     width, height = _page_size(info)
-    assert abs(width - PAGE_POINTS["a4"][0]) < 1 and abs(height - PAGE_POINTS["a4"][1]) < 1
+    assert abs(width - PAGE_POINTS[paper][0]) < 1 and abs(height - PAGE_POINTS[paper][1]) < 1
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
     # Every page says when it was printed and with which tool version.
