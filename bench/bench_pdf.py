@@ -25,6 +25,16 @@ Ratios are printed for wall and CPU time; a target counts as met on either (on 2
 work, wall time is mostly waiting for a core, CPU time moves much less). Then, in this process, the
 render-only times (report already built, WeasyPrint warm), to show where the time goes. Exits 1 (printing
 FAIL) when a PDF is over its target.
+
+Last measured (2026-11-30, ``--repeat 5``, the 2-core machine shared with other jobs, load average 5-6, so
+CPU ratios are the ones to read): floor 0.63 s CPU; clinician 3.20x CPU (6 pages), patient 1.66x CPU
+(2 pages): both still over target. WeasyPrint alone printing the same HTML: clinician 2.68x, patient
+1.33x. Before this round (main at 789f2d8, measured in the same interleaved runs): clinician 3.22-3.57x,
+patient 1.85-1.94x; after: clinician 2.88-3.20x, patient 1.58-1.78x. Where it goes: WeasyPrint laying out
+and drawing six dense pages is ~1.1 s of CPU even warm, beyond the floor's whole run, so the clinician
+PDF is over 2x before the library does anything; the patient handout is ~0.2 s of WeasyPrint beyond the
+floor plus ~0.25 s of library in a fresh process (imports of pydantic, jinja2 and the project's ~120
+pydantic models, the catalog from its cache, the report and its HTML).
 """
 
 from __future__ import annotations
@@ -98,12 +108,12 @@ def write_printed_html(example: Path, audience: str, folder: Path) -> Path:
     from dryneedling.assessment.profile import load_profile
     from dryneedling.assessment.report import build_report
     from dryneedling.catalog import load_catalog
-    from dryneedling.render.html import render_html
+    from dryneedling.render.html import render_printed_html
 
     catalog = load_catalog()
     report = build_report(load_profile(example, catalog), catalog, audience=audience)
     path = folder / f"{audience}.html"
-    path.write_text(render_html(report, audience, fold=False, catalog=catalog), encoding="utf-8")
+    path.write_text(render_printed_html(report, audience, catalog=catalog), encoding="utf-8")
     return path
 
 

@@ -12,13 +12,16 @@ catalog is then pickled there, keyed by the full content hash of the data files,
 code, the data directory and the Python and pydantic versions. A later load hashes the files again (a few
 milliseconds) and unpickles the catalog only when every part of the key matches, so it never serves data
 that differs from the files; an unreadable, corrupt or stale cache file is ignored and rebuilt. ``kb check``
-and the web app's start-up do not use it: they always parse and validate every file.
+and the web app's start-up do not use it: they always parse and validate every file. A catalog loaded
+through the cache is kept out of the garbage collector's generations (``gc.freeze``): see
+:func:`_keep_out_of_collections`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copyreg
+import gc
 import hashlib
 import io
 import os
@@ -170,7 +173,21 @@ def load_catalog(
         catalog = _build(root, complete=False)
         if data_digest(root) == digest:  # the files did not change while they were read
             _write_cache(path, key, catalog)
+    _keep_out_of_collections()
     return catalog.check_every_part() if complete else catalog
+
+
+def _keep_out_of_collections() -> None:
+    """Move every object alive now (the catalog, every imported module) out of the cyclic collector's reach.
+
+    The cache serves commands that read one catalog until they exit (the CLI). Without this, each full
+    collection that later work sets off (importing WeasyPrint, laying out a PDF, the interpreter's exit)
+    walks all of these long-lived objects again: about a tenth of a second of every printed report.
+    Frozen objects are still freed by reference counting; only garbage in cycles among them would wait
+    for the process to end, so what is already garbage is collected first.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _build(root: Path, complete: bool = True) -> Catalog:

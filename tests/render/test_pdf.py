@@ -1,9 +1,10 @@
-"""The PDF renderings print every example for both audiences on A4 (or US letter), with numbered pages,
+"""The PDF renderings print every example for both audiences on A4 and on US letter, with numbered pages,
 the clinician report in 6 pages or fewer and the patient handout in 2 or fewer, each page carrying when
 it was printed and with what."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ import pytest
 
 from dryneedling import __version__
 from dryneedling.render.context import DocumentContext
+from dryneedling.render.html import render_html, render_printed_html
 from dryneedling.render.pdf import pdf_document, render_pdf
 from shipped import shipped_catalog
 
@@ -38,8 +40,10 @@ def _page_size(info: dict[str, str]) -> tuple[float, float]:
 
 @pytest.mark.parametrize("stem", STEMS)
 @pytest.mark.parametrize("audience", ["clinician", "patient"])
-def test_it_prints_every_example_on_a4_within_its_page_budget(example_reports, stem, audience, tmp_path):
-    pdf = render_pdf(example_reports[(stem, audience)], audience, PRINTED, catalog=shipped_catalog())
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_it_prints_every_example_within_its_page_budget(example_reports, stem, audience, paper, tmp_path):
+    printing = PRINTED.model_copy(update={"paper": paper})
+    pdf = render_pdf(example_reports[(stem, audience)], audience, printing, catalog=shipped_catalog())
     assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF")
     if not POPPLER:
         pytest.skip("pdfinfo/pdftotext/pdffonts (poppler-utils) not installed: page checks skipped")
@@ -49,7 +53,7 @@ def test_it_prints_every_example_on_a4_within_its_page_budget(example_reports, s
     pages = int(info["Pages"])
     assert 1 <= pages <= MAX_PAGES[audience], f"{stem} {audience}: {pages} pages"
     width, height = _page_size(info)
-    assert abs(width - PAGE_POINTS["a4"][0]) < 1 and abs(height - PAGE_POINTS["a4"][1]) < 1
+    assert abs(width - PAGE_POINTS[paper][0]) < 1 and abs(height - PAGE_POINTS[paper][1]) < 1
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
     # Every page says when it was printed and with which tool version.
@@ -125,3 +129,26 @@ def test_it_prints_the_consent_line_and_who_the_handout_is_for(example_reports, 
     )
     for needed in ("Jo Example", "A. Physio", "Riverside PT", "risks", "Your initials", "Date"):
         assert needed in text, needed
+
+
+def _printed_words(html: str) -> str:
+    """The words a reader sees: no stylesheet, script, chart or screen-only Person table; tags dropped."""
+    for pattern in (r"<style>.*?</style>", r"<script>.*?</script>", r"<svg.*?</svg>"):
+        html = re.sub(pattern, " ", html, flags=re.S)
+    html = re.sub(r'<section class="detail profile screen-only".*?</section>', " ", html, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", "", html).split())
+
+
+@pytest.mark.parametrize("audience", ["clinician", "patient"])
+def test_the_pdf_prints_the_words_of_the_html_with_only_the_paper_stylesheet(example_reports, audience):
+    report = example_reports[("neck_pain_headache", audience)]
+    printed = render_printed_html(report, audience, PRINTED, catalog=shipped_catalog())
+    page = render_html(report, audience, PRINTED, fold=False, catalog=shipped_catalog())
+    assert _printed_words(printed) == _printed_words(page)
+    # What WeasyPrint would only hide is not there at all: screen rules, the print script, tooltips.
+    assert "@media screen" not in printed and "<script" not in printed
+    assert 'id="profile"' not in printed
+    charts = [re.search(r"<svg.*?</svg>", html, re.S).group(0) for html in (printed, page)]
+    assert charts[0].count("<title>") == 1 < charts[1].count("<title>"), "only the chart's own title"
+    if audience == "clinician":
+        assert 'id="profile"' in page and '<a class="cite" href="#src-' in printed

@@ -167,6 +167,7 @@ def _region_group(
     view: str,
     side: str | None = None,
     min_target: float = 0,
+    title: bool = True,
 ) -> str:
     def attrs_for(shaded: bool) -> str:
         style = HIGHLIGHT_STYLES.get(kind, UNSHADED) if kind and shaded else UNSHADED
@@ -193,7 +194,8 @@ def _region_group(
     side_attr = f' data-side="{side}"' if kind and one_side else ""
     return (
         f'<g class="{classes}" data-region="{escape(region_id)}" data-view="{view}"{kind_attr}{side_attr}{extra}>'
-        f"<title>{escape(label)}</title>{''.join(shapes)}</g>"
+        + (f"<title>{escape(label)}</title>" if title else "")
+        + f"{''.join(shapes)}</g>"
     )
 
 
@@ -222,6 +224,7 @@ def body_chart_svg(
     sides: Mapping[str, str | None] | None = None,
     marked_only: bool = False,
     min_target: float = 0,
+    region_titles: bool = True,
 ) -> str:
     """Front and back body chart as one inline SVG string.
 
@@ -235,6 +238,8 @@ def body_chart_svg(
     the chart cannot draw raises ``ValueError``, because silently dropping a painful region would mislead.
     ``min_target`` (chart units, interactive charts only) puts an invisible hit area of at least that size
     under every smaller shape and draws the smaller regions on top, so each stays reachable by a finger.
+    ``region_titles=False`` leaves out each region's ``<title>`` (hover text: nothing on paper, where the
+    key beside the chart names what is shaded).
     """
     highlight = dict(highlight or {})
     regions = chart_geometry()["regions"]
@@ -284,6 +289,7 @@ def body_chart_svg(
                         view,
                         sides.get(region_id),
                         min_target,
+                        region_titles,
                     )
                 )
         parts.append("</g>")

@@ -121,12 +121,19 @@ def chart_marks(report: Any, kb: KnowledgeBase) -> tuple[dict[str, str], dict[st
     return highlight_for(pain, referral), sides
 
 
-def report_chart(report: Any, kb: KnowledgeBase) -> str:
-    """The body chart of a report: painful regions and the candidate muscles' referral zones."""
+def report_chart(report: Any, kb: KnowledgeBase, paper: bool = False) -> str:
+    """The body chart of a report: painful regions and the candidate muscles' referral zones.
+
+    ``paper``: the chart as printed, without the per-region ``<title>`` tooltips (invisible on paper)."""
     highlight, sides = chart_marks(report, kb)
     labels = {region_id: region.label for region_id, region in kb.regions.items()}
     return body_chart_svg(
-        highlight, labels, title="Body chart: where it hurts", sides=sides, marked_only=True
+        highlight,
+        labels,
+        title="Body chart: where it hurts",
+        sides=sides,
+        marked_only=True,
+        region_titles=not paper,
     )
 
 
@@ -280,12 +287,17 @@ def _humanise(value: Any) -> str:
 class _Citations:
     """Numbers sources in order of first citation so the bibliography reads like a paper's."""
 
-    def __init__(self, sources: dict[str, str], kb: KnowledgeBase, tooltips: bool = True) -> None:
+    def __init__(
+        self, sources: dict[str, str], kb: KnowledgeBase, tooltips: bool = True, paper: bool = False
+    ) -> None:
         self.sources = sources
         self.kb = kb
         # Tooltips naming the sources are for the screen: on paper they are invisible, and printing them
         # cost WeasyPrint a third of the HTML it parses (each citation carries its sources' full titles).
         self.tooltips = tooltips
+        # On paper the links carry the brackets themselves, without a <sup> around them: the same small
+        # "[3, 7]", every number still a link, one element fewer per citation for WeasyPrint to lay out.
+        self.paper = paper
         self.order: list[str] = []
 
     def number(self, source_id: str) -> int:
@@ -309,18 +321,23 @@ class _Citations:
                 runs[-1].append((number, sid))
             else:
                 runs.append([(number, sid)])
+        pieces = [piece for run in runs for piece in ([run] if len(run) >= 3 else [[item] for item in run])]
         links = []
-        for run in runs:
-            pieces = [run] if len(run) >= 3 else [[item] for item in run]
-            for piece in pieces:
-                first, last = piece[0], piece[-1]
-                label = str(first[0]) if len(piece) == 1 else f"{first[0]}\u2013{last[0]}"
-                if self.tooltips:
-                    title = "; ".join(self.sources.get(sid, sid) for _, sid in piece)
-                    link = Markup('<a class="cite" href="#src-{0}" title="{1}">{2}</a>')
-                    links.append(link.format(first[1], title, label))
-                else:
-                    links.append(Markup('<a class="cite" href="#src-{0}">{1}</a>').format(first[1], label))
+        for index, piece in enumerate(pieces):
+            first, last = piece[0], piece[-1]
+            label = str(first[0]) if len(piece) == 1 else f"{first[0]}\u2013{last[0]}"
+            if self.paper:
+                label = ("[" if index == 0 else "") + label + ("]" if index == len(pieces) - 1 else ", ")
+                links.append(Markup('<a class="cite" href="#src-{0}">{1}</a>').format(first[1], label))
+                continue
+            if self.tooltips:
+                title = "; ".join(self.sources.get(sid, sid) for _, sid in piece)
+                link = Markup('<a class="cite" href="#src-{0}" title="{1}">{2}</a>')
+                links.append(link.format(first[1], title, label))
+            else:
+                links.append(Markup('<a class="cite" href="#src-{0}">{1}</a>').format(first[1], label))
+        if self.paper:
+            return Markup("").join(links)
         return Markup('<sup class="cites">[') + Markup(", ").join(links) + Markup("]</sup>")
 
     def bibliography(self) -> list[tuple[int, str, str, str, str, int | None]]:
@@ -387,10 +404,15 @@ def _environment() -> Environment:
 
 
 def _context(
-    report: Any, audience: str, document: DocumentContext | None, fold: bool, catalog: Catalog
+    report: Any,
+    audience: str,
+    document: DocumentContext | None,
+    fold: bool,
+    catalog: Catalog,
+    paper: bool = False,
 ) -> dict[str, Any]:
     kb = catalog.kb
-    citations = _Citations(dict(report.sources), kb, tooltips=fold)
+    citations = _Citations(dict(report.sources), kb, tooltips=fold, paper=paper)
     rows = list(report.evidence.rows)
     if audience == "patient":
         rows = [row for row in rows if row.get("patient_safe", True)]
@@ -409,13 +431,15 @@ def _context(
         "blocked_where": blocked_where(report, kb),
         "person": person_line(report.profile, kb),
         "told_us": told_us(report.profile, kb),
-        "chart": Markup(report_chart(report, kb)),
+        "chart": Markup(report_chart(report, kb, paper)),
         "chart_legend": legend_words(highlight),
         "cite": citations.cite,
         "bibliography": citations.bibliography,
         "doc": document or DocumentContext(),
         "versions": versions(report),
         "fold": fold,
+        # the document WeasyPrint prints: screen-only sections are left out, not hidden
+        "paper": paper,
     }
 
 
@@ -434,13 +458,29 @@ def render_report_fragment(
     tooltips). ``catalog`` is the one the report was built with (labels, referral zones, source links).
     """
     check_audience(audience)
+    return _fragment(report, audience, document, fold, catalog)
+
+
+def _fragment(
+    report: Any,
+    audience: str,
+    document: DocumentContext | None,
+    fold: bool,
+    catalog: Catalog,
+    paper: bool = False,
+) -> str:
     template = _environment().get_template(f"report_{audience}.html")
-    return template.render(**_context(report, audience, document, fold, catalog))
+    return template.render(**_context(report, audience, document, fold, catalog, paper))
 
 
 def report_stylesheet() -> str:
     """The CSS shared by the report renderings (screen and print)."""
     return _environment().loader.get_source(_environment(), "report.css")[0]
+
+
+def print_stylesheet() -> str:
+    """The CSS of the printed document only (what ``report.css`` looks like on paper, written out flat)."""
+    return _environment().loader.get_source(_environment(), "report_print.css")[0]
 
 
 def _css_string(text: str) -> str:
@@ -453,12 +493,40 @@ def page_css(report: Any, document: DocumentContext) -> str:
     """Paper size and the running footer (who, when, what made it) of a printed report."""
     who = document.patient_name or document.patient_id
     left = (f"{who} - " if who else "") + f"printed {document.generated}"
+    # US letter is 18 mm shorter than A4 and only 6 mm wider: narrower margins keep each document within
+    # the same page budget (report 6, handout 2) on either paper.
+    margins = " margin: 7mm 8mm 9mm;" if document.paper == "letter" else ""
     return (
-        "@media print { @page { size: " + document.page_size + "; "
+        "@media print { @page { size: " + document.page_size + ";" + margins + " "
         "@bottom-left { content: " + _css_string(left) + "; font-family: 'DejaVu Sans'; font-size: 7pt;"
         " color: #655b52; } "
         "@bottom-right { content: " + _css_string(versions(report)) + "; font-family: 'DejaVu Sans';"
         " font-size: 7pt; color: #655b52; } } }"
+    )
+
+
+def _document(
+    report: Any,
+    audience: str,
+    document: DocumentContext | None,
+    fold: bool,
+    catalog: Catalog,
+    paper: bool = False,
+) -> str:
+    check_audience(audience)
+    document = document or DocumentContext()
+    title = "Dry needling assessment" if audience == "clinician" else "Your dry needling handout"
+    return (
+        _environment()
+        .get_template("document.html")
+        .render(
+            title=title,
+            audience=audience,
+            paper=paper,
+            stylesheet=Markup(print_stylesheet() if paper else report_stylesheet()),
+            print_css=Markup(page_css(report, document)),
+            body=Markup(_fragment(report, audience, document, fold, catalog, paper)),
+        )
     )
 
 
@@ -473,17 +541,15 @@ def render_html(
     """The report as a complete, self-contained HTML document for ``audience`` (clinician or patient).
 
     ``fold`` and ``catalog`` as in :func:`render_report_fragment`."""
-    check_audience(audience)
-    document = document or DocumentContext()
-    title = "Dry needling assessment" if audience == "clinician" else "Your dry needling handout"
-    return (
-        _environment()
-        .get_template("document.html")
-        .render(
-            title=title,
-            audience=audience,
-            stylesheet=Markup(report_stylesheet()),
-            print_css=Markup(page_css(report, document)),
-            body=Markup(render_report_fragment(report, audience, document, fold, catalog=catalog)),
-        )
-    )
+    return _document(report, audience, document, fold, catalog)
+
+
+def render_printed_html(
+    report: Any, audience: str = "clinician", document: DocumentContext | None = None, *, catalog: Catalog
+) -> str:
+    """The HTML document the PDF is printed from (see :mod:`dryneedling.render.pdf`).
+
+    The words of :func:`render_html` with ``fold=False``, made for WeasyPrint: only the paper stylesheet
+    (``report_print.css``) instead of the screen rules, screen-only sections and the browser's print
+    script left out rather than hidden, and the chart without its hover titles."""
+    return _document(report, audience, document, False, catalog, paper=True)

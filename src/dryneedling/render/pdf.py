@@ -1,6 +1,8 @@
-"""PDF renderings of a Report (WeasyPrint): the same HTML as :func:`render_html`, printed.
+"""PDF renderings of a Report (WeasyPrint): the report's HTML, printed.
 
-The stylesheet's ``@media print`` block sets margins, compact type and "Page n of m" footers; the paper
+WeasyPrint prints :func:`~dryneedling.render.html.render_printed_html`: the words of :func:`render_html`
+with the paper stylesheet (``report_print.css``: margins, compact type, "Page n of m" footers) instead of
+the screen one, and without the screen-only parts. The paper
 size (A4 or US letter) and the running footer (patient, time of printing, versions) come from the
 :class:`~dryneedling.render.context.DocumentContext`. 'DejaVu Sans' is named explicitly so the PDF looks
 the same on every machine. Detail sections are printed in full (no folding on paper).
@@ -12,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from dryneedling.render.context import DocumentContext
-from dryneedling.render.html import check_audience, render_html
+from dryneedling.render.html import check_audience, render_printed_html
 
 if TYPE_CHECKING:
     from dryneedling.catalog import Catalog
@@ -27,11 +29,11 @@ def pdf_document(
 ):
     """The laid-out WeasyPrint document (its ``pages`` can be counted before writing).
 
-    ``catalog``: the one the report was built with (see :func:`~dryneedling.render.html.render_html`)."""
+    ``catalog``: the one the report was built with (see :func:`~dryneedling.render.html.render_printed_html`)."""
     from weasyprint import HTML  # imported late: loading pango/cairo takes a moment
 
     check_audience(audience)
-    return HTML(string=render_html(report, audience, document, fold=False, catalog=catalog)).render()
+    return HTML(string=render_printed_html(report, audience, document, catalog=catalog)).render()
 
 
 def render_pdf(
