@@ -2,15 +2,26 @@
 
 Run: ``python bench/bench_records.py`` (SQLite) or ``--db postgresql`` (``DRYNEEDLING_BENCH_POSTGRES_URL``,
 default ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``: a role that may create databases; a
-fresh database is made and dropped). ``--visits 10000`` or ``100000`` sets how many demo visits are seeded
-first (``--quick``: 1,000 and a shorter load). Not a timed test: it prints what it measured and the ratios,
-all in one run on one machine.
+fresh database is made and dropped). ``--visits 10000`` or ``100000`` sets how many demo visits the demo
+clinic holds: up to ``--seed-visits`` (10,000) are made by ``demo seed`` through the use cases, the rest are
+copies of its rows with fresh ids (as in ``bench_dashboard.py``; copies have no consent, assessment or
+needling rows). ``--database URL`` keeps a database and grows it on later runs, so one seed serves the
+10,000 and the 100,000 runs (``--quick``: 1,000 visits and a shorter load). Not a timed test: it prints what
+it measured and the ratios, all in one run on one machine.
 
-Last measured (2026-11-30, 2-core machine shared with other jobs; the README's benchmark table has more):
-SQLite, 11,200 visits: create+sign 261.3 req/s, bare 995.6 req/s, ratio 26.2 % (rounds 25.0/27.4/26.4 %);
-search 10.4x, episode page 10.9x plain SQL. PostgreSQL 15, 11,200 visits: 183.8 vs 851.9 req/s, 21.6 %
-(short of the 25 % target); search 3.3x, episode page 2.2x. No 5xx. 100,000 visits: not run yet (a seed
-of 11,200 took 14 min on SQLite and 21 min on PostgreSQL here; use ``--database`` to seed once).
+Last measured (2026-11-30, 2-core machine, quiet: load average under 3; the README's table has the history):
+
+- SQLite, 11,583 visits: create+sign 242.2 req/s, bare 1,245.2 req/s, **19.4 %**; search 7.3x, episode 5.3x.
+- SQLite, 100,000 visits: 205.9 vs 1,115.9 req/s, **18.5 %**; search 12.8x, episode 7.6x.
+- PostgreSQL 15, 11,583 visits: 109.3 vs 982.9 req/s, **11.1 %**; search 6.1x, episode 4.3x.
+- PostgreSQL 15, 100,000 visits: 120.6 vs 1,136.8 req/s, **10.6 %**; search 9.5x, episode 3.6x.
+
+No 5xx. The 25 % target is not met. The records server is CPU-bound (0.9 of a core): about 3.5-4 ms of
+CPU per create or sign request on SQLite (the bare endpoint: 0.5 ms); in process, without HTTP, the use
+cases take about 1.9 ms (record) and 1.3 ms (sign) and the token check 0.15 ms, the rest is the web
+stack around them (dependencies, routing, validation, thread pool). On PostgreSQL the server spends 6.5-7.5
+ms per request (about 16 round trips through psycopg for a create), and PostgreSQL's own processes share the
+two cores with it and the 20 clients.
 
 What it measures
 - write load: ``--clients`` (20) concurrent clients, each creating a visit with three muscles and signing it
