@@ -31,3 +31,13 @@ def test_an_unexpected_error_reaches_the_logs_without_its_message(catalog, capfd
     assert "unexpected error on /api/fails: RuntimeError" in logged  # ours: the type and the place
     assert HELD not in logged
     assert "Exception in ASGI application" not in logged  # the server's second report, with the message
+
+
+def test_fastapis_own_telemetry_stays_off_even_when_the_environment_asks_for_it(catalog, monkeypatch):
+    """Its spans would carry full URLs (a search's name) and its logs exception messages."""
+    monkeypatch.setenv("FASTAPI_OTEL_AUTO_CONFIGURE", "true")
+    app = create_app(catalog)
+    assert not app._native_telemetry.enabled()
+    assert not any(
+        app._telemetry[key] for key in ("tracing", "metrics", "logs", "operation_spans", "auto_configure")
+    )

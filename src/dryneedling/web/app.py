@@ -24,6 +24,15 @@ from dryneedling.web.errors import install_body_guard, install_error_handlers
 WEB_DIR = Path(str(resources.files("dryneedling.web")))
 
 
+NO_TELEMETRY = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
+
+
 class _QuietErrorsApp(FastAPI):
     """The app, without uvicorn's second report of an unexpected error.
 
@@ -60,6 +69,10 @@ def create_app(
         # The interactive docs load their scripts from a CDN; the OpenAPI document itself is served.
         docs_url=None,
         redoc_url=None,
+        # FastAPI's own OpenTelemetry would start as soon as a provider or FASTAPI_OTEL_AUTO_CONFIGURE is
+        # set: its spans carry full URLs (a patient search's name in ?q=) and its logs exception messages,
+        # and its processors see request bodies. Health data must not leave that way, so it stays off.
+        telemetry=NO_TELEMETRY,
     )
     app.state.catalog = catalog if catalog is not None else load_catalog()
     from dryneedling.web.settings import ENV_PREFIX, load_settings
