@@ -35,12 +35,7 @@ _MOVE_HEAD = (
     .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
 )
 # PostgreSQL: one round trip, the head moving in a data-modifying CTE of the insert.
-_APPEND_AND_MOVE = _APPEND.add_cte(
-    update(_HEADS)
-    .where(_HEADS.c.clinic_id == bindparam("head_clinic"))
-    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
-    .cte("moved_head")
-)
+_APPEND_AND_MOVE = _APPEND.add_cte(_MOVE_HEAD.cte("moved_head"))
 
 
 def _locked_head(connection: Connection, clinic_id: uuid.UUID) -> tuple[int, str]:

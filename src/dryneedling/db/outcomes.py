@@ -71,9 +71,12 @@ class SqlOutcomes(SqlClinicRecords):
         return [OutcomeScore.model_validate(_row(row)) for row in self.connection.execute(statement)]
 
     def visit_counts(self) -> tuple[list[TreatmentCount], list[PatientAnswer]]:
-        """:meth:`treatment_counts` and :meth:`patient_answers` from ONE read: the visits' tallies grouped by
-        every column, in the order of their covering index, so the database streams the index once without
-        sorting and a few hundred groups reach Python, however many visits."""
+        """Per clinician the treatments (visits with needling) and of those the ones with a mild / a serious
+        adverse event the clinician reported; and the answered visits grouped by what their patients answered
+        (soreness in the first day, a follow-up due up to 36 h after the visit, and the second; a mild or a
+        significant/major event not dismissed), with how many visits gave each combination. One read: the
+        visits' tallies grouped by every column, in the order of their covering index, so the database
+        streams the index once without sorting and a few hundred groups reach Python, however many visits."""
         v = _V
         grouped = (
             v.c.clinician_id,
@@ -119,18 +122,6 @@ class SqlOutcomes(SqlClinicRecords):
                 for (clinician, soreness_24h, soreness_48h, mild, serious), n in answers.items()
             ],
         )
-
-    def treatment_counts(self) -> list[TreatmentCount]:
-        """Per clinician: the visits with needling, and of those the ones with a mild / a serious adverse event
-        the clinician reported (a patient's event a clinician confirmed is counted in patient_answers)."""
-        return self.visit_counts()[0]
-
-    def patient_answers(self) -> list[PatientAnswer]:
-        """The answered visits grouped by what their patients answered: per clinician, soreness in the first
-        day (a follow-up due up to 36 h after the visit) and the second (later ones), and whether a mild or a
-        significant/major event was reported that a clinician has not dismissed, with how many visits gave
-        each combination (a few hundred rows, however many visits)."""
-        return self.visit_counts()[1]
 
     def outcome_changes(self, clinician_id: uuid.UUID | None = None) -> list[OutcomeChange]:
         statement = (

@@ -44,16 +44,9 @@ class OutcomeRecords(Protocol):
         """The episode's scores, oldest first."""
         ...
 
-    def treatment_counts(self) -> list[TreatmentCount]:
-        """Per clinician of the clinic: visits with needling and those with a mild / serious event."""
-        ...
-
-    def patient_answers(self) -> list[PatientAnswer]:
-        """Answered patient follow-ups of the clinic (24/48 h soreness, patient-reported events)."""
-        ...
-
     def visit_counts(self) -> tuple[list[TreatmentCount], list[PatientAnswer]]:
-        """``treatment_counts()`` and ``patient_answers()`` read together (one pass over the visits)."""
+        """Per clinician of the clinic: visits with needling and those with a mild / serious event the
+        clinician reported; and the answered patient follow-ups (24/48 h soreness, patient-reported events)."""
         ...
 
     def outcome_changes(self, clinician_id: uuid.UUID | None = None) -> list[OutcomeChange]:

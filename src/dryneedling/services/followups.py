@@ -84,15 +84,15 @@ def schedule_followups(
     catalog: Catalog,
     visit: Visit,
     signed_at: datetime,
+    settings: FollowUpSettings | None,
     key: bytes | None = None,
-    settings: FollowUpSettings | None = None,
 ) -> list[FollowUp]:
-    """Follow-ups of a visit just signed: one per hour of the clinic's settings (read here unless given);
-    none without needling."""
+    """Follow-ups of a visit just signed: one per hour of the clinic's ``settings`` (as the signing
+    transaction read them; None: the defaults of the knowledge base); none without needling."""
     if not visit.needling:
         return []
     rules = followup_rules(catalog)
-    settings = settings or records.followup_settings() or default_settings(rules, visit.clinic_id)
+    settings = settings or default_settings(rules, visit.clinic_id)
     key = key or default_link_key()
     made = []
     for hours, due_at, expires_at in schedule(signed_at, settings.hours, settings.link_days):

@@ -738,7 +738,7 @@ def sign_visit_with_links(
             from dryneedling.services.followups import schedule_followups
 
             settings = records.followup_settings()  # type: ignore[attr-defined]
-            made = schedule_followups(records, catalog, visit, now, settings=settings)
+            made = schedule_followups(records, catalog, visit, now, settings)
             mail_links = bool(made) and settings is not None and settings.email_configured
         # Last: the append locks the clinic's audit chain until the commit (PostgreSQL), so every other
         # change of the clinic waits for as short a time as possible.

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -62,9 +62,14 @@ def public_base(request: Request) -> str:
     return getattr(request.app.state, "public_url", None) or str(request.base_url).rstrip("/")
 
 
-def email_links(request: Request, store: Store, catalog: Catalog, user: User, visit_id: uuid.UUID) -> int:
-    """After signing: mail the visit's links when the clinic sends mail (failures are recorded, not raised)."""
-    return service.send_links(store, catalog, user, visit_id, public_base(request))
+def mail_links_after_answer(
+    background: BackgroundTasks, request: Request, store: Store, catalog: Catalog, user: User, signed: Any
+) -> None:
+    """After signing (``signed``: a :class:`~dryneedling.services.records.SignedVisit`): when its links are to
+    be mailed, send them once the answer has gone, so a slow mail server holds no clinician's request
+    (failures are recorded on the links, never raised)."""
+    if signed.mail_links:
+        background.add_task(service.send_links, store, catalog, user, signed.visit.id, public_base(request))
 
 
 # -- JSON shapes -----------------------------------------------------------------------------------------

@@ -444,11 +444,9 @@ def sign_visit(
     catalog: Catalog = Depends(get_catalog),
 ) -> Response:
     signed = service.sign_visit_with_links(store, user, visit_id, catalog)
-    if signed.mail_links:
-        from dryneedling.web.followups import email_links
+    from dryneedling.web.followups import mail_links_after_answer
 
-        # after the answer: a slow mail server must not hold the response (failures are recorded on the link)
-        background.add_task(email_links, request, store, catalog, user, visit_id)
+    mail_links_after_answer(background, request, store, catalog, user, signed)
     return _visit_json(signed.visit, catalog)
 
 

@@ -493,11 +493,9 @@ async def visit_sign(
 ) -> Response:
     await _form(request)
     signed = await run_in_threadpool(service.sign_visit_with_links, store, user, visit_id, catalog)
-    if signed.mail_links:
-        from dryneedling.web.followups import email_links
+    from dryneedling.web.followups import mail_links_after_answer
 
-        # after the answer: a slow mail server must not keep the clinician waiting (failures are recorded)
-        background.add_task(email_links, request, store, catalog, user, visit_id)
+    mail_links_after_answer(background, request, store, catalog, user, signed)
     return RedirectResponse(f"/records/visits/{visit_id}", status_code=303)
 
 
