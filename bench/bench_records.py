@@ -46,12 +46,16 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_web import cpu_seconds
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -144,8 +148,55 @@ def start_server(target: str, env: dict[str, str]) -> tuple[subprocess.Popen, st
     raise RuntimeError(f"server {target} did not start")
 
 
-def load(url: str, clients: int, seconds: float, make_requests) -> tuple[float, int, int]:
-    """Run ``make_requests(client)`` in ``clients`` threads for ``seconds``; (requests/s, requests, 5xx)."""
+def postgres_cpu_seconds() -> float | None:
+    """User + system CPU seconds used so far by this machine's PostgreSQL processes (Linux /proc), or None
+    where that cannot be read (another system, or a database elsewhere)."""
+    total, found = 0.0, False
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() not in ("postgres", "postmaster"):
+                continue
+            total += cpu_seconds(int(entry.name))
+            found = True
+        except (OSError, ValueError, IndexError):
+            continue  # a process that ended while it was read
+    return total if found else None
+
+
+@dataclass
+class Load:
+    """One load run: its rate, requests, 5xx and the CPU seconds the server, the database's processes and
+    this process (the clients) used meanwhile (None where they cannot be read)."""
+
+    rate: float
+    requests: int
+    errors: int
+    server_cpu: float | None = None
+    database_cpu: float | None = None
+    client_cpu: float = 0.0
+
+
+def _cpu_now(server_pid: int | None, database: bool) -> tuple[float | None, float | None, float]:
+    try:
+        server = cpu_seconds(server_pid) if server_pid is not None else None
+    except OSError:
+        server = None
+    own = os.times()
+    return server, postgres_cpu_seconds() if database else None, own.user + own.system
+
+
+def load(
+    url: str,
+    clients: int,
+    seconds: float,
+    make_requests,
+    server_pid: int | None = None,
+    database: bool = False,
+) -> Load:
+    """Run ``make_requests(client, index)`` in ``clients`` threads for ``seconds``; the rate, requests, 5xx and the
+    CPU used by the server (``server_pid``), PostgreSQL (``database``) and the clients meanwhile."""
     done = [0] * clients
     errors = [0] * clients
     stop = time.monotonic() + seconds
@@ -153,11 +204,12 @@ def load(url: str, clients: int, seconds: float, make_requests) -> tuple[float, 
     def worker(index: int) -> None:
         with httpx.Client(base_url=url, timeout=30) as client:
             while time.monotonic() < stop:
-                for response in make_requests(client):
+                for response in make_requests(client, index):
                     done[index] += 1
                     if response.status_code >= 500:
                         errors[index] += 1
 
+    before = _cpu_now(server_pid, database)
     start = time.monotonic()
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
     for thread in threads:
@@ -165,7 +217,9 @@ def load(url: str, clients: int, seconds: float, make_requests) -> tuple[float, 
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - start
-    return sum(done) / elapsed, sum(done), sum(errors)
+    after = _cpu_now(server_pid, database)
+    used = [b - a if a is not None and b is not None else None for a, b in zip(before, after, strict=True)]
+    return Load(sum(done) / elapsed, sum(done), sum(errors), used[0], used[1], used[2] or 0.0)
 
 
 def median_ms(func, repeat: int) -> float:
@@ -175,6 +229,26 @@ def median_ms(func, repeat: int) -> float:
         func()
         times.append(time.perf_counter() - start)
     return statistics.median(times) * 1000
+
+
+def load_clinic(store, api_url: str, number: int) -> tuple[dict[str, str], str]:
+    """A new clinic for the write load with a clinician, a patient, an episode and its consent; the
+    clinician's auth header and the episode's id."""
+    from dryneedling.services import accounts
+
+    clinic = accounts.add_clinic(store, f"Bench clinic {number + 1}")
+    email = f"bench.{clinic.id.hex[:6]}@example.org"
+    accounts.add_user(store, clinic.id, email, "clinician", None)
+    headers = {"Authorization": f"Bearer {accounts.issue_token(store, email)}"}
+    with httpx.Client(base_url=api_url, headers=headers, timeout=30) as client:
+        patient = client.post(
+            "/api/patients", json={"name": "Bench Patient", "birth_date": "1980-01-01", "sex": "female"}
+        ).json()["id"]
+        episode = client.post(f"/api/patients/{patient}/episodes", json={"profile": PROFILE}).json()["id"]
+        client.post(
+            f"/api/episodes/{episode}/consent", json={"signed_by": "patient", "signer_name": "Bench Patient"}
+        ).raise_for_status()
+    return headers, episode
 
 
 def seeded_demo(store, accounts):
@@ -199,6 +273,36 @@ def seeded_demo(store, accounts):
     return DemoSummary(str(clinic), owner, accounts.issue_token(store, owner), *sizes)
 
 
+def _per_request_ms(loads: list[Load], field: str) -> float | None:
+    used = [getattr(run, field) for run in loads]
+    if any(value is None for value in used):
+        return None
+    return 1000 * sum(used) / max(1, sum(run.requests for run in loads))
+
+
+def print_cpu_budget(api_loads: list[Load], bare_loads: list[Load], bare_rate: float) -> None:
+    """Where each request's CPU goes, and what 25 % of the bare endpoint's rate would leave for it: the
+    server is one process (Python runs one thread at a time in it, so at most one core), and the server,
+    the database and the clients share this machine's cores."""
+    print("  CPU per request (user + system):")
+    columns = [("server", "server_cpu"), ("PostgreSQL", "database_cpu"), ("clients", "client_cpu")]
+    measured = {}
+    for label, field in columns:
+        api, bare = _per_request_ms(api_loads, field), _per_request_ms(bare_loads, field)
+        if api is None:
+            continue
+        measured[label] = api
+        bare_text = f"   bare {bare:5.2f} ms" if bare is not None and field != "database_cpu" else ""
+        print(f"    {label:<11} records {api:5.2f} ms{bare_text}")
+    wanted = 0.25 * bare_rate
+    cores = os.cpu_count() or 1
+    print(
+        f"  at 25 % ({wanted:.0f} req/s) a request may cost the server at most {1000 / wanted:.2f} ms (one core) "
+        f"and server, database and clients together at most {1000 * cores / wanted:.2f} ms ({cores} cores); "
+        f"measured {sum(measured.values()):.2f} ms together"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
@@ -212,6 +316,14 @@ def main(argv: list[str] | None = None) -> int:
         default=10_000,
         help="visits made through the use cases (demo seed); beyond them the demo clinic's rows are copied with "
         "fresh ids up to --visits, as bench_dashboard.py does",
+    )
+    parser.add_argument(
+        "--clinics",
+        type=int,
+        default=1,
+        help="spread the write load's clients over this many clinics (client i works for clinic i mod N); each "
+        "clinic's audit chain takes one write at a time, so 1 (the default, on which the target is judged) is "
+        "the hardest case",
     )
     parser.add_argument("--quick", action="store_true", help="1,000 visits, 4 s of load")
     parser.add_argument(
@@ -275,26 +387,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"({demo.patients:,} patients) in {time.perf_counter() - start:.1f} s"
             )
 
-        # the load phase's clinician, patient, episode and consent
-        clinic = accounts.add_clinic(store, "Bench clinic")
-        accounts.add_user(store, clinic.id, f"bench.{clinic.id.hex[:6]}@example.org", "clinician", None)
-        token = accounts.issue_token(store, f"bench.{clinic.id.hex[:6]}@example.org")
-        headers = {"Authorization": f"Bearer {token}"}
-
+        # the load phase's clinics, each with a clinician, a patient, an episode and its consent
         env = {**os.environ, "DRYNEEDLING_DATABASE_URL": url}
         process, api_url = start_server("dryneedling.web.app:app", env)
         servers.append(process)
-        with httpx.Client(base_url=api_url, headers=headers, timeout=30) as client:
-            patient = client.post(
-                "/api/patients", json={"name": "Bench Patient", "birth_date": "1980-01-01", "sex": "female"}
-            ).json()["id"]
-            episode = client.post(f"/api/patients/{patient}/episodes", json={"profile": PROFILE}).json()["id"]
-            client.post(
-                f"/api/episodes/{episode}/consent",
-                json={"signed_by": "patient", "signer_name": "Bench Patient"},
-            ).raise_for_status()
+        sessions = [load_clinic(store, api_url, number) for number in range(max(1, args.clinics))]
 
-        def create_and_sign(client: httpx.Client):
+        def create_and_sign(client: httpx.Client, index: int):
+            headers, episode = sessions[index % len(sessions)]  # client i works for clinic i mod N
             created = client.post(f"/api/episodes/{episode}/visits", json=VISIT, headers=headers)
             yield created
             if created.status_code == 201:
@@ -306,26 +406,30 @@ def main(argv: list[str] | None = None) -> int:
         # Alternate short rounds of the two loads, so that a burst of other work on a shared machine falls
         # on both alike; the totals give the rates, the rounds show how steady the ratio was.
         rounds = max(1, args.rounds)
-        api_totals, bare_totals, round_ratios = [0.0, 0, 0], [0.0, 0, 0], []
+        on_postgres = args.db == "postgresql"
+        api_loads: list[Load] = []
+        bare_loads: list[Load] = []
         for _ in range(rounds):
-            api = load(api_url, args.clients, args.seconds / rounds, create_and_sign)
-            bare = load(
-                bare_url,
-                args.clients,
-                args.seconds / rounds,
-                lambda client: [client.post("/bare", json=VISIT)],
+            api_loads.append(
+                load(api_url, args.clients, args.seconds / rounds, create_and_sign, process.pid, on_postgres)
             )
-            round_ratios.append(api[0] / bare[0])
-            for totals, measured in ((api_totals, api), (bare_totals, bare)):
-                totals[0] += measured[0] / rounds  # the mean rate (rounds are of equal length)
-                totals[1] += measured[1]
-                totals[2] += measured[2]
-        api_rate, api_requests, api_5xx = api_totals
-        bare_rate, bare_requests, bare_5xx = bare_totals
+            bare_loads.append(
+                load(
+                    bare_url,
+                    args.clients,
+                    args.seconds / rounds,
+                    lambda client, _index: [client.post("/bare", json=VISIT)],
+                    bare_process.pid,
+                )
+            )
+        api_rate = statistics.mean(run.rate for run in api_loads)  # rounds are of equal length
+        bare_rate = statistics.mean(run.rate for run in bare_loads)
+        api_requests, api_5xx = sum(r.requests for r in api_loads), sum(r.errors for r in api_loads)
+        bare_requests, bare_5xx = sum(r.requests for r in bare_loads), sum(r.errors for r in bare_loads)
         ratio = api_rate / bare_rate
         print(
-            f"\nwrite load, {args.clients} clients x {args.seconds:.0f} s each in {rounds} alternating rounds "
-            "(one uvicorn worker each):"
+            f"\nwrite load, {args.clients} clients of {len(sessions)} clinic(s) x {args.seconds:.0f} s each in "
+            f"{rounds} alternating rounds (one uvicorn worker each):"
         )
         print(
             f"  records API: create visit + sign  {api_rate:8.1f} req/s  ({api_requests:,} requests, {api_5xx} 5xx)"
@@ -336,7 +440,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  ratio records/bare                {ratio:8.1%}   (target >= 25 %: {'met' if ratio >= 0.25 else 'NOT met'})"
         )
-        print("  ratio per round                  " + "  ".join(f"{r:.1%}" for r in round_ratios))
+        print(
+            "  ratio per round                  "
+            + "  ".join(f"{a.rate / b.rate:.1%}" for a, b in zip(api_loads, bare_loads, strict=True))
+        )
+        print_cpu_budget(api_loads, bare_loads, bare_rate)
 
         # reads: a name search and an episode page, over HTTP, beside plain indexed SQL on the same database
         demo_headers = {"Authorization": f"Bearer {demo.owner_token}"}
