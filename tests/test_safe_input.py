@@ -104,3 +104,26 @@ def test_plots_come_in_each_format_with_reproducible_bytes():
     with pytest.raises(InputError) as caught:
         plot_format("forest.jpeg", "--forest")
     assert caught.value.field == "--forest" and caught.value.choices == [".pdf", ".png", ".svg"]
+
+
+def test_a_validators_message_reaches_people_without_pydantics_prefix():
+    from pydantic import BaseModel, ValidationError, field_validator
+
+    from dryneedling.errors import validation_message
+
+    class Form(BaseModel):
+        age: int
+        when: str
+
+        @field_validator("when")
+        @classmethod
+        def _iso(cls, value: str) -> str:
+            raise ValueError("must be a date YYYY-MM-DD")
+
+    try:
+        Form.model_validate({"when": "x"})
+    except ValidationError as error:
+        details = {detail["loc"][0]: detail for detail in error.errors()}
+    assert validation_message(details["age"]) == "is required"
+    assert details["when"]["msg"].startswith("Value error, ")
+    assert validation_message(details["when"]) == "must be a date YYYY-MM-DD"

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 def plain_value(value: object) -> str | int | float | bool | None:
@@ -28,6 +29,22 @@ def plain_value(value: object) -> str | int | float | bool | None:
         except UnicodeEncodeError:
             value = value.encode("utf-8", "backslashreplace").decode("utf-8")
     return value
+
+
+# pydantic puts these before the message of an error raised in a validator; a person needs the words only.
+_VALIDATOR_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def validation_message(detail: Mapping[str, Any]) -> str:
+    """The words of one pydantic error (an item of ``ValidationError.errors()``) for a person: "is required"
+    for a missing field, otherwise its message without pydantic's "Value error, " prefix."""
+    if detail.get("type") == "missing":
+        return "is required"
+    message = str(detail.get("msg") or "invalid value")
+    for prefix in _VALIDATOR_PREFIXES:
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message
 
 
 def closest(value: str, choices: Iterable[str], n: int = 3) -> list[str]:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dryneedling.catalog import Catalog
-from dryneedling.errors import InputError
+from dryneedling.errors import InputError, validation_message
 from dryneedling.knowledge.guidance import WarningSignRule
 from dryneedling.records.entities import CLINICAL_ROLES, AdverseEvent, Clinic, User, Visit
 from dryneedling.records.errors import Conflict, Forbidden, Gone, NotFound
@@ -398,7 +398,7 @@ def parse_answers(raw: Any) -> FollowUpAnswers:
     except ValidationError as error:
         first = error.errors()[0]
         name = ".".join(str(part) for part in first["loc"]) or "body"
-        message = "is required" if first["type"] == "missing" else first["msg"]
+        message = validation_message(first)
         value = first.get("input") if first["type"] != "missing" else None
         raise InputError(
             name, message, value=value if isinstance(value, str | int | bool) else None

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dryneedling.catalog import Catalog
-from dryneedling.errors import InputError
+from dryneedling.errors import InputError, validation_message
 from dryneedling.questions.model import Question, QuestionForm
 from dryneedling.questions.repository import QuestionStore
 from dryneedling.questions.spam import FormClock, RateLimiter, SpamFilter, SpamSettings, Verdict
@@ -92,7 +92,7 @@ def ask(
     except ValidationError as error:
         first = error.errors()[0]
         name = str(first["loc"][0]) if first["loc"] else "text"
-        raise InputError(name, "is required" if first["type"] == "missing" else first["msg"]) from None
+        raise InputError(name, validation_message(first)) from None
     if data.topic not in {page.slug for page in learn_service.pages(catalog)}:
         raise NotFound("topic")
     with store.questions(clinic_id) as records:

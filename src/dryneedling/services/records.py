@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from dryneedling.catalog import Catalog
-from dryneedling.errors import InputError
+from dryneedling.errors import InputError, validation_message
 from dryneedling.records.audit import changes, fingerprint_key
 from dryneedling.records.consent import ConsentText, consent_text
 from dryneedling.records.entities import (
@@ -672,7 +672,7 @@ def _merged_visit(merged: dict[str, Any]) -> VisitIn:
         field = ".".join(str(part) for part in first["loc"]) or "body"
         if first.get("input") is None:
             raise InputError(field, "may not be null: leave it out to keep its value") from None
-        raise InputError(field, first["msg"], value=first.get("input")) from None
+        raise InputError(field, validation_message(first), value=first.get("input")) from None
 
 
 def update_visit(store: Store, catalog: Catalog, user: User, visit_id: uuid.UUID, patch: VisitPatch) -> Visit:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dryneedling.catalog import Catalog
-from dryneedling.errors import InputError
+from dryneedling.errors import InputError, validation_message
 from dryneedling.services.assess import assess
 from dryneedling.services.learn import (
     Claim,
@@ -125,7 +125,7 @@ def read_answers(raw: Any, catalog: Catalog) -> Answers:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "answers"
-        raise InputError(field, first["msg"], value=first.get("input")) from None
+        raise InputError(field, validation_message(first), value=first.get("input")) from None
     valid = [c.value for c in choices(catalog)["area"]]
     if answers.area not in valid:
         raise InputError.unknown("area", answers.area, valid)

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dryneedling.errors import InputError, plain_value
+from dryneedling.errors import InputError, plain_value, validation_message
 from dryneedling.safe_input import MAX_DEPTH, loads_json
 
 log = logging.getLogger(__name__)
@@ -113,9 +113,7 @@ def validation_error_body(error: RequestValidationError) -> dict[str, Any]:
         choices = sorted(
             part.strip(" '") for part in expected.replace(" or ", ",").split(",") if part.strip(" '")
         )
-    message = first.get("msg", "invalid value")
-    if first.get("type") == "missing":
-        message = "is required"
+    message = validation_message(first)
     return error_body(
         field, message, first.get("input") if first.get("type") != "missing" else None, None, choices
     )

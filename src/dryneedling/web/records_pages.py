@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from dryneedling.catalog import Catalog
-from dryneedling.errors import InputError
+from dryneedling.errors import InputError, validation_message
 from dryneedling.records.consent import muscle_restrictions
 from dryneedling.records.entities import User
 from dryneedling.records.errors import NotAuthenticated, RecordsError, TooManyAttempts
@@ -79,7 +79,7 @@ def _validate(model: type[BaseModel], data: dict[str, Any]) -> Any:
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "form"
-        message = "is required" if first["type"] == "missing" else first["msg"]
+        message = validation_message(first)
         raise InputError(field, message) from None
 
 

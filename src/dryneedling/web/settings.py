@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from dryneedling.errors import InputError
+from dryneedling.errors import InputError, validation_message
 
 ENV_PREFIX = "DRYNEEDLING_"
 
@@ -72,4 +72,4 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     except ValidationError as error:
         first = error.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "settings"
-        raise InputError(field, first["msg"], value=values.get(field)) from None
+        raise InputError(field, validation_message(first), value=values.get(field)) from None
