@@ -366,6 +366,35 @@ def test_it_names_the_field_of_a_bad_visit(api, world, chart, change, field):
     assert _error(response, 422)["field"] == field
 
 
+def test_it_refuses_a_visit_dated_before_the_patient_was_born_or_before_the_consent(api, world, chart):
+    from datetime import date, timedelta
+
+    episode_id = chart.episode(chart.patient(birth_date="1980-02-03"))
+    chart.consent(episode_id)  # signed today
+    url = f"/api/episodes/{episode_id}/visits"
+    before_birth = _error(
+        api.post(url, json=visit_body(visit_date="1979-12-31"), headers=world.clinician.headers), 422
+    )
+    assert before_birth["field"] == "visit_date" and "1980-02-03" in before_birth["message"]
+    last_month = (date.today() - timedelta(days=30)).isoformat()
+    before_consent = _error(
+        api.post(url, json=visit_body(visit_date=last_month), headers=world.clinician.headers), 422
+    )
+    assert (
+        before_consent["field"] == "visit_date"
+        and "before the dry needling consent" in before_consent["message"]
+    )
+    # a visit without needling needs no consent: it may be back-dated (after the birth date)
+    no_needles = visit_body(needling=[], visit_date=last_month)
+    assert api.post(url, json=no_needles, headers=world.clinician.headers).status_code == 201
+    # yesterday is within a day of the consent (the visit's day is the clinic's, the signature time UTC)
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    assert (
+        api.post(url, json=visit_body(visit_date=yesterday), headers=world.clinician.headers).status_code
+        == 201
+    )
+
+
 def test_it_names_the_entry_of_an_unknown_muscle_technique_or_impossible_depth(api, world, chart):
     episode_id = chart.episode()
     chart.consent(episode_id)

@@ -233,3 +233,16 @@ def test_a_name_that_looks_like_a_formula_stays_text_in_the_csv():
 
     text = _csv(["who"], [['=HYPERLINK("http://x")'], ["Ann"], [-1.5]])
     assert text.splitlines()[1].startswith("\"'=HYPERLINK") and text.splitlines()[3] == "-1.5"
+
+
+def test_it_says_what_is_wrong_with_a_date_in_words(chart):
+    error = record(chart, chart.episode(), measure="nprs", score=3, date="2026-13-01").json()["error"]
+    # pydantic's own "Value error, " prefix is for programmers, not for the clinician reading the message
+    assert (error["field"], error["message"]) == ("date", "must be a date YYYY-MM-DD")
+
+
+def test_it_refuses_a_score_measured_before_the_patient_was_born(chart):
+    episode = chart.episode(chart.patient(birth_date="1980-02-03"))
+    error = record(chart, episode, measure="nprs", score=3, date="1979-06-01").json()["error"]
+    assert error["field"] == "date" and "1980-02-03" in error["message"]
+    assert record(chart, episode, measure="nprs", score=3, date="1980-02-03").status_code == 201

@@ -14,7 +14,7 @@ import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from dryneedling.catalog import Catalog
 from dryneedling.records.entities import Training, User
@@ -309,14 +309,15 @@ def _seed_patient(
         )
         episodes += 1
         report = episode.assessments[-1].report
+        day = today - timedelta(days=rng.randint(70, 365))  # six visits at most 10 days apart end by today
         service.record_consent(
             store,
             catalog,
             clinician,
             episode.id,
             service.ConsentIn(signed_by="patient", signer_name=patient.name, copy_given=True),
+            synthetic_signed_at=datetime.combine(day, time(8, 30), UTC),  # before the first visit
         )
-        day = today - timedelta(days=rng.randint(70, 365))  # six visits at most 10 days apart end by today
         days: list[date] = []
         for _ in range(rng.choice([1, 2, 2, 3, 3, 4, 5, 6])):
             days.append(day)

@@ -29,7 +29,7 @@ from dryneedling.outcomes.progress import MeasureProgress, Point, measure_progre
 from dryneedling.records.entities import CLINICAL_ROLES, Episode, User
 from dryneedling.records.errors import Forbidden, NotFound
 from dryneedling.records.outcomes import OutcomeScore, OutcomeStore
-from dryneedling.services.records import IsoDate, _In
+from dryneedling.services.records import IsoDate, _In, not_before_birth
 
 RECORDING_ROLES = CLINICAL_ROLES
 CLINIC_DASHBOARD_ROLES = ("owner", "auditor")
@@ -71,8 +71,11 @@ def record_outcome(
         raise InputError.unknown("measure", data.measure, [m.id for m in recordable], kind="measure")
     scored = scoring.score(kb.measures[data.measure], data.score, data.items, data.variant)
     with store.outcomes(user.clinic_id) as records:
-        if records.episode(episode_id, latest_only=True) is None:
+        episode = records.episode(episode_id, latest_only=True)
+        if episode is None:
             raise NotFound("episode")
+        if data.date is not None:
+            not_before_birth(records, episode.patient_id, data.date, "date")
         record = OutcomeScore(
             clinic_id=user.clinic_id,
             id=uuid.uuid4(),

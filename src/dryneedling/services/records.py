@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
@@ -45,6 +45,9 @@ from dryneedling.services.assess import assess
 
 SEARCH_LIMIT = 50
 MIN_OVERRIDE_REASON = 10
+# A visit's date is the clinic's calendar day while times are kept in UTC: a day either way is allowed
+# before a date counts as in the future or as before the consent.
+DATE_SLACK = timedelta(days=1)
 
 
 def _now() -> datetime:
@@ -337,8 +340,19 @@ class ConsentIn(_In):
 
 
 def record_consent(
-    store: Store, catalog: Catalog, user: User, episode_id: uuid.UUID, data: ConsentIn
+    store: Store,
+    catalog: Catalog,
+    user: User,
+    episode_id: uuid.UUID,
+    data: ConsentIn,
+    *,
+    synthetic_signed_at: datetime | None = None,
 ) -> Consent:
+    """Keep the consent the patient (or guardian) gave to the text shown now, signed now.
+
+    ``synthetic_signed_at`` is for ``demo seed`` only, whose made-up history starts months ago: its consents
+    must precede its back-dated visits. The API, pages and CLI never pass it; a real consent is signed when
+    it is recorded."""
     _require(user, CLINICAL_ROLES, "take consent")
     if data.method == "typed_name_and_tick":
         typed = data.typed_name if data.typed_name is not None else data.signer_name
@@ -371,7 +385,7 @@ def record_consent(
             else None,
             ticked=data.ticked,
             signature=data.signature,
-            signed_at=_now(),
+            signed_at=synthetic_signed_at or _now(),
             copy_given=data.copy_given,
             recorded_by=user.id,
         )
@@ -507,8 +521,10 @@ def _check_visit(
     catalog: Catalog, records: ClinicRecords, episode: Episode, data: VisitIn
 ) -> tuple[list[NeedlingEntry], list[AdverseEvent], uuid.UUID | None]:
     kb, rules = catalog.kb, catalog.practice
-    if data.visit_date is not None and data.visit_date > date.today() + timedelta(days=1):
+    if data.visit_date is not None and data.visit_date > date.today() + DATE_SLACK:
         raise InputError("visit_date", "is in the future", value=data.visit_date.isoformat())
+    if data.visit_date is not None:  # today is never before a birth date (birth dates are not in the future)
+        not_before_birth(records, episode.patient_id, data.visit_date, "visit_date")
     needles_in = sum(entry.needles for entry in data.needling)
     if data.needles_out != needles_in:
         raise InputError(
@@ -563,8 +579,32 @@ def _check_visit(
             raise Conflict(
                 "no valid dry needling consent for this episode: record consent first", field="consent"
             )
+        visit_day = data.visit_date or date.today()
+        signed_day = consent.signed_at.date()
+        if visit_day < signed_day - DATE_SLACK:
+            raise InputError(
+                "visit_date",
+                f"is before the dry needling consent of this episode was signed ({signed_day.isoformat()}): "
+                "needling cannot be recorded for a day before the patient consented",
+                value=visit_day.isoformat(),
+            )
         consent_id = consent.id
     return entries, events, consent_id
+
+
+class _KnowsPatients(Protocol):
+    def patient(self, patient_id: uuid.UUID) -> Patient | None: ...
+
+
+def not_before_birth(records: _KnowsPatients, patient_id: uuid.UUID, day: date, field: str) -> None:
+    """Refuse ``day`` (a visit or a measurement) when it is before the patient was born."""
+    patient = records.patient(patient_id)
+    if patient is not None and day < patient.birth_date:
+        raise InputError(
+            field,
+            f"is before the patient's birth date ({patient.birth_date.isoformat()})",
+            value=day.isoformat(),
+        )
 
 
 def _build_visit(
