@@ -433,6 +433,53 @@ def test_it_refuses_a_muscle_the_screening_blocks_unless_overridden_with_a_reaso
     )
 
 
+@pytest.mark.parametrize(
+    ("example", "muscle", "side", "item"),
+    [
+        # right-arm lymphoedema: the biceps is no candidate for shoulder pain, but lies in that arm
+        ("lymphedema_shoulder", "biceps_brachii", "right", "lymphedema_area"),
+        ("lymphedema_shoulder", "extensor_carpi_radialis", "bilateral", "lymphedema_area"),
+        # warfarin: deep targets near the spinal canal are left out wherever they are, not only in the neck
+        ("anticoagulated_headache", "lumbar_paraspinals", "left", "bleeding_disorder_anticoagulants"),
+    ],
+)
+def test_it_refuses_a_blocked_muscle_that_is_no_candidate_for_the_pain(
+    api, world, chart, example, muscle, side, item
+):
+    episode_id = chart.episode(example=example)
+    chart.consent(episode_id)
+    episode = api.get(f"/api/episodes/{episode_id}", headers=world.clinician.headers).json()
+    assert muscle not in {m["muscle"] for m in episode["report"]["excluded_muscles"]}
+    assert episode["restrictions"][muscle]["blocked_by"] == item  # the form marks it too
+    entry = {"muscle": muscle, "side": side, "needles": 1, "length_mm": 30, "gauge": 0.25, "depth_mm": 10}
+    url = f"/api/episodes/{episode_id}/visits"
+    error = _error(api.post(url, json=visit_body(needling=[entry]), headers=world.clinician.headers), 422)
+    assert error["field"] == "needling.0.muscle" and item in error["message"]
+    reason = "Discussed with the patient's physician; superficial only"
+    body = visit_body(needling=[entry], override={"reason": reason})
+    needled = api.post(url, json=body, headers=world.clinician.headers).json()["needling"][0]
+    assert needled["blocked_by"] == item and needled["override_reason"] == reason
+
+
+def test_it_blocks_a_one_sided_region_only_on_that_side_for_any_muscle(api, world, chart):
+    episode_id = chart.episode(example="lymphedema_shoulder")
+    chart.consent(episode_id)
+    left = {
+        "muscle": "biceps_brachii",
+        "side": "left",
+        "needles": 1,
+        "length_mm": 30,
+        "gauge": 0.25,
+        "depth_mm": 10,
+    }
+    response = api.post(
+        f"/api/episodes/{episode_id}/visits",
+        json=visit_body(needling=[left]),
+        headers=world.clinician.headers,
+    )
+    assert response.status_code == 201 and response.json()["needling"][0]["blocked_by"] is None
+
+
 def test_it_refuses_every_muscle_when_screening_says_do_not_needle(api, world, chart):
     episode_id = chart.episode(example="do_not_needle")
     chart.consent(episode_id)

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from dryneedling.assessment.plan import stored_blocks
 from dryneedling.catalog import Catalog
 from dryneedling.errors import InputError
 from dryneedling.records.audit import changes, fingerprint_key
@@ -482,13 +483,29 @@ class VisitPatch(_In):
     override: OverrideIn | None = None
 
 
-def blocked_muscles(report: Mapping[str, Any] | None) -> dict[str, tuple[str, str, str | None]]:
+def blocked_muscles(
+    report: Mapping[str, Any] | None, catalog: Catalog | None = None, muscles: Iterable[str] | None = None
+) -> dict[str, tuple[str, str, str | None]]:
     """Muscle id -> (blocking item id, reason, side it applies to or None) from a stored Report.
 
-    A ``do_not_needle`` decision blocks every muscle by its whole-body item (key ``"*"``).
+    A ``do_not_needle`` decision blocks every muscle by its whole-body item (key ``"*"``). The Report's
+    excluded muscles are only those the atlas offered for the pain; with the catalog, ``muscles`` (default:
+    every muscle of the atlas) are checked against the stored screening too, so a muscle in a region kept
+    needle-free or left out by a muscle rule is blocked whether or not it was a candidate.
     """
     if not report:
         return {}
+    blocked = _report_blocks(report)
+    if catalog is None or "*" in blocked:
+        return blocked
+    wanted = [m for m in (catalog.kb.muscles if muscles is None else muscles) if m not in blocked]
+    if wanted:
+        items = (report.get("screening") or {}).get("items") or []
+        blocked.update(stored_blocks(items, catalog, wanted))
+    return blocked
+
+
+def _report_blocks(report: Mapping[str, Any]) -> dict[str, tuple[str, str, str | None]]:
     screening = report.get("screening") or {}
     items = {item.get("id"): item for item in screening.get("items") or []}
     blocked: dict[str, tuple[str, str, str | None]] = {}
@@ -516,7 +533,11 @@ def _check_visit(
             f"{data.needles_out} needles counted out but {needles_in} went in: they must match",
             value=data.needles_out,
         )
-    blocked = blocked_muscles(episode.latest_assessment.report if episode.latest_assessment else None)
+    blocked = blocked_muscles(
+        episode.latest_assessment.report if episode.latest_assessment else None,
+        catalog,
+        {entry.muscle for entry in data.needling},
+    )
     entries: list[NeedlingEntry] = []
     for index, entry in enumerate(data.needling):
         field = f"needling.{index}"

@@ -218,7 +218,9 @@ def _summary(assessment: Assessment) -> AssessmentSummary:
     )
 
 
-def _episode_out(episode: Episode, consents: list[Consent], visits: list[Visit]) -> EpisodeOut:
+def _episode_out(
+    episode: Episode, consents: list[Consent], visits: list[Visit], catalog: Catalog
+) -> EpisodeOut:
     latest = episode.latest_assessment
     current = service.valid_consent(consents)
     return EpisodeOut(
@@ -230,7 +232,7 @@ def _episode_out(episode: Episode, consents: list[Consent], visits: list[Visit])
         restrictions={
             muscle: Restriction(blocked_by=item, reason=reason, side=side)
             for muscle, (item, reason, side) in service.blocked_muscles(
-                latest.report if latest else None
+                latest.report if latest else None, catalog
             ).items()
         },
         muscle_restrictions=muscle_restrictions(latest.report if latest else None),
@@ -314,7 +316,7 @@ def create_episode(
     catalog: Catalog = Depends(get_catalog),
 ) -> EpisodeOut:
     episode = service.create_episode(store, catalog, user, patient_id, body)
-    return _episode_out(episode, [], [])
+    return _episode_out(episode, [], [], catalog)
 
 
 @router.get(
@@ -324,9 +326,10 @@ def get_episode(
     episode_id: uuid.UUID,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
+    catalog: Catalog = Depends(get_catalog),
 ) -> EpisodeOut:
     view = service.get_episode(store, user, episode_id)
-    return _episode_out(view.episode, view.consents, view.visits)
+    return _episode_out(view.episode, view.consents, view.visits, catalog)
 
 
 class ReassessIn(BaseModel):
@@ -348,7 +351,7 @@ def reassess(
 ) -> EpisodeOut:
     service.reassess(store, catalog, user, episode_id, body.profile)
     view = service.get_episode(store, user, episode_id)
-    return _episode_out(view.episode, view.consents, view.visits)
+    return _episode_out(view.episode, view.consents, view.visits, catalog)
 
 
 @router.post("/episodes/{episode_id}/close", response_model=EpisodeOut, summary="Close an episode of care")
@@ -356,10 +359,11 @@ def close_episode(
     episode_id: uuid.UUID,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
+    catalog: Catalog = Depends(get_catalog),
 ) -> EpisodeOut:
     service.close_episode(store, user, episode_id)
     view = service.get_episode(store, user, episode_id)
-    return _episode_out(view.episode, view.consents, view.visits)
+    return _episode_out(view.episode, view.consents, view.visits, catalog)
 
 
 @router.get(

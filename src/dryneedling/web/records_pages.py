@@ -292,7 +292,7 @@ def _episode_context(catalog: Catalog, view: service.EpisodeView) -> dict[str, A
     kb, rules = catalog.kb, catalog.practice
     latest = view.episode.latest_assessment
     report = latest.report if latest else {}
-    blocked = service.blocked_muscles(report)
+    blocked = service.blocked_muscles(report, catalog)
     candidates = [m["muscle"] for m in report.get("candidate_muscles") or []]
     others = sorted((m for m in kb.muscles if m not in candidates), key=lambda m: kb.muscles[m].name)
     restricted = muscle_restrictions(report)
