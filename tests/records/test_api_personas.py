@@ -366,6 +366,25 @@ def test_it_names_the_field_of_a_bad_visit(api, world, chart, change, field):
     assert _error(response, 422)["field"] == field
 
 
+@pytest.mark.parametrize("visit_date", ["1900-01-01", "0001-01-01", "1980-02-02"])
+def test_it_refuses_a_visit_dated_before_the_patient_was_born(api, world, chart, visit_date):
+    episode_id = chart.episode(chart.patient(birth_date="1980-02-03"))
+    chart.consent(episode_id)
+    url = f"/api/episodes/{episode_id}/visits"
+    error = _error(
+        api.post(url, json=visit_body(visit_date=visit_date), headers=world.clinician.headers), 422
+    )
+    assert error["field"] == "visit_date" and "born" in error["message"]
+    assert "1980-02-03" not in error["message"]  # the error never tells the birth date
+    visit_id = api.post(
+        url, json=visit_body(visit_date="1980-02-03"), headers=world.clinician.headers
+    ).json()["id"]
+    response = api.patch(
+        f"/api/visits/{visit_id}", json={"visit_date": visit_date}, headers=world.clinician.headers
+    )
+    assert _error(response, 422)["field"] == "visit_date"
+
+
 def test_it_names_the_entry_of_an_unknown_muscle_technique_or_impossible_depth(api, world, chart):
     episode_id = chart.episode()
     chart.consent(episode_id)

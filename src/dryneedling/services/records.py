@@ -526,6 +526,14 @@ def _check_visit(
     kb, rules = catalog.kb, catalog.practice
     if data.visit_date is not None and data.visit_date > date.today() + timedelta(days=1):
         raise InputError("visit_date", "is in the future", value=data.visit_date.isoformat())
+    # A back-dated note (before the episode opened) may predate the patient: the patient was registered, and
+    # so born, before any episode of theirs opened, so only such a date needs the birth date looked up.
+    if data.visit_date is not None and data.visit_date < episode.opened_at.date():
+        patient = records.patient(episode.patient_id)
+        if patient is not None and data.visit_date < patient.birth_date:
+            raise InputError(
+                "visit_date", "is before the patient was born", value=data.visit_date.isoformat()
+            )
     needles_in = sum(entry.needles for entry in data.needling)
     if data.needles_out != needles_in:
         raise InputError(
