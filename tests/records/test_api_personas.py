@@ -270,6 +270,20 @@ def test_it_refuses_a_consent_whose_typed_name_or_tick_is_missing(api, world, ch
     )
 
 
+def test_it_takes_a_minors_consent_from_the_guardian_the_screening_names(api, world, chart):
+    # 15 years old, "a parent or guardian must agree": the patient alone may not sign
+    episode_id = chart.episode(
+        chart.patient(name="Teo Teen", birth_date="2011-03-03"), example="teen_guardian_consent"
+    )
+    url = f"/api/episodes/{episode_id}/consent"
+    alone = {"signed_by": "patient", "signer_name": "Teo Teen", "method": "typed_name_and_tick"}
+    error = _error(api.post(url, json=alone, headers=world.clinician.headers), 422)
+    assert error["field"] == "signed_by" and "guardian" in error["message"]
+    assert error["choices"] == ["guardian"]
+    guardian = {**alone, "signed_by": "guardian", "signer_name": "Gina Teen"}
+    assert api.post(url, json=guardian, headers=world.clinician.headers).status_code == 201
+
+
 def test_it_refuses_needling_once_consent_is_withdrawn(api, world, chart):
     episode_id = chart.episode()
     chart.consent(episode_id)

@@ -351,6 +351,16 @@ def record_consent(
         raise InputError("signature", "a drawn signature is required for this method")
     with store.clinic(user.clinic_id) as records:
         episode = _open_episode(records, episode_id)
+        latest = episode.latest_assessment
+        if data.signed_by != "guardian" and latest and latest.profile.get("consent_by") == "guardian":
+            # the assessment (a minor, screened on a guardian's consent) says who consents: not the patient
+            raise InputError(
+                "signed_by",
+                "the assessment records that a parent or guardian gives consent for this patient: "
+                "the guardian signs (or re-assess the episode if the patient consents for themselves)",
+                value=data.signed_by,
+                choices=["guardian"],
+            )
         shown = _consent_text(catalog, episode)
         if data.text_sha256 is not None and data.text_sha256 != shown.sha256:
             raise Conflict(
