@@ -9,6 +9,7 @@ what an id that exists nowhere gets.
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 
 import pytest
@@ -669,6 +670,23 @@ def test_it_prints_the_note_as_pdf_for_everyone_in_the_clinic(api, world, chart,
     if status == 200:
         assert response.headers["content-type"] == "application/pdf" and response.content.startswith(b"%PDF")
         assert response.headers["cache-control"] == "no-store"
+
+
+def test_the_printed_note_shows_the_screenings_restriction_beside_a_restricted_muscle(
+    api, world, chart, tmp_path
+):
+    visit_id = chart.signed_visit()  # neck pain on warfarin: the upper trapezius lies over the lung
+    episode_id = api.get(f"/api/visits/{visit_id}", headers=world.clinician.headers).json()["episode_id"]
+    restrictions = api.get(f"/api/episodes/{episode_id}", headers=world.clinician.headers).json()[
+        "muscle_restrictions"
+    ]
+    assert restrictions["upper_trapezius"]
+    pdf = tmp_path / "note.pdf"
+    pdf.write_bytes(api.get(f"/api/visits/{visit_id}/note.pdf", headers=world.clinician.headers).content)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    flat = " ".join(text.split())
+    # the table's cells interleave in the extracted text: look for the restriction's label and a phrase of it
+    assert "restriction at screening: Before any" in flat and "go through the thorax_lung rules" in flat
 
 
 def test_it_refuses_bad_ids_in_the_path_with_422(api, world):

@@ -496,6 +496,8 @@ def note_labels(note: service.VisitNote, catalog: Catalog) -> dict[str, Any]:
     latest = note.episode.latest_assessment
     report = latest.report if latest else {}
     blocked = [m.get("name", m.get("muscle")) for m in report.get("excluded_muscles") or []]
+    needled = {entry.muscle for entry in note.visit.needling}
+    restricted = {m: texts for m, texts in muscle_restrictions(report).items() if m in needled}
     muscles = {m.id: m.name for m in kb.muscles.values()}
     codes = {code.code: code.label for code in rules.cpt.codes}
     condition = note.episode.condition
@@ -508,6 +510,7 @@ def note_labels(note: service.VisitNote, catalog: Catalog) -> dict[str, Any]:
         else (condition or "not recorded"),
         "decision": ((report.get("screening") or {}).get("decision") or "not assessed").replace("_", " "),
         "blocked": blocked,
+        "restrictions": restricted,
         "needles_in": note.visit.needles_in,
         "cpt_label": codes.get(note.visit.cpt or "", ""),
         "cpt_note": " ".join(rules.cpt.note.split()),
