@@ -15,7 +15,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from dryneedling.outcomes.dashboard import ClinicianInfo, OutcomeChange, PatientAnswer, TreatmentCount
-from dryneedling.records.entities import Episode, User
+from dryneedling.records.entities import Episode, Patient, User
 
 
 class OutcomeScore(BaseModel):
@@ -37,6 +37,7 @@ class OutcomeRecords(Protocol):
     clinic_id: uuid.UUID
 
     def episode(self, episode_id: uuid.UUID, latest_only: bool = False) -> Episode | None: ...
+    def patient(self, patient_id: uuid.UUID) -> Patient | None: ...
     def user(self, user_id: uuid.UUID) -> User | None: ...
     def audit(self, user_id: uuid.UUID, action: str, entity: str, entity_id: uuid.UUID) -> None: ...
     def add_score(self, score: OutcomeScore) -> None: ...

@@ -71,8 +71,14 @@ def record_outcome(
         raise InputError.unknown("measure", data.measure, [m.id for m in recordable], kind="measure")
     scored = scoring.score(kb.measures[data.measure], data.score, data.items, data.variant)
     with store.outcomes(user.clinic_id) as records:
-        if records.episode(episode_id, latest_only=True) is None:
+        episode = records.episode(episode_id, latest_only=True)
+        if episode is None:
             raise NotFound("episode")
+        if data.date is not None and data.date < episode.opened_at.date():
+            # a score from before the episode may predate the patient (and would become the baseline)
+            patient = records.patient(episode.patient_id)
+            if patient is not None and data.date < patient.birth_date:
+                raise InputError("date", "is before the patient was born", value=data.date.isoformat())
         record = OutcomeScore(
             clinic_id=user.clinic_id,
             id=uuid.uuid4(),
