@@ -106,6 +106,13 @@ def test_it_names_the_field_of_a_bad_patient(api, world):
     assert error["field"] == "sex" and error["message"] == "is required"
 
 
+@pytest.mark.parametrize("name", ["\u200b", "\u200b\u200d", "\ufeff", "-", "..."])
+def test_it_refuses_a_patient_name_with_no_letter_or_digit_to_read(api, world, name):
+    # a zero-width space passes "at least 1 character" yet shows and prints as nothing
+    response = api.post("/api/patients", json={**PATIENT, "name": name}, headers=world.owner.headers)
+    assert _error(response, 422)["field"] == "name"
+
+
 @pytest.mark.parametrize("persona", READERS)
 def test_it_finds_patients_by_name_words_external_id_and_birth_date(api, world, chart, persona):
     chart.patient(name="Zoë Marchetti-Ávila", external_id="EMR-77", birth_date="1975-06-30")

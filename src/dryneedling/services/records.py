@@ -78,6 +78,14 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
+def _readable_name(value: str) -> str:
+    """A person's name must show: zero-width and format characters alone pass a length check but read and
+    print as nothing."""
+    if not any(character.isalnum() for character in value):
+        raise ValueError("must contain at least one letter or digit")
+    return value
+
+
 # -- patients --------------------------------------------------------------------------------------------
 class PatientIn(_In):
     name: str = Field(min_length=1, max_length=200)
@@ -90,6 +98,11 @@ class PatientIn(_In):
         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
         description="For follow-up links by e-mail",
     )
+
+    @field_validator("name")
+    @classmethod
+    def _readable(cls, value: str) -> str:
+        return _readable_name(value)
 
     @field_validator("birth_date")
     @classmethod
@@ -335,6 +348,11 @@ class ConsentIn(_In):
     text_sha256: str | None = Field(
         None, description="SHA-256 of the text the patient read (from the preview): refused if it changed"
     )
+
+    @field_validator("signer_name")
+    @classmethod
+    def _readable(cls, value: str) -> str:
+        return _readable_name(value)
 
 
 def record_consent(
