@@ -696,6 +696,45 @@ def test_the_printed_note_shows_the_screenings_restriction_beside_a_restricted_m
     assert "restriction at screening: Before any" in flat and "go through the thorax_lung rules" in flat
 
 
+def test_a_later_re_screening_does_not_rewrite_what_a_signed_note_says(api, world, chart, tmp_path):
+    # low back pain, not pregnant: the gluteus medius is needled and the note signed; weeks later the
+    # patient is pregnant and the episode is re-screened (do not needle). Reprinting the old note must still
+    # tell the screening it was needled under, not claim the muscle was kept free of needles then.
+    not_pregnant = {**profile("pregnant_low_back"), "pregnancy": {"pregnant": False}}
+    patient_id = chart.patient(name="Pia Later", birth_date="1995-05-05")
+    response = api.post(
+        f"/api/patients/{patient_id}/episodes",
+        json={"profile": not_pregnant},
+        headers=world.clinician.headers,
+    )
+    episode_id = response.json()["id"]
+    chart.consent(episode_id)
+    entry = {
+        "muscle": "gluteus_medius",
+        "side": "left",
+        "needles": 1,
+        "length_mm": 50,
+        "gauge": 0.3,
+        "depth_mm": 30,
+    }
+    visit_id = chart.visit(episode_id, needling=[entry])
+    assert api.post(f"/api/visits/{visit_id}/sign", headers=world.clinician.headers).status_code == 200
+    pregnant = api.post(
+        f"/api/episodes/{episode_id}/assessments",
+        json={"profile": profile("pregnant_low_back")},
+        headers=world.clinician.headers,
+    )
+    assert pregnant.json()["restrictions"]["gluteus_medius"]["blocked_by"] == "pregnancy"
+    pdf = tmp_path / "note.pdf"
+    pdf.write_bytes(api.get(f"/api/visits/{visit_id}/note.pdf", headers=world.clinician.headers).content)
+    text = " ".join(
+        subprocess.run(
+            ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert "do not needle" not in text and "kept free of needles: Gluteus medius" not in text
+
+
 def test_it_refuses_bad_ids_in_the_path_with_422(api, world):
     response = api.get("/api/visits/not-a-uuid", headers=world.clinician.headers)
     assert _error(response, 422)["field"] == "visit_id"

@@ -493,8 +493,11 @@ def visit_note_pdf(
 def note_labels(note: service.VisitNote, catalog: Catalog) -> dict[str, Any]:
     """Names and wording the printed note needs from the catalog."""
     kb, rules = catalog.kb, catalog.practice
-    latest = note.episode.latest_assessment
-    report = latest.report if latest else {}
+    # The screening the needling was recorded under: the newest assessment made by the time the note was last
+    # changed (signing included), so a later re-screening does not rewrite what an old note says.
+    made = [a for a in note.episode.assessments if a.created_at <= note.visit.updated_at]
+    in_force = made[-1] if made else note.episode.latest_assessment
+    report = in_force.report if in_force else {}
     blocked = [m.get("name", m.get("muscle")) for m in report.get("excluded_muscles") or []]
     needled = {entry.muscle for entry in note.visit.needling}
     restricted = {m: texts for m, texts in muscle_restrictions(report).items() if m in needled}
@@ -509,6 +512,7 @@ def note_labels(note: service.VisitNote, catalog: Catalog) -> dict[str, Any]:
         if condition in kb.conditions
         else (condition or "not recorded"),
         "decision": ((report.get("screening") or {}).get("decision") or "not assessed").replace("_", " "),
+        "assessed_at": in_force.created_at if in_force else None,
         "blocked": blocked,
         "restrictions": restricted,
         "needles_in": note.visit.needles_in,
