@@ -126,6 +126,14 @@ def test_it_finds_patients_by_name_words_external_id_and_birth_date(api, world, 
     assert len(api.get("/api/patients", headers=headers).json()["items"]) == 2
 
 
+@pytest.mark.parametrize("q", ["ann%00example", "%00ann"])
+def test_it_refuses_a_search_holding_a_nul_character_naming_q(api, world, chart, q):
+    # PostgreSQL text cannot hold U+0000: the search's words went to the database and answered 500
+    chart.patient()
+    response = api.get(f"/api/patients?q={q}", headers=world.clinician.headers)
+    assert _error(response, 422)["field"] == "q"
+
+
 def test_it_never_shows_another_clinics_patients_in_search(api, world, chart):
     chart.patient(name="Carla Secret")
     response = api.get("/api/patients", params={"q": "carla"}, headers=world.outsider.headers)

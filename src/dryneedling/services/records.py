@@ -41,6 +41,7 @@ from dryneedling.records.entities import (
 from dryneedling.records.errors import Conflict, Forbidden, NotFound
 from dryneedling.records.repository import ClinicRecords, Store
 from dryneedling.records.rules import cpt_code
+from dryneedling.safe_input import check_data
 from dryneedling.server_secret import secret_key
 from dryneedling.services.assess import assess
 
@@ -156,6 +157,7 @@ def _patient_fields(patient: Patient) -> dict[str, Any]:
 def search_patients(store: Store, user: User, text: str = "", limit: int = SEARCH_LIMIT) -> list[Patient]:
     """Patients whose name words start with the words of ``text``, or whose external id or birth date
     (YYYY-MM-DD) is ``text``; all patients (by name) when ``text`` is empty. At most ``limit``."""
+    check_data(text, "q")  # a NUL or a lone surrogate: 422 naming q, not the database's error
     with store.clinic(user.clinic_id) as records:
         found = records.search_patients(text[:200], max(1, min(limit, 200)))
         # What was searched for may be a name: the log keeps only that a search ran and whom it showed.
