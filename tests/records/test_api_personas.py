@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import uuid
+from datetime import date
 
 import pytest
 from records_helpers import PATIENT, profile, visit_body
@@ -183,6 +184,23 @@ def test_it_names_the_profile_field_that_is_wrong(api, world, chart):
         f"/api/patients/{patient_id}/episodes", json={"profile": bad}, headers=world.owner.headers
     )
     assert _error(response, 422)["field"].startswith("profile.age")
+
+
+def test_it_screens_the_patient_at_the_age_their_birth_date_gives(api, world, chart):
+    # a 9-year-old screened as the 39-year-old the profile says would miss every precaution for children
+    child = chart.patient(name="Kit Young", birth_date=f"{date.today().year - 9}-01-01")
+    url = f"/api/patients/{child}/episodes"
+    adult = profile("plantar_heel")  # age 39
+    error = _error(api.post(url, json={"profile": adult}, headers=world.clinician.headers), 422)
+    assert error["field"] == "profile.age" and "birth date" in error["message"]
+    without_age = {key: value for key, value in adult.items() if key != "age"}
+    episode = api.post(url, json={"profile": without_age}, headers=world.clinician.headers).json()
+    assert episode["report"]["profile"]["age"] == 9  # taken from the record
+    assert "children" in {item["id"] for item in episode["report"]["screening"]["items"]}
+    reassess = api.post(
+        f"/api/episodes/{episode['id']}/assessments", json={"profile": adult}, headers=world.clinician.headers
+    )
+    assert _error(reassess, 422)["field"] == "profile.age"
 
 
 @pytest.mark.parametrize(("persona", "status"), [*((p, 200) for p in READERS), ("outsider", 404)])

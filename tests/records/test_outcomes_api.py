@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from datetime import date
 
 import pytest
 from records_helpers import visit_body
@@ -54,9 +55,10 @@ def test_it_records_scores_and_shows_progress_against_the_mcid(chart):
         ({"measure": "tsk", "score": 30}, "variant"),
         ({"measure": "ffi", "score": 30}, "measure"),
         ({"measure": "nprs", "score": 3, "date": "2999-01-01"}, "date"),
-        # the patient (records_helpers.PATIENT) was born on 1980-02-03: a score before that would be the baseline
+        # the patient was born on 1 January, 47 years ago (records_helpers.born_at): a score before that would
+        # be the baseline
         ({"measure": "nprs", "score": 3, "date": "1900-01-01"}, "date"),
-        ({"measure": "nprs", "score": 3, "date": "1980-02-02"}, "date"),
+        ({"measure": "nprs", "score": 3, "date": f"{date.today().year - 48}-12-31"}, "date"),
         ({"measure": "nprs", "score": "3"}, "score"),
         ({"measure": "nprs", "score": 3, "colour": "red"}, "colour"),
     ],

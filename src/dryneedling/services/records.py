@@ -186,6 +186,36 @@ class EpisodeIn(_In):
     onset: IsoDate | None = None
 
 
+AGE_SLACK_YEARS = 1
+"""How far a profile's age may be from the age the birth date gives (a profile written a little earlier, or an
+age rounded up) before it is refused as another person's; within it the record's age is used."""
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Completed years on ``day``."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def _profile_of(patient: Patient, profile: Mapping[str, Any]) -> dict[str, Any]:
+    """The profile screened at the patient's age from their birth date: a missing age is filled in; an age
+    the birth date contradicts is refused (screening a child as an adult misses every precaution for
+    children); one within AGE_SLACK_YEARS gives way to the record's."""
+    age = age_on(patient.birth_date, date.today())
+    given = profile.get("age")
+    if given is None:
+        return {**profile, "age": age}
+    if not isinstance(given, int) or isinstance(given, bool):
+        return dict(profile)  # not a whole number: the profile's own check names it
+    if abs(given - age) > AGE_SLACK_YEARS:
+        raise InputError(
+            "profile.age",
+            f"is {given} but the patient's birth date gives {age}: correct the birth date, or leave age out "
+            "and it is taken from the record",
+            value=given,
+        )
+    return {**profile, "age": age}
+
+
 def _assessment(
     catalog: Catalog, user: User, episode_id: uuid.UUID, profile: Mapping[str, Any]
 ) -> Assessment:
@@ -214,9 +244,10 @@ def create_episode(
     _require(user, CLINICAL_ROLES, "open episodes of care")
     episode_id = uuid.uuid4()
     with store.clinic(user.clinic_id) as records:
-        if records.patient(patient_id) is None:
+        patient = records.patient(patient_id)
+        if patient is None:
             raise NotFound("patient")
-        assessment = _assessment(catalog, user, episode_id, data.profile)
+        assessment = _assessment(catalog, user, episode_id, _profile_of(patient, data.profile))
         episode = Episode(
             clinic_id=user.clinic_id,
             id=episode_id,
@@ -260,6 +291,9 @@ def reassess(store: Store, catalog: Catalog, user: User, episode_id: uuid.UUID, 
     _require(user, CLINICAL_ROLES, "re-assess episodes")
     with store.clinic(user.clinic_id) as records:
         before = _open_episode(records, episode_id)
+        patient = records.patient(before.patient_id)
+        if patient is not None:
+            profile = _profile_of(patient, profile)
         records.add_assessment(_assessment(catalog, user, episode_id, profile))
         after = records.episode(episode_id, latest_only=True)
         _audit_change(
