@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import date
 from pathlib import Path
 
 import yaml
@@ -13,6 +14,11 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 def profile(name: str = "neck_pain_headache") -> dict:
     return yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text())
+
+
+def born_at(age: int) -> str:
+    """A birth date (YYYY-MM-DD) that makes someone ``age`` today: their birthday was on 1 January."""
+    return f"{date.today().year - age}-01-01"
 
 
 PATIENT = {"name": "Ann Example", "birth_date": "1980-02-03", "sex": "female", "external_id": "MRN-1"}
@@ -86,10 +92,12 @@ class Chart:
     def episode(
         self, patient_id: str | None = None, as_: str = "clinician", example: str = "neck_pain_headache"
     ) -> str:
-        patient_id = patient_id or self.patient()
+        body = profile(example)
+        # the patient is as old as the example says (an episode's profile may not contradict the birth date)
+        patient_id = patient_id or self.patient(birth_date=born_at(body["age"]))
         response = self.api.post(
             f"/api/patients/{patient_id}/episodes",
-            json={"profile": profile(example), "goals": "Work a full day without headache"},
+            json={"profile": body, "goals": "Work a full day without headache"},
             headers=self.world.people[as_].headers,
         )
         assert response.status_code == 201, response.text

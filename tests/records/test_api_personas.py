@@ -9,7 +9,9 @@ what an id that exists nowhere gets.
 
 from __future__ import annotations
 
+import subprocess
 import uuid
+from datetime import date
 
 import pytest
 from records_helpers import PATIENT, profile, visit_body
@@ -105,6 +107,13 @@ def test_it_names_the_field_of_a_bad_patient(api, world):
     assert error["field"] == "sex" and error["message"] == "is required"
 
 
+@pytest.mark.parametrize("name", ["\u200b", "\u200b\u200d", "\ufeff", "-", "..."])
+def test_it_refuses_a_patient_name_with_no_letter_or_digit_to_read(api, world, name):
+    # a zero-width space passes "at least 1 character" yet shows and prints as nothing
+    response = api.post("/api/patients", json={**PATIENT, "name": name}, headers=world.owner.headers)
+    assert _error(response, 422)["field"] == "name"
+
+
 @pytest.mark.parametrize("persona", READERS)
 def test_it_finds_patients_by_name_words_external_id_and_birth_date(api, world, chart, persona):
     chart.patient(name="Zoë Marchetti-Ávila", external_id="EMR-77", birth_date="1975-06-30")
@@ -116,6 +125,14 @@ def test_it_finds_patients_by_name_words_external_id_and_birth_date(api, world, 
         ]
         assert names == ["Zoë Marchetti-Ávila"], query
     assert len(api.get("/api/patients", headers=headers).json()["items"]) == 2
+
+
+@pytest.mark.parametrize("q", ["ann%00example", "%00ann"])
+def test_it_refuses_a_search_holding_a_nul_character_naming_q(api, world, chart, q):
+    # PostgreSQL text cannot hold U+0000: the search's words went to the database and answered 500
+    chart.patient()
+    response = api.get(f"/api/patients?q={q}", headers=world.clinician.headers)
+    assert _error(response, 422)["field"] == "q"
 
 
 def test_it_never_shows_another_clinics_patients_in_search(api, world, chart):
@@ -167,6 +184,23 @@ def test_it_names_the_profile_field_that_is_wrong(api, world, chart):
         f"/api/patients/{patient_id}/episodes", json={"profile": bad}, headers=world.owner.headers
     )
     assert _error(response, 422)["field"].startswith("profile.age")
+
+
+def test_it_screens_the_patient_at_the_age_their_birth_date_gives(api, world, chart):
+    # a 9-year-old screened as the 39-year-old the profile says would miss every precaution for children
+    child = chart.patient(name="Kit Young", birth_date=f"{date.today().year - 9}-01-01")
+    url = f"/api/patients/{child}/episodes"
+    adult = profile("plantar_heel")  # age 39
+    error = _error(api.post(url, json={"profile": adult}, headers=world.clinician.headers), 422)
+    assert error["field"] == "profile.age" and "birth date" in error["message"]
+    without_age = {key: value for key, value in adult.items() if key != "age"}
+    episode = api.post(url, json={"profile": without_age}, headers=world.clinician.headers).json()
+    assert episode["report"]["profile"]["age"] == 9  # taken from the record
+    assert "children" in {item["id"] for item in episode["report"]["screening"]["items"]}
+    reassess = api.post(
+        f"/api/episodes/{episode['id']}/assessments", json={"profile": adult}, headers=world.clinician.headers
+    )
+    assert _error(reassess, 422)["field"] == "profile.age"
 
 
 @pytest.mark.parametrize(("persona", "status"), [*((p, 200) for p in READERS), ("outsider", 404)])
@@ -270,6 +304,20 @@ def test_it_refuses_a_consent_whose_typed_name_or_tick_is_missing(api, world, ch
     )
 
 
+def test_it_takes_a_minors_consent_from_the_guardian_the_screening_names(api, world, chart):
+    # 15 years old, "a parent or guardian must agree": the patient alone may not sign
+    episode_id = chart.episode(
+        chart.patient(name="Teo Teen", birth_date="2011-03-03"), example="teen_guardian_consent"
+    )
+    url = f"/api/episodes/{episode_id}/consent"
+    alone = {"signed_by": "patient", "signer_name": "Teo Teen", "method": "typed_name_and_tick"}
+    error = _error(api.post(url, json=alone, headers=world.clinician.headers), 422)
+    assert error["field"] == "signed_by" and "guardian" in error["message"]
+    assert error["choices"] == ["guardian"]
+    guardian = {**alone, "signed_by": "guardian", "signer_name": "Gina Teen"}
+    assert api.post(url, json=guardian, headers=world.clinician.headers).status_code == 201
+
+
 def test_it_refuses_needling_once_consent_is_withdrawn(api, world, chart):
     episode_id = chart.episode()
     chart.consent(episode_id)
@@ -366,16 +414,32 @@ def test_it_names_the_field_of_a_bad_visit(api, world, chart, change, field):
     assert _error(response, 422)["field"] == field
 
 
-def test_it_refuses_a_visit_dated_before_the_patient_was_born_or_before_the_consent(api, world, chart):
+@pytest.mark.parametrize("visit_date", ["1900-01-01", "0001-01-01", "1980-02-02"])
+def test_it_refuses_a_visit_dated_before_the_patient_was_born(api, world, chart, visit_date):
+    episode_id = chart.episode(chart.patient(birth_date="1980-02-03"))
+    chart.consent(episode_id)
+    url = f"/api/episodes/{episode_id}/visits"
+    error = _error(
+        api.post(url, json=visit_body(visit_date=visit_date), headers=world.clinician.headers), 422
+    )
+    assert error["field"] == "visit_date" and "born" in error["message"]
+    assert "1980-02-03" not in error["message"]  # the error never tells the birth date
+    # on the birth date itself (no needles: a consent signed today cannot cover needling in 1980)
+    visit_id = api.post(
+        url, json=visit_body(needling=[], visit_date="1980-02-03"), headers=world.clinician.headers
+    ).json()["id"]
+    response = api.patch(
+        f"/api/visits/{visit_id}", json={"visit_date": visit_date}, headers=world.clinician.headers
+    )
+    assert _error(response, 422)["field"] == "visit_date"
+
+
+def test_it_refuses_needling_dated_before_the_consent_was_signed(api, world, chart):
     from datetime import date, timedelta
 
     episode_id = chart.episode(chart.patient(birth_date="1980-02-03"))
     chart.consent(episode_id)  # signed today
     url = f"/api/episodes/{episode_id}/visits"
-    before_birth = _error(
-        api.post(url, json=visit_body(visit_date="1979-12-31"), headers=world.clinician.headers), 422
-    )
-    assert before_birth["field"] == "visit_date" and "1980-02-03" in before_birth["message"]
     last_month = (date.today() - timedelta(days=30)).isoformat()
     before_consent = _error(
         api.post(url, json=visit_body(visit_date=last_month), headers=world.clinician.headers), 422
@@ -460,6 +524,53 @@ def test_it_refuses_a_muscle_the_screening_blocks_unless_overridden_with_a_reaso
     assert (
         api.post(url, json=left, headers=world.clinician.headers).json()["needling"][0]["blocked_by"] is None
     )
+
+
+@pytest.mark.parametrize(
+    ("example", "muscle", "side", "item"),
+    [
+        # right-arm lymphoedema: the biceps is no candidate for shoulder pain, but lies in that arm
+        ("lymphedema_shoulder", "biceps_brachii", "right", "lymphedema_area"),
+        ("lymphedema_shoulder", "extensor_carpi_radialis", "bilateral", "lymphedema_area"),
+        # warfarin: deep targets near the spinal canal are left out wherever they are, not only in the neck
+        ("anticoagulated_headache", "lumbar_paraspinals", "left", "bleeding_disorder_anticoagulants"),
+    ],
+)
+def test_it_refuses_a_blocked_muscle_that_is_no_candidate_for_the_pain(
+    api, world, chart, example, muscle, side, item
+):
+    episode_id = chart.episode(example=example)
+    chart.consent(episode_id)
+    episode = api.get(f"/api/episodes/{episode_id}", headers=world.clinician.headers).json()
+    assert muscle not in {m["muscle"] for m in episode["report"]["excluded_muscles"]}
+    assert episode["restrictions"][muscle]["blocked_by"] == item  # the form marks it too
+    entry = {"muscle": muscle, "side": side, "needles": 1, "length_mm": 30, "gauge": 0.25, "depth_mm": 10}
+    url = f"/api/episodes/{episode_id}/visits"
+    error = _error(api.post(url, json=visit_body(needling=[entry]), headers=world.clinician.headers), 422)
+    assert error["field"] == "needling.0.muscle" and item in error["message"]
+    reason = "Discussed with the patient's physician; superficial only"
+    body = visit_body(needling=[entry], override={"reason": reason})
+    needled = api.post(url, json=body, headers=world.clinician.headers).json()["needling"][0]
+    assert needled["blocked_by"] == item and needled["override_reason"] == reason
+
+
+def test_it_blocks_a_one_sided_region_only_on_that_side_for_any_muscle(api, world, chart):
+    episode_id = chart.episode(example="lymphedema_shoulder")
+    chart.consent(episode_id)
+    left = {
+        "muscle": "biceps_brachii",
+        "side": "left",
+        "needles": 1,
+        "length_mm": 30,
+        "gauge": 0.25,
+        "depth_mm": 10,
+    }
+    response = api.post(
+        f"/api/episodes/{episode_id}/visits",
+        json=visit_body(needling=[left]),
+        headers=world.clinician.headers,
+    )
+    assert response.status_code == 201 and response.json()["needling"][0]["blocked_by"] is None
 
 
 def test_it_refuses_every_muscle_when_screening_says_do_not_needle(api, world, chart):
@@ -618,6 +729,62 @@ def test_it_prints_the_note_as_pdf_for_everyone_in_the_clinic(api, world, chart,
     if status == 200:
         assert response.headers["content-type"] == "application/pdf" and response.content.startswith(b"%PDF")
         assert response.headers["cache-control"] == "no-store"
+
+
+def test_the_printed_note_shows_the_screenings_restriction_beside_a_restricted_muscle(
+    api, world, chart, tmp_path
+):
+    visit_id = chart.signed_visit()  # neck pain on warfarin: the upper trapezius lies over the lung
+    episode_id = api.get(f"/api/visits/{visit_id}", headers=world.clinician.headers).json()["episode_id"]
+    restrictions = api.get(f"/api/episodes/{episode_id}", headers=world.clinician.headers).json()[
+        "muscle_restrictions"
+    ]
+    assert restrictions["upper_trapezius"]
+    pdf = tmp_path / "note.pdf"
+    pdf.write_bytes(api.get(f"/api/visits/{visit_id}/note.pdf", headers=world.clinician.headers).content)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    flat = " ".join(text.split())
+    # the table's cells interleave in the extracted text: look for the restriction's label and a phrase of it
+    assert "restriction at screening: Before any" in flat and "go through the thorax_lung rules" in flat
+
+
+def test_a_later_re_screening_does_not_rewrite_what_a_signed_note_says(api, world, chart, tmp_path):
+    # low back pain, not pregnant: the gluteus medius is needled and the note signed; weeks later the
+    # patient is pregnant and the episode is re-screened (do not needle). Reprinting the old note must still
+    # tell the screening it was needled under, not claim the muscle was kept free of needles then.
+    not_pregnant = {**profile("pregnant_low_back"), "pregnancy": {"pregnant": False}}
+    patient_id = chart.patient(name="Pia Later", birth_date="1995-05-05")
+    response = api.post(
+        f"/api/patients/{patient_id}/episodes",
+        json={"profile": not_pregnant},
+        headers=world.clinician.headers,
+    )
+    episode_id = response.json()["id"]
+    chart.consent(episode_id)
+    entry = {
+        "muscle": "gluteus_medius",
+        "side": "left",
+        "needles": 1,
+        "length_mm": 50,
+        "gauge": 0.3,
+        "depth_mm": 30,
+    }
+    visit_id = chart.visit(episode_id, needling=[entry])
+    assert api.post(f"/api/visits/{visit_id}/sign", headers=world.clinician.headers).status_code == 200
+    pregnant = api.post(
+        f"/api/episodes/{episode_id}/assessments",
+        json={"profile": profile("pregnant_low_back")},
+        headers=world.clinician.headers,
+    )
+    assert pregnant.json()["restrictions"]["gluteus_medius"]["blocked_by"] == "pregnancy"
+    pdf = tmp_path / "note.pdf"
+    pdf.write_bytes(api.get(f"/api/visits/{visit_id}/note.pdf", headers=world.clinician.headers).content)
+    text = " ".join(
+        subprocess.run(
+            ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert "do not needle" not in text and "kept free of needles: Gluteus medius" not in text
 
 
 def test_it_refuses_bad_ids_in_the_path_with_422(api, world):

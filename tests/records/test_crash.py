@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -91,7 +92,7 @@ def _server(database_url: str, data_dir: Path) -> Iterator[tuple[subprocess.Pope
 def _episode(client: httpx.Client, headers: dict) -> str:
     patient = client.post(
         "/api/patients",
-        json={"name": "Crash Test", "birth_date": "1975-06-07", "sex": "male"},
+        json={"name": "Crash Test", "birth_date": f"{date.today().year - 47}-06-07", "sex": "male"},
         headers=headers,
     )
     assert patient.status_code == 201, patient.text

@@ -10,7 +10,7 @@ import uuid
 from datetime import date
 
 import pytest
-from records_helpers import THREE_MUSCLES
+from records_helpers import THREE_MUSCLES, born_at, profile
 from typer.testing import CliRunner
 
 from dryneedling.records import fhir
@@ -164,7 +164,7 @@ def test_it_leaves_drafts_out_and_marks_a_withdrawn_consent_inactive(api, chart,
 
 
 def test_it_codes_a_condition_only_with_a_verified_icd10_code(api, chart, world):
-    patient_id = chart.patient()
+    patient_id = chart.patient(birth_date=born_at(profile("plantar_heel")["age"]))
     chart.episode(patient_id, example="plantar_heel")  # plantar_heel_pain: no verified ICD-10 code in the KB
     bundle = _export(api, world, patient_id).json()
     _validate(bundle)

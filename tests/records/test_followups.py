@@ -205,6 +205,25 @@ def test_it_shows_the_patient_the_warning_signs_on_the_page(api, world, chart):
     assert api.post(f"/followup/{token}", data=form).status_code == 410
 
 
+def test_the_patients_page_refuses_a_nul_in_the_note_and_keeps_the_link(api, world, chart):
+    # PostgreSQL text cannot hold U+0000: the phone's form reached the database and answered 500
+    visit_id = chart.signed_visit()
+    token = _token(_followups(api, world, visit_id)[0])
+    form = {
+        "soreness": "3",
+        "bruising": "no",
+        "bleeding": "none",
+        "fainting": "no",
+        "breathless_or_chest_pain": "no",
+        "numbness_or_weakness": "no",
+        "worse_pain": "no",
+        "note": "sore\x00here",
+    }
+    response = api.post(f"/followup/{token}", data=form)
+    assert response.status_code == 422 and "NUL" in response.text
+    assert api.post(f"/followup/{token}", data={**form, "note": "sore here"}).status_code == 200
+
+
 def test_it_turns_confirmed_events_into_adverse_events_reported_by_the_patient(api, world, chart):
     visit_id = chart.signed_visit()
     token = _token(_followups(api, world, visit_id)[0])

@@ -109,6 +109,21 @@ def test_it_blocks_the_excluded_muscles_only_on_the_side_of_a_one_sided_finding(
     assert blocked_muscles(None) == {}
 
 
+def test_it_blocks_muscles_outside_the_candidates_from_the_stored_screening(catalog):
+    report = assess(catalog, profile("lymphedema_shoulder")).model_dump(mode="json")
+    assert "biceps_brachii" not in blocked_muscles(report)  # the Report excludes candidates only
+    blocked = blocked_muscles(report, catalog)
+    assert blocked["biceps_brachii"][0] == "lymphedema_area" and blocked["biceps_brachii"][2] == "right"
+    assert blocked["deltoid"] == blocked_muscles(report)["deltoid"]  # the Report's own words kept
+    assert "gastrocnemius" not in blocked  # the leg is not in the lymphoedema region
+    warfarin = assess(catalog, profile("anticoagulated_headache")).model_dump(mode="json")
+    assert blocked_muscles(warfarin, catalog, ["lumbar_paraspinals", "gastrocnemius"]) == {
+        **blocked_muscles(warfarin),
+        "lumbar_paraspinals": blocked_muscles(warfarin, catalog)["lumbar_paraspinals"],
+    }
+    assert "Deep target near the spinal canal" in blocked_muscles(warfarin, catalog)["lumbar_paraspinals"][1]
+
+
 def test_it_reads_per_muscle_restrictions_from_a_stored_report():
     from dryneedling.records.consent import muscle_restrictions
 

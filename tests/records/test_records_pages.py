@@ -212,6 +212,25 @@ def test_the_patient_search_keeps_what_was_searched_for_out_of_the_address(api, 
     assert forged.status_code == 403 and "Ann Example" not in forged.text
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"name": "Ann\x00Example", "birth_date": "1980-02-03", "sex": "female"},
+        {"name": "Ann Example", "birth_date": "1980-02-03", "sex": "female", "external_id": "MRN\x00"},
+    ],
+)
+def test_a_form_holding_a_nul_character_is_refused_naming_the_field(api, clinician, data):
+    # PostgreSQL text cannot hold U+0000: such a form reached the database and answered 500
+    sign_in(api, clinician)
+    page = api.get("/records/patients")
+    response = api.post(
+        "/records/patients", data={"csrf": csrf(page), **data}, headers={"Accept": "text/html"}
+    )
+    assert response.status_code == 422, response.text
+    field = next(key for key, value in data.items() if "\x00" in value)
+    assert field in response.text and "NUL" in response.text
+
+
 def test_it_keeps_another_clinics_records_out_of_reach_of_a_signed_in_user(
     api, clinician, store, world, chart
 ):

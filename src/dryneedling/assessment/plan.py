@@ -208,16 +208,13 @@ def candidates_for(
         muscle = kb.muscles[entry["muscle"]]
         blocker, restrictions = _restrictions(muscle, screening, profile, catalog)
         if blocker is not None:
-            where = describe_regions(blocker.regions, kb) or "the whole body"
-            if blocker.side in ("left", "right"):
-                where = f"{blocker.side} side: {where}"
             excluded.append(
                 ExcludedMuscle(
                     muscle=entry["muscle"],
                     name=entry["name"],
-                    reason=f"{blocker.label}: {blocker.reason}"
-                    if blocker.effect in ("blocks_all", "precaution")
-                    else f"lies in a region kept needle-free ({where}) - {blocker.label}",
+                    reason=_exclusion_reason(
+                        blocker.label, blocker.reason, blocker.effect, blocker.regions, blocker.side, kb
+                    ),
                     blocked_by=blocker.id,
                     regions=list(blocker.regions),
                     sources=list(blocker.sources),
@@ -236,6 +233,84 @@ def candidates_for(
     candidates.sort(key=_rank_key)
     excluded.sort(key=lambda e: -entries[e.muscle]["score"])
     return candidates, excluded
+
+
+def _exclusion_reason(
+    label: str, reason: str, effect: str, regions: list[str], side: str | None, kb: Any
+) -> str:
+    """Why a muscle is kept free of needles, as an excluded muscle's ``reason`` says it."""
+    if effect in ("blocks_all", "precaution"):
+        return f"{label}: {reason}"
+    where = describe_regions(regions, kb) or "the whole body"
+    if side in ("left", "right"):
+        where = f"{side} side: {where}"
+    return f"lies in a region kept needle-free ({where}) - {label}"
+
+
+def stored_blocks(
+    items: list[dict[str, Any]], catalog: Catalog, muscle_ids: Any
+) -> dict[str, tuple[str, str, str | None]]:
+    """What in a stored screening (a Report's ``screening.items``, as JSON) keeps needles out of each of
+    ``muscle_ids``: muscle id -> ``(item id, reason, side it applies to or None)``; unblocked muscles and ids
+    the atlas does not know are left out.
+
+    The Report lists as excluded only the muscles the atlas offered for this pain; a clinician may needle any
+    muscle, and one that lies in a region screening keeps needle-free (lymphoedema of that arm, an implant),
+    or that a muscle rule leaves out (deep targets under anticoagulation), is blocked just the same, on
+    whichever side is needled (the caller compares the side).
+    """
+    kb = catalog.kb
+
+    def side_of(item: dict[str, Any]) -> str | None:
+        return item.get("side") if item.get("side") in ("left", "right") else None
+
+    whole = next((item for item in items if item.get("effect") == "blocks_all"), None)
+    regional = []  # (index, the item's regions, the areas they lie in)
+    for index, item in enumerate(items):
+        if item.get("effect") == "blocks_regions":
+            regions = [r for r in item.get("regions") or [] if isinstance(r, str)]
+            regional.append((index, regions, {kb.regions[r].area for r in regions if r in kb.regions}))
+    region_blocks: dict[int, tuple[str, str, str | None]] = {}  # index -> its block, worded on first use
+    present = {item.get("id"): item for item in items if isinstance(item.get("id"), str)}
+    rules = []  # (rule, its item, the muscles it names directly or by anatomy)
+    for rule in catalog.guidance.screening.muscle_rules:
+        if rule.effect == "blocks" and rule.safety_item in present:
+            named = set(rule.muscles)
+            for region in rule.anatomical_regions:
+                named.update(kb.anatomical_regions[region].muscles_at_risk)
+            rules.append((rule, present[rule.safety_item], named))
+    found: dict[str, tuple[str, str, str | None]] = {}
+    for muscle_id in muscle_ids:
+        muscle = kb.muscles.get(muscle_id)
+        if muscle is None:
+            continue
+        if whole is not None:
+            found[muscle_id] = (whole.get("id", ""), whole.get("reason") or whole.get("label", ""), None)
+            continue
+        hit = next(((index, regions) for index, regions, areas in regional if muscle.area in areas), None)
+        if hit is not None:
+            index, regions = hit
+            if index not in region_blocks:
+                item = items[index]
+                reason = _exclusion_reason(
+                    item.get("label", ""), "", "blocks_regions", regions, side_of(item), kb
+                )
+                region_blocks[index] = (item.get("id", ""), reason, side_of(item))
+            found[muscle_id] = region_blocks[index]
+            continue
+        for rule, item, named in rules:
+            if muscle_id in named:
+                reason = _exclusion_reason(
+                    item.get("label", ""),
+                    f"{item.get('reason', '')} - {rule.action}",
+                    item.get("effect", ""),
+                    list(item.get("regions") or []),
+                    side_of(item),
+                    kb,
+                )
+                found[muscle_id] = (rule.safety_item, reason, side_of(item))
+                break
+    return found
 
 
 def finish_screening(

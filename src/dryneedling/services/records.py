@@ -12,10 +12,11 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from dryneedling.assessment.plan import stored_blocks
 from dryneedling.catalog import Catalog
 from dryneedling.errors import InputError, validation_message
 from dryneedling.records.audit import changes, fingerprint_key
@@ -40,6 +41,7 @@ from dryneedling.records.entities import (
 from dryneedling.records.errors import Conflict, Forbidden, NotFound
 from dryneedling.records.repository import ClinicRecords, Store
 from dryneedling.records.rules import cpt_code
+from dryneedling.safe_input import check_data
 from dryneedling.server_secret import secret_key
 from dryneedling.services.assess import assess
 
@@ -80,6 +82,14 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
+def _readable_name(value: str) -> str:
+    """A person's name must show: zero-width and format characters alone pass a length check but read and
+    print as nothing."""
+    if not any(character.isalnum() for character in value):
+        raise ValueError("must contain at least one letter or digit")
+    return value
+
+
 # -- patients --------------------------------------------------------------------------------------------
 class PatientIn(_In):
     name: str = Field(min_length=1, max_length=200)
@@ -92,6 +102,11 @@ class PatientIn(_In):
         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
         description="For follow-up links by e-mail",
     )
+
+    @field_validator("name")
+    @classmethod
+    def _readable(cls, value: str) -> str:
+        return _readable_name(value)
 
     @field_validator("birth_date")
     @classmethod
@@ -145,6 +160,7 @@ def _patient_fields(patient: Patient) -> dict[str, Any]:
 def search_patients(store: Store, user: User, text: str = "", limit: int = SEARCH_LIMIT) -> list[Patient]:
     """Patients whose name words start with the words of ``text``, or whose external id or birth date
     (YYYY-MM-DD) is ``text``; all patients (by name) when ``text`` is empty. At most ``limit``."""
+    check_data(text, "q")  # a NUL or a lone surrogate: 422 naming q, not the database's error
     with store.clinic(user.clinic_id) as records:
         found = records.search_patients(text[:200], max(1, min(limit, 200)))
         # What was searched for may be a name: the log keeps only that a search ran and whom it showed.
@@ -171,6 +187,36 @@ class EpisodeIn(_In):
     profile: dict[str, Any] = Field(description="An assessment profile (as for POST /api/assess)")
     goals: str | None = Field(None, max_length=4000)
     onset: IsoDate | None = None
+
+
+AGE_SLACK_YEARS = 1
+"""How far a profile's age may be from the age the birth date gives (a profile written a little earlier, or an
+age rounded up) before it is refused as another person's; within it the record's age is used."""
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Completed years on ``day``."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def _profile_of(patient: Patient, profile: Mapping[str, Any]) -> dict[str, Any]:
+    """The profile screened at the patient's age from their birth date: a missing age is filled in; an age
+    the birth date contradicts is refused (screening a child as an adult misses every precaution for
+    children); one within AGE_SLACK_YEARS gives way to the record's."""
+    age = age_on(patient.birth_date, date.today())
+    given = profile.get("age")
+    if given is None:
+        return {**profile, "age": age}
+    if not isinstance(given, int) or isinstance(given, bool):
+        return dict(profile)  # not a whole number: the profile's own check names it
+    if abs(given - age) > AGE_SLACK_YEARS:
+        raise InputError(
+            "profile.age",
+            f"is {given} but the patient's birth date gives {age}: correct the birth date, or leave age out "
+            "and it is taken from the record",
+            value=given,
+        )
+    return {**profile, "age": age}
 
 
 def _assessment(
@@ -201,9 +247,10 @@ def create_episode(
     _require(user, CLINICAL_ROLES, "open episodes of care")
     episode_id = uuid.uuid4()
     with store.clinic(user.clinic_id) as records:
-        if records.patient(patient_id) is None:
+        patient = records.patient(patient_id)
+        if patient is None:
             raise NotFound("patient")
-        assessment = _assessment(catalog, user, episode_id, data.profile)
+        assessment = _assessment(catalog, user, episode_id, _profile_of(patient, data.profile))
         episode = Episode(
             clinic_id=user.clinic_id,
             id=episode_id,
@@ -247,6 +294,9 @@ def reassess(store: Store, catalog: Catalog, user: User, episode_id: uuid.UUID, 
     _require(user, CLINICAL_ROLES, "re-assess episodes")
     with store.clinic(user.clinic_id) as records:
         before = _open_episode(records, episode_id)
+        patient = records.patient(before.patient_id)
+        if patient is not None:
+            profile = _profile_of(patient, profile)
         records.add_assessment(_assessment(catalog, user, episode_id, profile))
         after = records.episode(episode_id, latest_only=True)
         _audit_change(
@@ -338,6 +388,11 @@ class ConsentIn(_In):
         None, description="SHA-256 of the text the patient read (from the preview): refused if it changed"
     )
 
+    @field_validator("signer_name")
+    @classmethod
+    def _readable(cls, value: str) -> str:
+        return _readable_name(value)
+
 
 def record_consent(
     store: Store,
@@ -364,6 +419,16 @@ def record_consent(
         raise InputError("signature", "a drawn signature is required for this method")
     with store.clinic(user.clinic_id) as records:
         episode = _open_episode(records, episode_id)
+        latest = episode.latest_assessment
+        if data.signed_by != "guardian" and latest and latest.profile.get("consent_by") == "guardian":
+            # the assessment (a minor, screened on a guardian's consent) says who consents: not the patient
+            raise InputError(
+                "signed_by",
+                "the assessment records that a parent or guardian gives consent for this patient: "
+                "the guardian signs (or re-assess the episode if the patient consents for themselves)",
+                value=data.signed_by,
+                choices=["guardian"],
+            )
         shown = _consent_text(catalog, episode)
         if data.text_sha256 is not None and data.text_sha256 != shown.sha256:
             raise Conflict(
@@ -496,13 +561,29 @@ class VisitPatch(_In):
     override: OverrideIn | None = None
 
 
-def blocked_muscles(report: Mapping[str, Any] | None) -> dict[str, tuple[str, str, str | None]]:
+def blocked_muscles(
+    report: Mapping[str, Any] | None, catalog: Catalog | None = None, muscles: Iterable[str] | None = None
+) -> dict[str, tuple[str, str, str | None]]:
     """Muscle id -> (blocking item id, reason, side it applies to or None) from a stored Report.
 
-    A ``do_not_needle`` decision blocks every muscle by its whole-body item (key ``"*"``).
+    A ``do_not_needle`` decision blocks every muscle by its whole-body item (key ``"*"``). The Report's
+    excluded muscles are only those the atlas offered for the pain; with the catalog, ``muscles`` (default:
+    every muscle of the atlas) are checked against the stored screening too, so a muscle in a region kept
+    needle-free or left out by a muscle rule is blocked whether or not it was a candidate.
     """
     if not report:
         return {}
+    blocked = _report_blocks(report)
+    if catalog is None or "*" in blocked:
+        return blocked
+    wanted = [m for m in (catalog.kb.muscles if muscles is None else muscles) if m not in blocked]
+    if wanted:
+        items = (report.get("screening") or {}).get("items") or []
+        blocked.update(stored_blocks(items, catalog, wanted))
+    return blocked
+
+
+def _report_blocks(report: Mapping[str, Any]) -> dict[str, tuple[str, str, str | None]]:
     screening = report.get("screening") or {}
     items = {item.get("id"): item for item in screening.get("items") or []}
     blocked: dict[str, tuple[str, str, str | None]] = {}
@@ -523,8 +604,14 @@ def _check_visit(
     kb, rules = catalog.kb, catalog.practice
     if data.visit_date is not None and data.visit_date > date.today() + DATE_SLACK:
         raise InputError("visit_date", "is in the future", value=data.visit_date.isoformat())
-    if data.visit_date is not None:  # today is never before a birth date (birth dates are not in the future)
-        not_before_birth(records, episode.patient_id, data.visit_date, "visit_date")
+    # A back-dated note (before the episode opened) may predate the patient: the patient was registered, and
+    # so born, before any episode of theirs opened, so only such a date needs the birth date looked up.
+    if data.visit_date is not None and data.visit_date < episode.opened_at.date():
+        patient = records.patient(episode.patient_id)
+        if patient is not None and data.visit_date < patient.birth_date:
+            raise InputError(
+                "visit_date", "is before the patient was born", value=data.visit_date.isoformat()
+            )
     needles_in = sum(entry.needles for entry in data.needling)
     if data.needles_out != needles_in:
         raise InputError(
@@ -532,7 +619,11 @@ def _check_visit(
             f"{data.needles_out} needles counted out but {needles_in} went in: they must match",
             value=data.needles_out,
         )
-    blocked = blocked_muscles(episode.latest_assessment.report if episode.latest_assessment else None)
+    blocked = blocked_muscles(
+        episode.latest_assessment.report if episode.latest_assessment else None,
+        catalog,
+        {entry.muscle for entry in data.needling},
+    )
     entries: list[NeedlingEntry] = []
     for index, entry in enumerate(data.needling):
         field = f"needling.{index}"
@@ -590,21 +681,6 @@ def _check_visit(
             )
         consent_id = consent.id
     return entries, events, consent_id
-
-
-class _KnowsPatients(Protocol):
-    def patient(self, patient_id: uuid.UUID) -> Patient | None: ...
-
-
-def not_before_birth(records: _KnowsPatients, patient_id: uuid.UUID, day: date, field: str) -> None:
-    """Refuse ``day`` (a visit or a measurement) when it is before the patient was born."""
-    patient = records.patient(patient_id)
-    if patient is not None and day < patient.birth_date:
-        raise InputError(
-            field,
-            f"is before the patient's birth date ({patient.birth_date.isoformat()})",
-            value=day.isoformat(),
-        )
 
 
 def _build_visit(

@@ -29,7 +29,7 @@ from dryneedling.services import followups as service
 from dryneedling.web.deps import get_catalog
 from dryneedling.web.errors import error_body
 from dryneedling.web.records import RESPONSES, current_user, get_store, no_store
-from dryneedling.web.records_pages import _form, _render, _validate, page_user
+from dryneedling.web.records_pages import _form, _render, _validate, check_form_text, page_user
 
 PUBLIC_URL_ENV = "DRYNEEDLING_PUBLIC_URL"
 PATIENT_HEADERS = {
@@ -296,6 +296,7 @@ def patient_page(
 
 def answers_from_form(form: Any) -> dict[str, Any]:
     """The patient's form as answers: radio buttons give "yes"/"no", the scale a number (blank: missing)."""
+    check_form_text(form)  # a NUL would reach the database (PostgreSQL: a server error)
     answers: dict[str, Any] = {}
     raw = str(form.get("soreness") or "").strip()
     if raw:

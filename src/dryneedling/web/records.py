@@ -218,7 +218,9 @@ def _summary(assessment: Assessment) -> AssessmentSummary:
     )
 
 
-def _episode_out(episode: Episode, consents: list[Consent], visits: list[Visit]) -> EpisodeOut:
+def _episode_out(
+    episode: Episode, consents: list[Consent], visits: list[Visit], catalog: Catalog
+) -> EpisodeOut:
     latest = episode.latest_assessment
     current = service.valid_consent(consents)
     return EpisodeOut(
@@ -230,7 +232,7 @@ def _episode_out(episode: Episode, consents: list[Consent], visits: list[Visit])
         restrictions={
             muscle: Restriction(blocked_by=item, reason=reason, side=side)
             for muscle, (item, reason, side) in service.blocked_muscles(
-                latest.report if latest else None
+                latest.report if latest else None, catalog
             ).items()
         },
         muscle_restrictions=muscle_restrictions(latest.report if latest else None),
@@ -314,7 +316,7 @@ def create_episode(
     catalog: Catalog = Depends(get_catalog),
 ) -> EpisodeOut:
     episode = service.create_episode(store, catalog, user, patient_id, body)
-    return _episode_out(episode, [], [])
+    return _episode_out(episode, [], [], catalog)
 
 
 @router.get(
@@ -324,9 +326,10 @@ def get_episode(
     episode_id: uuid.UUID,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
+    catalog: Catalog = Depends(get_catalog),
 ) -> EpisodeOut:
     view = service.get_episode(store, user, episode_id)
-    return _episode_out(view.episode, view.consents, view.visits)
+    return _episode_out(view.episode, view.consents, view.visits, catalog)
 
 
 class ReassessIn(BaseModel):
@@ -348,7 +351,7 @@ def reassess(
 ) -> EpisodeOut:
     service.reassess(store, catalog, user, episode_id, body.profile)
     view = service.get_episode(store, user, episode_id)
-    return _episode_out(view.episode, view.consents, view.visits)
+    return _episode_out(view.episode, view.consents, view.visits, catalog)
 
 
 @router.post("/episodes/{episode_id}/close", response_model=EpisodeOut, summary="Close an episode of care")
@@ -356,10 +359,11 @@ def close_episode(
     episode_id: uuid.UUID,
     user: User = Depends(current_user),
     store: Store = Depends(get_store),
+    catalog: Catalog = Depends(get_catalog),
 ) -> EpisodeOut:
     service.close_episode(store, user, episode_id)
     view = service.get_episode(store, user, episode_id)
-    return _episode_out(view.episode, view.consents, view.visits)
+    return _episode_out(view.episode, view.consents, view.visits, catalog)
 
 
 @router.get(
@@ -489,9 +493,14 @@ def visit_note_pdf(
 def note_labels(note: service.VisitNote, catalog: Catalog) -> dict[str, Any]:
     """Names and wording the printed note needs from the catalog."""
     kb, rules = catalog.kb, catalog.practice
-    latest = note.episode.latest_assessment
-    report = latest.report if latest else {}
+    # The screening the needling was recorded under: the newest assessment made by the time the note was last
+    # changed (signing included), so a later re-screening does not rewrite what an old note says.
+    made = [a for a in note.episode.assessments if a.created_at <= note.visit.updated_at]
+    in_force = made[-1] if made else note.episode.latest_assessment
+    report = in_force.report if in_force else {}
     blocked = [m.get("name", m.get("muscle")) for m in report.get("excluded_muscles") or []]
+    needled = {entry.muscle for entry in note.visit.needling}
+    restricted = {m: texts for m, texts in muscle_restrictions(report).items() if m in needled}
     muscles = {m.id: m.name for m in kb.muscles.values()}
     codes = {code.code: code.label for code in rules.cpt.codes}
     condition = note.episode.condition
@@ -503,7 +512,9 @@ def note_labels(note: service.VisitNote, catalog: Catalog) -> dict[str, Any]:
         if condition in kb.conditions
         else (condition or "not recorded"),
         "decision": ((report.get("screening") or {}).get("decision") or "not assessed").replace("_", " "),
+        "assessed_at": in_force.created_at if in_force else None,
         "blocked": blocked,
+        "restrictions": restricted,
         "needles_in": note.visit.needles_in,
         "cpt_label": codes.get(note.visit.cpt or "", ""),
         "cpt_note": " ".join(rules.cpt.note.split()),

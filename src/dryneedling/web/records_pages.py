@@ -24,6 +24,7 @@ from dryneedling.records.entities import User
 from dryneedling.records.errors import NotAuthenticated, RecordsError, TooManyAttempts
 from dryneedling.records.repository import Store
 from dryneedling.render.note import when
+from dryneedling.safe_input import check_data
 from dryneedling.services import accounts, logins
 from dryneedling.services import records as service
 from dryneedling.web import choices
@@ -100,7 +101,16 @@ def _checked(form: FormData, name: str) -> bool:
 async def _form(request: Request) -> FormData:
     form = await request.form()
     check_csrf(request, str(form.get("csrf") or ""))
+    check_form_text(form)
     return form
+
+
+def check_form_text(form: FormData) -> None:
+    """A form's text holds no NUL and no lone surrogate (422 naming the field), as a JSON body is checked:
+    PostgreSQL cannot store a NUL and would answer with a server error."""
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            check_data(value, key)
 
 
 def _login(request: Request, user: User, store: Store) -> None:
@@ -292,7 +302,7 @@ def _episode_context(catalog: Catalog, view: service.EpisodeView) -> dict[str, A
     kb, rules = catalog.kb, catalog.practice
     latest = view.episode.latest_assessment
     report = latest.report if latest else {}
-    blocked = service.blocked_muscles(report)
+    blocked = service.blocked_muscles(report, catalog)
     candidates = [m["muscle"] for m in report.get("candidate_muscles") or []]
     others = sorted((m for m in kb.muscles if m not in candidates), key=lambda m: kb.muscles[m].name)
     restricted = muscle_restrictions(report)
