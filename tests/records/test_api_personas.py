@@ -790,3 +790,45 @@ def test_a_later_re_screening_does_not_rewrite_what_a_signed_note_says(api, worl
 def test_it_refuses_bad_ids_in_the_path_with_422(api, world):
     response = api.get("/api/visits/not-a-uuid", headers=world.clinician.headers)
     assert _error(response, 422)["field"] == "visit_id"
+
+
+def test_a_draft_written_before_a_re_screening_that_blocks_its_needling_cannot_be_signed_as_it_is(
+    api, world, chart
+):
+    # The draft needles the gluteus medius while not pregnant; before it is signed the episode is re-screened
+    # (pregnant: do not needle). Signed as it is, the note would print the new screening beside a blocked
+    # muscle needled with no reason given: signing is refused until the draft carries an override.
+    not_pregnant = {**profile("pregnant_low_back"), "pregnancy": {"pregnant": False}}
+    patient_id = chart.patient(name="Pia Draft", birth_date="1995-05-05")
+    episode_id = api.post(
+        f"/api/patients/{patient_id}/episodes",
+        json={"profile": not_pregnant},
+        headers=world.clinician.headers,
+    ).json()["id"]
+    chart.consent(episode_id)
+    entry = {
+        "muscle": "gluteus_medius",
+        "side": "left",
+        "needles": 1,
+        "length_mm": 50,
+        "gauge": 0.3,
+        "depth_mm": 30,
+    }
+    visit_id = chart.visit(episode_id, needling=[entry])
+    rescreened = api.post(
+        f"/api/episodes/{episode_id}/assessments",
+        json={"profile": profile("pregnant_low_back")},
+        headers=world.clinician.headers,
+    )
+    assert rescreened.status_code == 201, rescreened.text
+    refused = api.post(f"/api/visits/{visit_id}/sign", headers=world.clinician.headers)
+    error = _error(refused, 409)
+    assert error["field"] == "needling.0.muscle" and "screened again" in error["message"]
+    assert api.get(f"/api/visits/{visit_id}", headers=world.clinician.headers).json()["status"] == "draft"
+    with_reason = {**entry, "override_reason": "Needled on the day before the pregnancy was known"}
+    patched = api.patch(
+        f"/api/visits/{visit_id}", json={"needling": [with_reason]}, headers=world.clinician.headers
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["needling"][0]["blocked_by"] == "pregnancy"
+    assert api.post(f"/api/visits/{visit_id}/sign", headers=world.clinician.headers).status_code == 200

@@ -583,6 +583,38 @@ def blocked_muscles(
     return blocked
 
 
+def _block_of(
+    blocked: Mapping[str, tuple[str, str, str | None]], muscle: str, side: str
+) -> tuple[str, str, str | None] | None:
+    """What blocks needling ``muscle`` on ``side`` (see :func:`blocked_muscles`), or None."""
+    block = blocked.get(muscle) or blocked.get("*")
+    if block and block[2] and side in ("left", "right") and side != block[2]:
+        return None  # a one-sided finding does not block the other side
+    return block
+
+
+def _check_still_allowed(records: ClinicRecords, catalog: Catalog | None, visit: Visit) -> None:
+    """Refuse to sign a draft whose needling the episode's newest screening now blocks without an override
+    (re-screened after the draft was written: a new anticoagulant, a pregnancy). The signed note prints that
+    screening, so it would otherwise show a blocked muscle needled with no reason given."""
+    if not visit.needling:
+        return
+    episode = records.episode(visit.episode_id, latest_only=True)
+    latest = episode.latest_assessment if episode else None
+    if latest is None:
+        return
+    blocked = blocked_muscles(latest.report, catalog, {entry.muscle for entry in visit.needling})
+    for index, entry in enumerate(visit.needling):
+        block = _block_of(blocked, entry.muscle, entry.side)
+        if block and not entry.override_reason:
+            raise Conflict(
+                f"the episode was screened again after this draft was written: screening item {block[0]!r} "
+                f"now blocks needling here ({block[1]}); update the draft with an override and its reason "
+                "(for example that the needling came before the new finding was known), then sign",
+                field=f"needling.{index}.muscle",
+            )
+
+
 def _report_blocks(report: Mapping[str, Any]) -> dict[str, tuple[str, str, str | None]]:
     screening = report.get("screening") or {}
     items = {item.get("id"): item for item in screening.get("items") or []}
@@ -635,9 +667,7 @@ def _check_visit(
             )
         if entry.depth_mm > entry.length_mm:
             raise InputError(f"{field}.depth_mm", "is deeper than the needle is long", value=entry.depth_mm)
-        block = blocked.get(entry.muscle) or blocked.get("*")
-        if block and block[2] and entry.side in ("left", "right") and entry.side != block[2]:
-            block = None  # a one-sided finding does not block the other side
+        block = _block_of(blocked, entry.muscle, entry.side)
         reason = entry.override_reason or (data.override.reason if data.override else None)
         if block and (not reason or len(reason.strip()) < MIN_OVERRIDE_REASON):
             raise InputError(
@@ -843,6 +873,7 @@ def sign_visit_with_links(
             raise Conflict("the visit note is signed already", field="visit")
         if user.id != visit.clinician_id:
             raise Forbidden("only the treating clinician may sign this note")
+        _check_still_allowed(records, catalog, visit)
         now = _now()
         if not records.mark_signed(visit_id, user.id, now):
             raise Conflict("the visit note is signed already", field="visit")
