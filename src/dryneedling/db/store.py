@@ -15,7 +15,20 @@ from contextlib import contextmanager, nullcontext, suppress
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, Table, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from dryneedling.db import audit as audit_log
 from dryneedling.db import rls, tallies
@@ -349,6 +362,9 @@ class SqlClinicRecords(FollowUpRows, ClinicScoped):
         found = self._episodes(self.run(_EPISODE, id=episode_id), latest_only)
         return found[0] if found else None
 
+    def latest_assessment_at(self, episode_id: uuid.UUID) -> datetime | None:
+        return _aware(self.run(_LATEST_ASSESSMENT_AT, episode_id=episode_id).scalar())
+
     def episodes_of(self, patient_id: uuid.UUID) -> list[Episode]:
         statement = (
             self.scoped(t.episodes)
@@ -552,6 +568,11 @@ _LATEST_ASSESSMENT = (
     scoped_statement(t.assessments, t.assessments.c.episode_id == bindparam("episode_id"))
     .order_by(t.assessments.c.created_at.desc(), t.assessments.c.id.desc())
     .limit(1)
+)
+_LATEST_ASSESSMENT_AT = scoped_statement(
+    t.assessments,
+    t.assessments.c.episode_id == bindparam("episode_id"),
+    columns=(func.max(t.assessments.c.created_at),),
 )
 _CONSENTS_OF = scoped_statement(t.consents, t.consents.c.episode_id == bindparam("episode_id")).order_by(
     t.consents.c.signed_at, t.consents.c.id

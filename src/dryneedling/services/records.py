@@ -599,6 +599,9 @@ def _check_still_allowed(records: ClinicRecords, catalog: Catalog | None, visit:
     screening, so it would otherwise show a blocked muscle needled with no reason given."""
     if not visit.needling:
         return
+    latest_at = records.latest_assessment_at(visit.episode_id)
+    if latest_at is None or latest_at < visit.updated_at:
+        return  # recording or changing the draft checked it against this screening already
     episode = records.episode(visit.episode_id, latest_only=True)
     latest = episode.latest_assessment if episode else None
     if latest is None:
