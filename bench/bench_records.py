@@ -9,19 +9,30 @@ needling rows). ``--database URL`` keeps a database and grows it on later runs, 
 10,000 and the 100,000 runs (``--quick``: 1,000 visits and a shorter load). Not a timed test: it prints what
 it measured and the ratios, all in one run on one machine.
 
-Last measured (2026-11-30, 2-core machine, quiet: load average under 3; the README's table has the history):
+Last measured (2026-11-30, 2-core machine, quiet: load average under 3; the README's table has the history).
+Earlier the same day, before this round's safety checks (screening applied to every needled muscle,
+signing re-checked against a newer screening, dates checked against birth and consent):
 
 - SQLite, 11,583 visits: create+sign 242.2 req/s, bare 1,245.2 req/s, **19.4 %**; search 7.3x, episode 5.3x.
 - SQLite, 100,000 visits: 205.9 vs 1,115.9 req/s, **18.5 %**; search 12.8x, episode 7.6x.
 - PostgreSQL 15, 11,583 visits: 109.3 vs 982.9 req/s, **11.1 %**; search 6.1x, episode 4.3x.
 - PostgreSQL 15, 100,000 visits: 120.6 vs 1,136.8 req/s, **10.6 %**; search 9.5x, episode 3.6x.
 
-No 5xx. The 25 % target is not met. The records server is CPU-bound (0.9 of a core): about 3.5-4 ms of
-CPU per create or sign request on SQLite (the bare endpoint: 0.5 ms); in process, without HTTP, the use
-cases take about 1.9 ms (record) and 1.3 ms (sign) and the token check 0.15 ms, the rest is the web
-stack around them (dependencies, routing, validation, thread pool). On PostgreSQL the server spends 6.5-7.5
-ms per request (about 16 round trips through psycopg for a create), and PostgreSQL's own processes share the
-two cores with it and the 20 clients.
+After them, with the CPU each request costs (server / PostgreSQL / the clients, user + system):
+
+- SQLite, 10,000 visits: 185.2 vs 1,066.7 req/s, **17.4 %**; server 4.80 ms a request (bare 0.48), clients
+  1.83 ms; at 25 % one core allows the server 3.75 ms. Search 8.4x, episode 7.6x.
+- PostgreSQL 15, 10,000 visits: 109.3 vs 1,089.7 req/s, **10.0 %**; server 7.55 ms, PostgreSQL 3.47 ms,
+  clients 2.66 ms = 13.7 ms a request, where 25 % leaves 7.3 ms for the whole two-core machine. The same
+  with the clients spread over five clinics (``--clinics 5``): 10.3 %, so it is not the clinic's audit chain
+  (one write at a time) that holds it back but the CPU.
+
+No 5xx. The 25 % target is not met, and on PostgreSQL it cannot be on this machine with what a visit must
+write: in process, without HTTP, recording and signing cost about 3.4 ms a request through psycopg and the
+token check 0.6 ms more (on SQLite 1.6-2.0 and 0.15 ms), and PostgreSQL's own processes 3.3-3.5 ms: 7.3-7.5 ms,
+the whole budget, before the web stack and the clients are counted. A write is a transaction with the visit, its needling entries, the
+dashboard tally, the follow-ups and the clinic's hash-chained audit entry; the server is one Python process
+(one core), the clients and PostgreSQL share the other.
 
 What it measures
 - write load: ``--clients`` (20) concurrent clients, each creating a visit with three muscles and signing it
