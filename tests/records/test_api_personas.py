@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from records_helpers import PATIENT, profile, visit_body
@@ -316,6 +316,47 @@ def test_it_takes_a_minors_consent_from_the_guardian_the_screening_names(api, wo
     assert error["choices"] == ["guardian"]
     guardian = {**alone, "signed_by": "guardian", "signer_name": "Gina Teen"}
     assert api.post(url, json=guardian, headers=world.clinician.headers).status_code == 201
+
+
+def test_a_patients_own_consent_no_longer_covers_needling_once_the_episode_says_a_guardian_consents(
+    api, world, chart
+):
+    # first assessed as consenting for themselves; re-assessed as a minor whose guardian consents: the
+    # patient's own signature, valid when given, does not cover the needling that follows
+    born = (date.today() - timedelta(days=15 * 365 + 100)).isoformat()  # 15 years old
+    teen = profile("teen_guardian_consent")
+    opened = api.post(
+        f"/api/patients/{chart.patient(name='Teo Later', birth_date=born)}/episodes",
+        json={"profile": {**teen, "consent_by": "self"}},
+        headers=world.clinician.headers,
+    )
+    assert opened.status_code == 201, opened.text
+    episode_id = opened.json()["id"]
+    signed = api.post(
+        f"/api/episodes/{episode_id}/consent",
+        json={"signed_by": "patient", "signer_name": "Teo Later", "method": "typed_name_and_tick"},
+        headers=world.clinician.headers,
+    )
+    assert signed.status_code == 201, signed.text
+    rescreened = api.post(
+        f"/api/episodes/{episode_id}/assessments", json={"profile": teen}, headers=world.clinician.headers
+    )
+    assert rescreened.status_code == 201, rescreened.text
+    calf = {
+        "muscle": "gastrocnemius",
+        "side": "right",
+        "needles": 1,
+        "length_mm": 40,
+        "gauge": 0.25,
+        "depth_mm": 15,
+    }
+    response = api.post(
+        f"/api/episodes/{episode_id}/visits",
+        json=visit_body(needling=[calf]),
+        headers=world.clinician.headers,
+    )
+    error = _error(response, 409)
+    assert error["field"] == "consent" and "guardian" in error["message"]
 
 
 def test_it_refuses_needling_once_consent_is_withdrawn(api, world, chart):

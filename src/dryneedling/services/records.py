@@ -703,6 +703,15 @@ def _check_visit(
             raise Conflict(
                 "no valid dry needling consent for this episode: record consent first", field="consent"
             )
+        latest = episode.latest_assessment
+        if consent.signed_by != "guardian" and latest and latest.profile.get("consent_by") == "guardian":
+            # re-assessed since the consent (the patient is a minor after all): the patient's own signature
+            # no longer covers needling
+            raise Conflict(
+                "the latest assessment records that a parent or guardian consents for this patient, but the "
+                "consent in force was signed by the patient: record the guardian's consent first",
+                field="consent",
+            )
         visit_day = data.visit_date or date.today()
         signed_day = consent.signed_at.date()
         if visit_day < signed_day - DATE_SLACK:
