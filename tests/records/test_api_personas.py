@@ -789,6 +789,28 @@ def test_the_printed_note_shows_the_screenings_restriction_beside_a_restricted_m
     assert "restriction at screening: Before any" in flat and "go through the thorax_lung rules" in flat
 
 
+def test_the_printed_note_names_the_overridden_screening_item_in_words(api, world, chart, tmp_path):
+    episode_id = chart.episode(example="lymphedema_shoulder")  # lymphoedema of the right arm
+    chart.consent(episode_id)
+    biceps = {
+        "muscle": "biceps_brachii",
+        "side": "right",
+        "needles": 1,
+        "length_mm": 30,
+        "gauge": 0.25,
+        "depth_mm": 10,
+        "override_reason": "Agreed with the lymphoedema team after review",
+    }
+    visit_id = chart.visit(episode_id, needling=[biceps])
+    assert api.post(f"/api/visits/{visit_id}/sign", headers=world.clinician.headers).status_code == 200
+    pdf = tmp_path / "note.pdf"
+    pdf.write_bytes(api.get(f"/api/visits/{visit_id}/note.pdf", headers=world.clinician.headers).content)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    flat = " ".join(text.split())
+    # the table's cells interleave in the extracted text: the label's start, and never the item's id
+    assert "override of Over an area" in flat and "lymphedema_area" not in flat
+
+
 def test_a_later_re_screening_does_not_rewrite_what_a_signed_note_says(api, world, chart, tmp_path):
     # low back pain, not pregnant: the gluteus medius is needled and the note signed; weeks later the
     # patient is pregnant and the episode is re-screened (do not needle). Reprinting the old note must still

@@ -502,6 +502,11 @@ def note_labels(note: service.VisitNote, catalog: Catalog) -> dict[str, Any]:
     needled = {entry.muscle for entry in note.visit.needling}
     restricted = {m: texts for m, texts in muscle_restrictions(report).items() if m in needled}
     muscles = {m.id: m.name for m in kb.muscles.values()}
+    # An override names the screening item it overrode: by its label as screened (else the knowledge base's)
+    items = {item.id: item.label for item in kb.safety_items.values()}
+    for item in (report.get("screening") or {}).get("items") or []:
+        if item.get("id") and item.get("label"):
+            items[item["id"]] = item["label"]
     codes = {code.code: code.label for code in rules.cpt.codes}
     condition = note.episode.condition
     return {
@@ -514,6 +519,7 @@ def note_labels(note: service.VisitNote, catalog: Catalog) -> dict[str, Any]:
         "decision": ((report.get("screening") or {}).get("decision") or "not assessed").replace("_", " "),
         "assessed_at": in_force.created_at if in_force else None,
         "blocked": blocked,
+        "items": items,
         "restrictions": restricted,
         "needles_in": note.visit.needles_in,
         "cpt_label": codes.get(note.visit.cpt or "", ""),
