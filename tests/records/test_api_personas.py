@@ -786,7 +786,7 @@ def test_the_printed_note_shows_the_screenings_restriction_beside_a_restricted_m
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     flat = " ".join(text.split())
     # the table's cells interleave in the extracted text: look for the restriction's label and a phrase of it
-    assert "restriction at screening: Before any" in flat and "go through the thorax_lung rules" in flat
+    assert "restriction at screening: Before any" in flat and "go through the rules for the chest wall over the lung" in flat
 
 
 def test_the_printed_note_names_the_overridden_screening_item_in_words(api, world, chart, tmp_path):
