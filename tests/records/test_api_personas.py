@@ -786,7 +786,10 @@ def test_the_printed_note_shows_the_screenings_restriction_beside_a_restricted_m
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     flat = " ".join(text.split())
     # the table's cells interleave in the extracted text: look for the restriction's label and a phrase of it
-    assert "restriction at screening: Before any" in flat and "go through the rules for the chest wall over the lung" in flat
+    assert (
+        "restriction at screening: Before any" in flat
+        and "go through the rules for the chest wall over the lung" in flat
+    )
 
 
 def test_the_printed_note_names_the_overridden_screening_item_in_words(api, world, chart, tmp_path):
@@ -811,18 +814,16 @@ def test_the_printed_note_names_the_overridden_screening_item_in_words(api, worl
     assert "override of Over an area" in flat and "lymphedema_area" not in flat
 
 
-def test_a_later_re_screening_does_not_rewrite_what_a_signed_note_says(api, world, chart, tmp_path):
-    # low back pain, not pregnant: the gluteus medius is needled and the note signed; weeks later the
-    # patient is pregnant and the episode is re-screened (do not needle). Reprinting the old note must still
-    # tell the screening it was needled under, not claim the muscle was kept free of needles then.
+def _gluteus_needled_before_pregnancy(api, world, chart, name: str) -> tuple[str, str, dict]:
+    """Low back pain while not pregnant, consented, a draft visit needling the left gluteus medius:
+    (episode id, visit id, the needling entry)."""
     not_pregnant = {**profile("pregnant_low_back"), "pregnancy": {"pregnant": False}}
-    patient_id = chart.patient(name="Pia Later", birth_date="1995-05-05")
-    response = api.post(
+    patient_id = chart.patient(name=name, birth_date="1995-05-05")
+    episode_id = api.post(
         f"/api/patients/{patient_id}/episodes",
         json={"profile": not_pregnant},
         headers=world.clinician.headers,
-    )
-    episode_id = response.json()["id"]
+    ).json()["id"]
     chart.consent(episode_id)
     entry = {
         "muscle": "gluteus_medius",
@@ -832,13 +833,25 @@ def test_a_later_re_screening_does_not_rewrite_what_a_signed_note_says(api, worl
         "gauge": 0.3,
         "depth_mm": 30,
     }
-    visit_id = chart.visit(episode_id, needling=[entry])
-    assert api.post(f"/api/visits/{visit_id}/sign", headers=world.clinician.headers).status_code == 200
-    pregnant = api.post(
+    return episode_id, chart.visit(episode_id, needling=[entry]), entry
+
+
+def _rescreen_as_pregnant(api, world, episode_id: str):
+    """The episode re-screened now that the patient is pregnant (do not needle)."""
+    return api.post(
         f"/api/episodes/{episode_id}/assessments",
         json={"profile": profile("pregnant_low_back")},
         headers=world.clinician.headers,
     )
+
+
+def test_a_later_re_screening_does_not_rewrite_what_a_signed_note_says(api, world, chart, tmp_path):
+    # low back pain, not pregnant: the gluteus medius is needled and the note signed; weeks later the
+    # patient is pregnant and the episode is re-screened (do not needle). Reprinting the old note must still
+    # tell the screening it was needled under, not claim the muscle was kept free of needles then.
+    episode_id, visit_id, _entry = _gluteus_needled_before_pregnancy(api, world, chart, "Pia Later")
+    assert api.post(f"/api/visits/{visit_id}/sign", headers=world.clinician.headers).status_code == 200
+    pregnant = _rescreen_as_pregnant(api, world, episode_id)
     assert pregnant.json()["restrictions"]["gluteus_medius"]["blocked_by"] == "pregnancy"
     pdf = tmp_path / "note.pdf"
     pdf.write_bytes(api.get(f"/api/visits/{visit_id}/note.pdf", headers=world.clinician.headers).content)
@@ -861,28 +874,8 @@ def test_a_draft_written_before_a_re_screening_that_blocks_its_needling_cannot_b
     # The draft needles the gluteus medius while not pregnant; before it is signed the episode is re-screened
     # (pregnant: do not needle). Signed as it is, the note would print the new screening beside a blocked
     # muscle needled with no reason given: signing is refused until the draft carries an override.
-    not_pregnant = {**profile("pregnant_low_back"), "pregnancy": {"pregnant": False}}
-    patient_id = chart.patient(name="Pia Draft", birth_date="1995-05-05")
-    episode_id = api.post(
-        f"/api/patients/{patient_id}/episodes",
-        json={"profile": not_pregnant},
-        headers=world.clinician.headers,
-    ).json()["id"]
-    chart.consent(episode_id)
-    entry = {
-        "muscle": "gluteus_medius",
-        "side": "left",
-        "needles": 1,
-        "length_mm": 50,
-        "gauge": 0.3,
-        "depth_mm": 30,
-    }
-    visit_id = chart.visit(episode_id, needling=[entry])
-    rescreened = api.post(
-        f"/api/episodes/{episode_id}/assessments",
-        json={"profile": profile("pregnant_low_back")},
-        headers=world.clinician.headers,
-    )
+    episode_id, visit_id, entry = _gluteus_needled_before_pregnancy(api, world, chart, "Pia Draft")
+    rescreened = _rescreen_as_pregnant(api, world, episode_id)
     assert rescreened.status_code == 201, rescreened.text
     refused = api.post(f"/api/visits/{visit_id}/sign", headers=world.clinician.headers)
     error = _error(refused, 409)

@@ -29,7 +29,7 @@ from dryneedling.outcomes.progress import MeasureProgress, Point, measure_progre
 from dryneedling.records.entities import CLINICAL_ROLES, Episode, User
 from dryneedling.records.errors import Forbidden, NotFound
 from dryneedling.records.outcomes import OutcomeScore, OutcomeStore
-from dryneedling.services.records import IsoDate, _In
+from dryneedling.services.records import IsoDate, _In, refuse_before_birth
 
 RECORDING_ROLES = CLINICAL_ROLES
 CLINIC_DASHBOARD_ROLES = ("owner", "auditor")
@@ -74,11 +74,8 @@ def record_outcome(
         episode = records.episode(episode_id, latest_only=True)
         if episode is None:
             raise NotFound("episode")
-        if data.date is not None and data.date < episode.opened_at.date():
-            # a score from before the episode may predate the patient (and would become the baseline)
-            patient = records.patient(episode.patient_id)
-            if patient is not None and data.date < patient.birth_date:
-                raise InputError("date", "is before the patient was born", value=data.date.isoformat())
+        if data.date is not None:  # a score before birth would become the episode's baseline
+            refuse_before_birth(records, episode, data.date, "date")
         record = OutcomeScore(
             clinic_id=user.clinic_id,
             id=uuid.uuid4(),

@@ -419,8 +419,7 @@ def record_consent(
         raise InputError("signature", "a drawn signature is required for this method")
     with store.clinic(user.clinic_id) as records:
         episode = _open_episode(records, episode_id)
-        latest = episode.latest_assessment
-        if data.signed_by != "guardian" and latest and latest.profile.get("consent_by") == "guardian":
+        if data.signed_by != "guardian" and _guardian_consents(episode):
             # the assessment (a minor, screened on a guardian's consent) says who consents: not the patient
             raise InputError(
                 "signed_by",
@@ -633,20 +632,31 @@ def _report_blocks(report: Mapping[str, Any]) -> dict[str, tuple[str, str, str |
     return blocked
 
 
+def refuse_before_birth(records: Any, episode: Episode, day: date, field: str) -> None:
+    """InputError on ``field`` when ``day`` (a visit, a measurement) is before the episode's patient was born.
+
+    The patient was registered, and so born, before any episode of theirs opened: only a day before the
+    episode opened needs the birth date read. The message does not tell the birth date."""
+    if day < episode.opened_at.date():
+        patient = records.patient(episode.patient_id)
+        if patient is not None and day < patient.birth_date:
+            raise InputError(field, "is before the patient was born", value=day.isoformat())
+
+
+def _guardian_consents(episode: Episode) -> bool:
+    """Whether the episode's newest assessment records that a parent or guardian consents for the patient."""
+    latest = episode.latest_assessment
+    return bool(latest and latest.profile.get("consent_by") == "guardian")
+
+
 def _check_visit(
     catalog: Catalog, records: ClinicRecords, episode: Episode, data: VisitIn
 ) -> tuple[list[NeedlingEntry], list[AdverseEvent], uuid.UUID | None]:
     kb, rules = catalog.kb, catalog.practice
     if data.visit_date is not None and data.visit_date > date.today() + DATE_SLACK:
         raise InputError("visit_date", "is in the future", value=data.visit_date.isoformat())
-    # A back-dated note (before the episode opened) may predate the patient: the patient was registered, and
-    # so born, before any episode of theirs opened, so only such a date needs the birth date looked up.
-    if data.visit_date is not None and data.visit_date < episode.opened_at.date():
-        patient = records.patient(episode.patient_id)
-        if patient is not None and data.visit_date < patient.birth_date:
-            raise InputError(
-                "visit_date", "is before the patient was born", value=data.visit_date.isoformat()
-            )
+    if data.visit_date is not None:
+        refuse_before_birth(records, episode, data.visit_date, "visit_date")
     needles_in = sum(entry.needles for entry in data.needling)
     if data.needles_out != needles_in:
         raise InputError(
@@ -703,8 +713,7 @@ def _check_visit(
             raise Conflict(
                 "no valid dry needling consent for this episode: record consent first", field="consent"
             )
-        latest = episode.latest_assessment
-        if consent.signed_by != "guardian" and latest and latest.profile.get("consent_by") == "guardian":
+        if consent.signed_by != "guardian" and _guardian_consents(episode):
             # re-assessed since the consent (the patient is a minor after all): the patient's own signature
             # no longer covers needling
             raise Conflict(
